@@ -1,0 +1,155 @@
+# leakgate — the one entry point for building, testing and installing.
+# `make help` lists the targets.  Quiet unless V=1.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+CLANG   ?= clang
+SAN     ?=
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wformat=2 -Wundef -Wno-unused-parameter
+OPT     ?= -O2 -g
+CFLAGS  ?= $(OPT)
+BASE    := -std=gnu11 -fno-omit-frame-pointer -D_GNU_SOURCE $(WARN) -MMD -MP
+INC     := -Iruntime/include -Iplugin/include -Iruntime -Iplugin
+UNWIND_CFLAGS := $(shell pkg-config --cflags libunwind 2>/dev/null)
+LIBS    := -ldw -lelf -lunwind -ldl -lpthread
+
+ifeq ($(SAN),address)
+  BASE += -fsanitize=address -DLG_NO_INTERPOSE
+  LDSAN := -fsanitize=address
+endif
+ifeq ($(SAN),undefined)
+  BASE += -fsanitize=undefined -fno-sanitize-recover=all
+  LDSAN := -fsanitize=undefined
+endif
+
+ifeq ($(V),1)
+  Q :=
+else
+  Q := @
+endif
+
+LIB_CFLAGS := $(BASE) $(CFLAGS) $(INC) $(UNWIND_CFLAGS) -fPIC \
+              -fvisibility=hidden -DLG_BUILDING_LIBRARY
+RT_SRCS    := $(sort $(wildcard runtime/*.c))
+PLUGIN_SRCS:= $(sort $(wildcard plugin/*.c))
+CORE_SRCS  := $(filter-out runtime/hooks%.c,$(RT_SRCS)) $(PLUGIN_SRCS)
+CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+HOOK_SRCS  := $(wildcard runtime/hooks*.c)
+HOOK_OBJ   := $(HOOK_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_SRCS   := $(sort $(wildcard plugin/cli/*.c))
+CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+
+SO         := $(BUILD)/lib/libleakgate.so
+ARCHIVE    := $(BUILD)/lib/libleakgate.a
+CORE_AR    := $(BUILD)/lib/libleakgate-core.a
+CLI        := $(BUILD)/bin/leakgate
+
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRCS:= $(sort $(wildcard tests/integration/*/prog_*.c))
+HELPER_BINS:= $(HELPER_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all check unit integration bench install asan ubsan valgrind fuzz \
+        format help clean
+.DEFAULT_GOAL := all
+
+all: $(SO) $(ARCHIVE) $(CORE_AR) $(CLI) ## build the library, archives and the leakgate command into build/
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(SO): $(CORE_OBJS) $(HOOK_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libleakgate.so $(LDSAN) -o $@ $^ $(LIBS)
+
+$(ARCHIVE): $(CORE_OBJS) $(HOOK_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(CORE_AR): $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(CORE_AR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $(CLI_OBJS) $(CORE_AR) $(LIBS)
+
+# Unit tests link the whole runtime statically (hooks included: linked mode).
+$(BUILD)/tests/%: tests/unit/%.c $(ARCHIVE) tests/unit/lgtest.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
+	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
+
+# Integration helper programs: plain C programs, built without leakgate.
+$(BUILD)/tests/%: tests/integration/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  PROG    $@")
+	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -pthread $(LDSAN) -o $@ $<
+
+$(BUILD)/bench/%: bench/%.c $(ARCHIVE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
+	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
+
+check: unit integration ## run unit and integration tests (and a smoke run of the benchmarks)
+
+unit: $(UNIT_BINS)
+	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-unit.sh $(UNIT_BINS)
+
+integration: all $(HELPER_BINS) $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-integration.sh
+
+bench: all $(BENCH_BINS) ## build and run the benchmark programs
+	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+install: all ## install into PREFIX (default /usr/local)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/include/leakgate $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(ARCHIVE) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 runtime/include/leakgate/*.h $(wildcard plugin/include/leakgate/*.h) \
+	    $(DESTDIR)$(PREFIX)/include/leakgate/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' runtime/leakgate.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate.pc
+
+asan: ## build and test with AddressSanitizer in build/asan (hooks not interposed)
+	$(MAKE) BUILD=build/asan SAN=address check
+
+ubsan: ## build and test with UndefinedBehaviorSanitizer in build/ubsan
+	$(MAKE) BUILD=build/ubsan SAN=undefined check
+
+valgrind: $(UNIT_BINS) ## run the unit tests under valgrind memcheck
+	$(Q)BUILD=$(BUILD) VALGRIND=1 sh tests/run-unit.sh $(UNIT_BINS)
+
+FUZZ_SRCS := $(filter-out runtime/hooks%.c,$(RT_SRCS))
+fuzz: ## fuzz the snapshot-file loader with libFuzzer (FUZZ_TIME seconds, default 60)
+	@mkdir -p $(BUILD)/fuzz
+	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -DLG_BUILDING_LIBRARY -DLG_NO_INTERPOSE \
+	    -fsanitize=fuzzer,address,undefined $(INC) $(UNWIND_CFLAGS) \
+	    -o $(BUILD)/fuzz/fuzz_snapfile tests/fuzz/fuzz_snapfile.c $(FUZZ_SRCS) $(LIBS)
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus && cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
+	$(Q)$(BUILD)/fuzz/fuzz_snapfile -max_total_time=$${FUZZ_TIME:-60} \
+	    $(BUILD)/fuzz/corpus tests/fuzz/corpus
+
+format: ## reformat the C sources with clang-format
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean: ## remove build/
+	rm -rf build
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' | expand -t 12
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

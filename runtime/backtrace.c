@@ -1,0 +1,249 @@
+/*
+ * backtrace.c — native traceback capture inside the allocation hook.
+ *
+ * Two ways, chosen by LEAKGATE_UNWIND:
+ *   fp         walk the frame-pointer chain, bounds-checked; stops at the
+ *              first frame it cannot prove (truncates, never guesses)
+ *   libunwind  unw_backtrace(): DWARF CFI, works without frame pointers
+ *   auto       (default) fp, falling back to libunwind for the whole
+ *              traceback when the chain breaks before its end
+ *
+ * A frame of the chain is accepted when its frame pointer lies inside this
+ * thread's stack, above the previous one, 8-aligned, and its return address
+ * lies in an executable segment of a loaded object right after a call
+ * instruction.  A frame pointer of 0 is the chain's proper end (glibc's
+ * _start and clone() clear it).  glibc's backtrace() is never used: it may
+ * allocate and take the loader lock on first use.
+ *
+ * Frames of the tracer itself (LG_HOOK_TEXT) are dropped from the front, so
+ * frame 0 is the function that called the allocator.
+ */
+#include "lg_internal.h"
+
+#include <link.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+/* How many frames beyond the limit are walked to count total_nframe, and
+ * how many of the tracer's own frames may precede the caller's. */
+#define EXTRA 8
+
+extern const char __start_lg_hook_text[], __stop_lg_hook_text[];
+
+struct range {
+    uintptr_t lo, hi;
+};
+
+struct ranges {
+    size_t n;
+    unsigned gen;
+    struct range r[];
+};
+
+static struct {
+    atomic_int mode;
+    lg__backtrace_fn hook;            /* tests: replaces capture */
+    atomic_uint gen;                  /* bumped when objects come or go */
+    struct ranges *_Atomic text;      /* executable segments, sorted */
+} bt = {.mode = LG_UNWIND_AUTO};
+
+static LG_TLS uintptr_t stack_lo, stack_hi;
+
+void lg__set_backtrace_hook(lg__backtrace_fn fn) { bt.hook = fn; }
+void lg__set_unwind_mode(int mode) { atomic_store(&bt.mode, mode); }
+void lg__modules_changed(void) { atomic_fetch_add(&bt.gen, 1); }
+
+static inline bool in_tracer(uintptr_t a)
+{
+    return a >= (uintptr_t)__start_lg_hook_text &&
+           a < (uintptr_t)__stop_lg_hook_text;
+}
+
+/* ---- executable segments ------------------------------------------------ */
+
+struct collect {
+    struct range *r;
+    size_t n, cap;
+};
+
+static int collect_segments(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    struct collect *c = ctx;
+    LG_UNUSED(size);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        if (c->n == c->cap)
+            return 1;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        c->r[c->n++] = (struct range){lo, lo + ph->p_memsz};
+    }
+    return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Rebuilds the list of executable segments.  No lock of ours is held while
+ * dl_iterate_phdr() takes the loader's lock (a thread inside dlopen() may
+ * be allocating); concurrent rebuilders race and the loser frees its list.
+ * A replaced list is kept (another thread may still read it); rebuilds
+ * happen only when objects come or go, so little is kept. */
+static LG_NOINLINE struct ranges *text_rebuild(unsigned gen)
+{
+    size_t cap = 1024, bytes = sizeof(struct ranges) + cap * sizeof(struct range);
+    struct ranges *nr = lg__mem_calloc(1, bytes);
+    if (!nr)
+        return NULL;
+    struct collect c = {nr->r, 0, cap};
+    dl_iterate_phdr(collect_segments, &c);
+    qsort(nr->r, c.n, sizeof nr->r[0], range_cmp);
+    nr->n = c.n;
+    nr->gen = gen;
+    struct ranges *cur = atomic_load(&bt.text);
+    if (cur && cur->gen == gen) {
+        lg__mem_free(nr, bytes);
+        return cur;
+    }
+    atomic_store(&bt.text, nr);
+    return nr;
+}
+
+static bool in_text(const struct ranges *t, uintptr_t a, uintptr_t *seg_lo)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a < t->r[mid].lo)
+            hi = mid;
+        else if (a >= t->r[mid].hi)
+            lo = mid + 1;
+        else {
+            *seg_lo = t->r[mid].lo;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Does the instruction before `ra` look like a call?  e8 rel32, or ff /2
+ * (call r/m) with a 0 to 5 byte operand, possibly after a REX prefix. */
+static bool after_call(uintptr_t ra, uintptr_t seg_lo)
+{
+    if (ra - seg_lo < 7)
+        return false;
+    const unsigned char *p = (const unsigned char *)ra;
+    if (p[-5] == 0xe8)
+        return true;
+    for (int k = 2; k <= 7; k++)
+        if (p[-k] == 0xff && ((p[-k + 1] >> 3) & 7) == 2)
+            return true;
+    return false;
+}
+
+/* ---- frame-pointer walk ------------------------------------------------- */
+
+static LG_NOINLINE void stack_bounds_init(void)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+        stack_lo = (uintptr_t)addr;
+        stack_hi = (uintptr_t)addr + size;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* Walks the chain into out[] (at most max).  Returns the number of frames,
+ * and sets *complete when the walk ended properly (fp 0 or max reached). */
+LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max,
+                                            bool *complete)
+{
+    *complete = false;
+    if (LG_UNLIKELY(!stack_hi)) {
+        stack_bounds_init();
+        if (!stack_hi)
+            return 0;
+    }
+    unsigned gen = atomic_load_explicit(&bt.gen, memory_order_relaxed);
+    const struct ranges *text = atomic_load(&bt.text);
+    if (LG_UNLIKELY(!text || text->gen != gen))
+        text = text_rebuild(gen);
+    if (!text)
+        return 0;
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    int n = 0;
+    while (n < max) {
+        uintptr_t seg_lo;
+        if (fp < stack_lo || fp > stack_hi - 16 || (fp & 7))
+            return n;
+        uintptr_t next = ((const uintptr_t *)fp)[0];
+        uintptr_t ra = ((const uintptr_t *)fp)[1];
+        if (!in_text(text, ra, &seg_lo) || !after_call(ra, seg_lo))
+            return n;
+        out[n++] = ra;
+        if (next == 0) {
+            *complete = true;
+            return n;
+        }
+        if (next <= fp)
+            return n;
+        fp = next;
+    }
+    *complete = true;
+    return n;
+}
+
+/* ---- capture ------------------------------------------------------------ */
+
+LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
+{
+    if (LG_UNLIKELY(bt.hook != NULL))
+        return bt.hook(frames, max, total);
+    uintptr_t raw[LG_FRAMES_MAX + 2 * EXTRA];
+    int want = max + 2 * EXTRA, n = 0;
+    int mode = atomic_load_explicit(&bt.mode, memory_order_relaxed);
+    bool complete = false;
+    if (mode != LG_UNWIND_LIBUNWIND)
+        n = fp_walk(raw, want, &complete);
+    if (mode == LG_UNWIND_LIBUNWIND || (mode == LG_UNWIND_AUTO && !complete))
+        n = unw_backtrace((void **)raw, want);
+    /* Skip the tracer's frames (and libunwind's, which precede them). */
+    int start = 0;
+    for (int i = 0; i < n && i < 2 * EXTRA; i++)
+        if (in_tracer(raw[i]))
+            start = i + 1;
+    int got = n - start;
+    *total = (uint32_t)got;
+    if (got > max)
+        got = max;
+    if (got > 0)
+        memcpy(frames, raw + start, (size_t)got * sizeof *frames);
+    return got > 0 ? got : 0;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+__attribute__((constructor)) static void backtrace_init(void)
+{
+    const char *v = getenv("LEAKGATE_UNWIND");
+    if (!v || !*v || strcmp(v, "auto") == 0)
+        return;
+    if (strcmp(v, "fp") == 0)
+        lg__set_unwind_mode(LG_UNWIND_FP);
+    else if (strcmp(v, "libunwind") == 0)
+        lg__set_unwind_mode(LG_UNWIND_LIBUNWIND);
+    else
+        lg__error("LEAKGATE_UNWIND=%s: expected auto, fp or libunwind; using auto", v);
+}

@@ -1,0 +1,348 @@
+/*
+ * hooks.c — the allocation functions the program calls, and process-level
+ * set-up: start-up, fork, and the exit report of `leakgate run`.
+ *
+ * Every hook calls the real allocator first and traces afterwards (frees:
+ * forget first, then free), so what the program gets is exactly what the
+ * real allocator gives.  The hooks never abort, never longjmp, and keep
+ * errno as the real allocator left it.
+ *
+ * Reentrancy: `in_hook` (initial-exec TLS, no allocation to reach it) is
+ * set while the tracer works; anything allocated meanwhile — by libunwind,
+ * libdw, pthread_getattr_np, the tracer itself — passes straight through
+ * and is never traced.
+ *
+ * Bootstrap: until dlsym(RTLD_NEXT) has found the real allocator, requests
+ * (dlsym's own calloc) are served from a static pool and never freed:
+ *
+ *   pool: [hdr|block][hdr|block]........[free space]
+ *          hdr = 16 bytes holding the block size (for realloc)
+ *
+ * Built with LG_NO_INTERPOSE (AddressSanitizer builds, whose runtime owns
+ * malloc), the hooks exist only as lg__hook_* functions that tests call.
+ */
+#include "lg_internal.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static LG_TLS int in_hook;
+
+/* ---- bootstrap pool ----------------------------------------------------- */
+
+static _Alignas(64) unsigned char pool[64 * 1024];
+static size_t pool_used; /* bump pointer, atomic */
+
+static inline bool from_pool(const void *p)
+{
+    return (const unsigned char *)p >= pool &&
+           (const unsigned char *)p < pool + sizeof pool;
+}
+
+static void *pool_alloc(size_t size, size_t align)
+{
+    if (align < 16)
+        align = 16;
+    size_t need = ((size + 15) & ~(size_t)15) + align;
+    size_t off = __atomic_fetch_add(&pool_used, need, __ATOMIC_RELAXED);
+    if (off + need > sizeof pool)
+        return NULL;
+    uintptr_t p = ((uintptr_t)pool + off + 16 + align - 1) & ~(uintptr_t)(align - 1);
+    ((size_t *)p)[-1] = size;
+    return (void *)p;
+}
+
+static inline size_t pool_size(const void *p) { return ((const size_t *)p)[-1]; }
+
+/* Slow path of the first calls: resolve the real allocator. */
+static LG_NOINLINE bool bootstrap(void)
+{
+    static LG_TLS int resolving;
+    if (resolving)
+        return false;
+    resolving = 1;
+    int saved = errno;
+    lg__real_init();
+    errno = saved;
+    resolving = 0;
+    return lg__real.malloc != NULL;
+}
+
+#define READY() (LG_LIKELY(lg__real.malloc != NULL) || bootstrap())
+
+/* Enter the tracer if tracing and not already inside it. */
+#define ENTER() (LG_LIKELY(lg__tracing()) && !in_hook ? (in_hook = 1) : 0)
+#define LEAVE(saved_errno) (errno = (saved_errno), in_hook = 0)
+
+/* ---- the hooks ----------------------------------------------------------- */
+
+#ifdef LG_NO_INTERPOSE
+#define HOOK(name) lg__hook_##name
+#else
+#define HOOK(name) name
+#endif
+#define HOOK_API LG_API LG_HOOK_TEXT
+
+HOOK_API void *HOOK(malloc)(size_t size)
+{
+    if (!READY())
+        return pool_alloc(size, 16);
+    void *p = lg__real.malloc(size);
+    if (p && ENTER()) {
+        int e = errno;
+        lg__trace_alloc(LG_DOMAIN_C, p, size);
+        LEAVE(e);
+    }
+    return p;
+}
+
+HOOK_API void HOOK(free)(void *p)
+{
+    if (!p || from_pool(p))
+        return;
+    if (ENTER()) {
+        int e = errno;
+        lg__trace_free(LG_DOMAIN_C, p);
+        lg__real.free(p);
+        LEAVE(e);
+        return;
+    }
+    lg__real.free(p);
+}
+
+HOOK_API void *HOOK(calloc)(size_t n, size_t size)
+{
+    if (!READY()) {
+        size_t total;
+        if (__builtin_mul_overflow(n, size, &total))
+            return NULL;
+        return pool_alloc(total, 16); /* static memory is zeroed */
+    }
+    void *p = lg__real.calloc(n, size);
+    if (p && ENTER()) {
+        int e = errno;
+        lg__trace_alloc(LG_DOMAIN_C, p, n * size);
+        LEAVE(e);
+    }
+    return p;
+}
+
+/* realloc and reallocarray share this: `real` performs the call. */
+LG_HOOK_TEXT static void *resize(void *old, size_t size, void *(*real)(void *, size_t, size_t),
+                                 size_t a, size_t b)
+{
+    if (!ENTER())
+        return real(old, a, b);
+    int e = errno;
+    size_t old_size;
+    uint32_t old_tb;
+    bool traced = lg__trace_realloc_begin(LG_DOMAIN_C, old, &old_size, &old_tb);
+    errno = e;
+    void *p = real(old, a, b);
+    e = errno;
+    if (traced) {
+        /* glibc's realloc(p, 0) frees p and returns NULL: that is success. */
+        if (p || size == 0)
+            lg__trace_realloc_done(LG_DOMAIN_C, old, old_size, old_tb, p, size);
+        else
+            lg__trace_realloc_failed(LG_DOMAIN_C, old, old_size, old_tb);
+    }
+    LEAVE(e);
+    return p;
+}
+
+static void *call_realloc(void *old, size_t size, size_t unused)
+{
+    LG_UNUSED(unused);
+    return lg__real.realloc(old, size);
+}
+
+static void *call_reallocarray(void *old, size_t n, size_t size)
+{
+    if (lg__real.reallocarray)
+        return lg__real.reallocarray(old, n, size);
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return lg__real.realloc(old, total);
+}
+
+static void *from_pool_resize(void *old, size_t size)
+{
+    void *p = lg__real.malloc(size);
+    if (p && old) {
+        size_t n = pool_size(old);
+        memcpy(p, old, n < size ? n : size);
+    }
+    return p;
+}
+
+HOOK_API void *HOOK(realloc)(void *old, size_t size)
+{
+    if (!READY()) {
+        void *p = pool_alloc(size, 16);
+        if (p && old)
+            memcpy(p, old, pool_size(old) < size ? pool_size(old) : size);
+        return p;
+    }
+    if (!old)
+        return HOOK(malloc)(size);
+    if (from_pool(old))
+        return from_pool_resize(old, size);
+    return resize(old, size, call_realloc, size, 0);
+}
+
+HOOK_API void *HOOK(reallocarray)(void *old, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (!old || !READY() || from_pool(old))
+        return HOOK(realloc)(old, total);
+    return resize(old, total, call_reallocarray, n, size);
+}
+
+/* The aligned allocators: trace the requested size. */
+#define TRACE_RESULT(p, size)                          \
+    do {                                               \
+        if ((p) && ENTER()) {                          \
+            int e_ = errno;                            \
+            lg__trace_alloc(LG_DOMAIN_C, (p), (size)); \
+            LEAVE(e_);                                 \
+        }                                              \
+    } while (0)
+
+HOOK_API int HOOK(posix_memalign)(void **out, size_t align, size_t size)
+{
+    if (!READY()) {
+        void *p = pool_alloc(size, align);
+        if (!p)
+            return ENOMEM;
+        *out = p;
+        return 0;
+    }
+    int rc = lg__real.posix_memalign(out, align, size);
+    if (rc == 0)
+        TRACE_RESULT(*out, size);
+    return rc;
+}
+
+HOOK_API void *HOOK(aligned_alloc)(size_t align, size_t size)
+{
+    if (!READY())
+        return pool_alloc(size, align);
+    void *p = lg__real.aligned_alloc(align, size);
+    TRACE_RESULT(p, size);
+    return p;
+}
+
+HOOK_API void *HOOK(memalign)(size_t align, size_t size)
+{
+    if (!READY())
+        return pool_alloc(size, align);
+    void *p = lg__real.memalign(align, size);
+    TRACE_RESULT(p, size);
+    return p;
+}
+
+HOOK_API void *HOOK(valloc)(size_t size)
+{
+    if (!READY())
+        return pool_alloc(size, 4096);
+    void *p = lg__real.valloc(size);
+    TRACE_RESULT(p, size);
+    return p;
+}
+
+HOOK_API void *HOOK(pvalloc)(size_t size)
+{
+    if (!READY())
+        return pool_alloc(size, 4096);
+    void *p = lg__real.pvalloc(size);
+    TRACE_RESULT(p, size);
+    return p;
+}
+
+HOOK_API size_t HOOK(malloc_usable_size)(void *p)
+{
+    if (!p)
+        return 0;
+    if (from_pool(p))
+        return pool_size(p);
+    return READY() && lg__real.malloc_usable_size ? lg__real.malloc_usable_size(p) : 0;
+}
+
+/* ---- process set-up ------------------------------------------------------ */
+
+/* fork(): hold every tracer lock across it so the child inherits consistent
+ * tables, then release them on both sides; the child keeps tracing. */
+static void before_fork(void)
+{
+    lg__mark_lock();
+    lg__intern_lock();
+    lg__table_lock_all();
+}
+
+static void after_fork(void)
+{
+    lg__table_unlock_all();
+    lg__intern_unlock();
+    lg__mark_unlock();
+}
+
+/* `leakgate run` asks the process it started (and only that one: not its
+ * forked children) to dump what is still allocated when it exits. */
+static void dump_at_exit(void)
+{
+    const char *path = getenv("LEAKGATE_RUN_SNAPSHOT");
+    const char *pid = getenv("LEAKGATE_RUN_PID");
+    if (!path || !pid || atol(pid) != (long)getpid() || !lg__tracing())
+        return;
+    in_hook = 1; /* from here on nothing is traced: the report is final */
+    lg_snapshot_t *snap;
+    int rc = lg_snapshot_take(&snap);
+    if (rc == 0) {
+        rc = lg_snapshot_dump(snap, path);
+        lg_snapshot_free(snap);
+    }
+    if (rc != 0)
+        lg__error("cannot write the exit snapshot %s: %s", path, lg_strerror(rc));
+}
+
+/* Tracing starts at load time when asked (LEAKGATE_START=1), or, when
+ * LEAKGATE_START is unset, when this library was preloaded. */
+static bool autostart(void)
+{
+    const char *v = getenv("LEAKGATE_START");
+    if (v && *v)
+        return strcmp(v, "0") != 0;
+    const char *pre = getenv("LD_PRELOAD");
+    return pre && strstr(pre, "libleakgate.so");
+}
+
+__attribute__((constructor(102))) static void hooks_init(void)
+{
+    (void)READY();
+    pthread_atfork(before_fork, after_fork, after_fork);
+    if (!autostart())
+        return;
+    long n;
+    if (lg__env_int("LEAKGATE_FRAMES", 1, LG_FRAMES_MAX, LG_FRAMES_DEFAULT, &n) != 0) {
+        lg__error("not tracing this process");
+        return;
+    }
+    lg_start((int)n);
+}
+
+__attribute__((destructor)) static void hooks_fini(void)
+{
+    dump_at_exit();
+}

@@ -1,0 +1,301 @@
+/*
+ * leakgate/runtime.h — the public interface of leakgate's runtime.
+ *
+ * The runtime traces heap allocations with their tracebacks, the model of
+ * CPython's tracemalloc brought to native code:
+ *
+ *   lg_start()            begin tracing (LD_PRELOAD of libleakgate.so does it
+ *                         at load time)
+ *   lg_mark_begin()       remember "now"; lg_mark_diff() later returns what
+ *                         was allocated and not freed since, grouped by
+ *                         traceback, in time proportional to that work
+ *   lg_snapshot_take()    every live trace (O(heap)), for statistics(),
+ *                         compare() and dump()/load() of snapshot files
+ *   lg_filterset_*        tracemalloc's Filter / DomainFilter, plus native
+ *                         function and module patterns and suppression files
+ *
+ * Every function returning int returns 0 (or a count) on success and a
+ * negative LG_E* code on failure; lg_strerror() names the code.  Nothing here
+ * aborts or longjmps.  All calls are thread-safe unless noted.
+ */
+#ifndef LEAKGATE_RUNTIME_H
+#define LEAKGATE_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef LG_API
+#define LG_API __attribute__((visibility("default")))
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* X(name, value, message): one table for codes and their messages. */
+#define LG_ERRNO_MAP(X)                                               \
+    X(NOMEM, -1, "out of memory")                                     \
+    X(NOTTRACING, -2, "tracing is off")                               \
+    X(INVAL, -3, "invalid argument")                                  \
+    X(IO, -4, "input/output error")                                   \
+    X(FORMAT, -5, "not a leakgate snapshot file")                     \
+    X(VERSION, -6, "unsupported snapshot file version")               \
+    X(CORRUPT, -7, "corrupt or truncated snapshot file")              \
+    X(STALE, -8, "mark is no longer the active mark")                 \
+    X(SYNTAX, -9, "syntax error")                                     \
+    X(NOTFOUND, -10, "not found")
+
+enum {
+#define LG_ERRNO_ENUM(name, value, msg) LG_E##name = value,
+    LG_ERRNO_MAP(LG_ERRNO_ENUM)
+#undef LG_ERRNO_ENUM
+};
+
+/* Returns a static, human-readable message for an LG_E* code. */
+LG_API const char *lg_strerror(int code);
+
+/* ---- tracing ----------------------------------------------------------- */
+
+/* Domains are address spaces, as in tracemalloc: the same address may be
+ * traced once per domain.  User domains are any other value. */
+#define LG_DOMAIN_C 0u      /* the C heap: malloc and friends */
+#define LG_DOMAIN_PYTHON 1u /* the Python heap (PyMem_SetAllocator hooks) */
+
+#define LG_FRAMES_DEFAULT 16
+#define LG_FRAMES_MAX 128
+
+/* Starts tracing with tracebacks of at most `nframes` frames (1 to
+ * LG_FRAMES_MAX; 0 means LEAKGATE_FRAMES from the environment, default 16).
+ * Starting while tracing only changes the limit for new traces.
+ * Returns 0, LG_EINVAL for a bad nframes, or LG_ENOMEM. */
+LG_API int lg_start(int nframes);
+
+/* Stops tracing and clears every trace (tracemalloc.stop()). */
+LG_API void lg_stop(void);
+
+/* Returns 1 while tracing, else 0. */
+LG_API int lg_is_tracing(void);
+
+/* Forgets every trace and interned traceback; tracing stays on. */
+LG_API void lg_clear_traces(void);
+
+/* Returns the traceback limit of new traces (frames). */
+LG_API int lg_get_traceback_limit(void);
+
+/* Current and peak size of traced blocks, in bytes (either may be NULL). */
+LG_API void lg_get_traced_memory(size_t *current, size_t *peak);
+
+/* Sets the peak to the current traced size. */
+LG_API void lg_reset_peak(void);
+
+/* Bytes the tracer itself holds (tables, tracebacks, marks). */
+LG_API size_t lg_get_tracer_memory(void);
+
+/* Traces dropped because the tracer ran out of memory.  A verdict computed
+ * while this grows is inconclusive, never clean. */
+LG_API uint64_t lg_get_lost_traces(void);
+
+/* Traces `size` bytes at `ptr` in `domain`, with the caller's traceback,
+ * replacing any trace of that address (PyTraceMalloc_Track).  Returns 0,
+ * LG_ENOTTRACING, LG_EINVAL (ptr == UINTPTR_MAX) or LG_ENOMEM. */
+LG_API int lg_track(uint32_t domain, uintptr_t ptr, size_t size);
+
+/* Forgets the trace of `ptr` in `domain`.  Returns 0 or LG_ENOTFOUND. */
+LG_API int lg_untrack(uint32_t domain, uintptr_t ptr);
+
+/* Copies the return addresses of the traceback of the block at `ptr`,
+ * most recent first, into `frames` (at most `max`).  Returns the number of
+ * frames, LG_ENOTFOUND if the block is not traced, or LG_ENOTTRACING. */
+LG_API int lg_get_traceback(uint32_t domain, uintptr_t ptr, uintptr_t *frames,
+                            int max);
+
+/* ---- frames and tracebacks --------------------------------------------- */
+
+enum { LG_FRAME_NATIVE = 0, LG_FRAME_PYTHON = 1 };
+
+/* One resolved frame.  Unknown fields are NULL or 0.  Strings are owned by
+ * the object the frame came from (snapshot, stats) and live as long as it. */
+typedef struct lg_frame {
+    int kind;             /* LG_FRAME_NATIVE or LG_FRAME_PYTHON */
+    uintptr_t addr;       /* return address in the traced process, or 0 */
+    const char *function; /* function name */
+    const char *file;     /* source file */
+    unsigned line;        /* source line, 0 if unknown */
+    const char *module;   /* shared object or executable path */
+    uint64_t offset;      /* addr - module load base (valid with module) */
+} lg_frame_t;
+
+/* A traceback: frames[0] is the most recent frame (the function that called
+ * the allocator).  total_nframe counts frames before truncation. */
+typedef struct lg_traceback {
+    uint32_t nframes;
+    uint32_t total_nframe;
+    const lg_frame_t *const *frames;
+} lg_traceback_t;
+
+/* ---- snapshots --------------------------------------------------------- */
+
+typedef struct lg_snapshot lg_snapshot_t;
+
+typedef struct lg_trace {
+    uint32_t domain;
+    size_t size;
+    const lg_traceback_t *traceback; /* owned by the snapshot */
+} lg_trace_t;
+
+typedef struct lg_metrics {
+    int64_t timestamp_ns;   /* CLOCK_REALTIME when taken */
+    uint64_t traced_current;
+    uint64_t traced_peak;
+    uint64_t tracer_memory;
+    uint64_t rss;           /* process resident set size, bytes */
+    uint64_t lost_traces;
+} lg_metrics_t;
+
+/* Takes a snapshot of every live trace; frames are symbolized.  Cost is
+ * O(live blocks).  Caller frees with lg_snapshot_free().  Returns 0,
+ * LG_ENOTTRACING or LG_ENOMEM. */
+LG_API int lg_snapshot_take(lg_snapshot_t **out);
+LG_API void lg_snapshot_free(lg_snapshot_t *snap);
+
+LG_API size_t lg_snapshot_count(const lg_snapshot_t *snap);
+/* Borrowed pointer to trace i (0 <= i < count), valid until freed. */
+LG_API const lg_trace_t *lg_snapshot_trace(const lg_snapshot_t *snap, size_t i);
+LG_API int lg_snapshot_traceback_limit(const lg_snapshot_t *snap);
+LG_API const lg_metrics_t *lg_snapshot_metrics(const lg_snapshot_t *snap);
+
+/* Writes `snap` to `path` in the versioned, checksummed snapshot format.
+ * Returns 0, LG_EIO (errno tells why) or LG_ENOMEM. */
+LG_API int lg_snapshot_dump(const lg_snapshot_t *snap, const char *path);
+
+/* Reads a snapshot file.  On LG_EFORMAT, LG_EVERSION or LG_ECORRUPT,
+ * *detail (if not NULL) points to a static phrase saying what was wrong. */
+LG_API int lg_snapshot_load(const char *path, lg_snapshot_t **out,
+                            const char **detail);
+LG_API int lg_snapshot_load_buffer(const void *buf, size_t len,
+                                   lg_snapshot_t **out, const char **detail);
+
+/* ---- filters ----------------------------------------------------------- */
+
+enum { LG_FILTER_TRACE = 0, LG_FILTER_DOMAIN = 1 };
+
+/* tracemalloc's Filter (kind LG_FILTER_TRACE) and DomainFilter
+ * (LG_FILTER_DOMAIN).  Patterns are fnmatch globs (NULL matches anything);
+ * a native frame matches when every given pattern matches it. */
+typedef struct lg_filter {
+    int kind;
+    int inclusive;
+    const char *filename_pattern;
+    unsigned lineno;              /* 0: any line */
+    int all_frames;               /* match any frame, not only frames[0] */
+    int64_t domain;               /* -1: any domain */
+    const char *function_pattern; /* native frames: function name */
+    const char *module_pattern;   /* native frames: module path */
+} lg_filter_t;
+
+typedef struct lg_filterset lg_filterset_t;
+
+/* An empty set keeps everything.  Caller frees with lg_filterset_free(). */
+LG_API int lg_filterset_new(lg_filterset_t **out);
+LG_API void lg_filterset_free(lg_filterset_t *set);
+
+/* Appends a copy of *f.  Returns 0, LG_EINVAL or LG_ENOMEM. */
+LG_API int lg_filterset_add(lg_filterset_t *set, const lg_filter_t *f);
+
+/* Parses one suppression line and appends it:
+ *   include|exclude [all] [file=GLOB] [line=N] [function=GLOB]
+ *                   [module=GLOB] [domain=N]
+ *   include-domain N | exclude-domain N
+ *   leak:PATTERN      (LeakSanitizer: function, file or module, any frame)
+ * Blank lines and '#' comments are accepted.  On LG_ESYNTAX a one-line
+ * reason is written to err. */
+LG_API int lg_filterset_parse_line(lg_filterset_t *set, const char *line,
+                                   char *err, size_t errlen);
+
+/* Parses a suppressions file line by line; err names file and line. */
+LG_API int lg_filterset_load(lg_filterset_t *set, const char *path, char *err,
+                             size_t errlen);
+
+LG_API size_t lg_filterset_count(const lg_filterset_t *set);
+
+/* Returns 1 if a trace of `domain` with traceback `tb` passes the set, with
+ * tracemalloc's semantics: kept if it matches any inclusive filter (when
+ * there are some) and no exclusive filter excludes it. */
+LG_API int lg_filterset_match(const lg_filterset_t *set, uint32_t domain,
+                              const lg_traceback_t *tb);
+
+/* New snapshot of the traces of `snap` that pass `set`
+ * (Snapshot.filter_traces).  Caller frees. */
+LG_API int lg_snapshot_filter(const lg_snapshot_t *snap,
+                              const lg_filterset_t *set, lg_snapshot_t **out);
+
+/* ---- statistics -------------------------------------------------------- */
+
+typedef enum { LG_KEY_FILENAME, LG_KEY_LINENO, LG_KEY_TRACEBACK } lg_key_type_t;
+
+/* One row: Statistic (diffs 0) or StatisticDiff.  For LG_KEY_FILENAME the
+ * key traceback has one frame whose line is 0; for LG_KEY_LINENO one frame. */
+typedef struct lg_stat {
+    lg_traceback_t traceback;
+    uint32_t domain; /* mark diffs: the blocks' domain; else 0 */
+    size_t size;
+    size_t count;
+    int64_t size_diff;
+    int64_t count_diff;
+} lg_stat_t;
+
+typedef struct lg_stats lg_stats_t;
+
+/* Snapshot.statistics(): rows sorted biggest first by (size, count,
+ * traceback).  `cumulative` counts a block once per distinct frame of its
+ * traceback (LG_KEY_FILENAME and LG_KEY_LINENO only, else LG_EINVAL). */
+LG_API int lg_snapshot_statistics(const lg_snapshot_t *snap,
+                                  lg_key_type_t key, int cumulative,
+                                  lg_stats_t **out);
+
+/* Snapshot.compare_to(old): rows sorted by (|size_diff|, size,
+ * |count_diff|, count, traceback), biggest first. */
+LG_API int lg_snapshot_compare(const lg_snapshot_t *snap,
+                               const lg_snapshot_t *old, lg_key_type_t key,
+                               int cumulative, lg_stats_t **out);
+
+LG_API size_t lg_stats_count(const lg_stats_t *stats);
+/* Borrowed pointer to row i; rows own copies of their frames. */
+LG_API const lg_stat_t *lg_stats_get(const lg_stats_t *stats, size_t i);
+/* Sums of size_diff and count_diff over all rows (either may be NULL). */
+LG_API void lg_stats_totals(const lg_stats_t *stats, int64_t *size_diff,
+                            int64_t *count_diff);
+/* New stats of the rows of `stats` that pass `set`.  Caller frees. */
+LG_API int lg_stats_filter(const lg_stats_t *stats, const lg_filterset_t *set,
+                           lg_stats_t **out);
+LG_API void lg_stats_free(lg_stats_t *stats);
+
+/* ---- marks: per-test deltas -------------------------------------------- */
+
+typedef struct lg_mark lg_mark_t;
+
+/* Records "now".  From here until the next lg_mark_begin() or
+ * lg_mark_free(), the runtime logs what is allocated and which older blocks
+ * are freed.  One mark is active at a time; beginning a new one makes the
+ * older one stale.  Caller frees with lg_mark_free(). */
+LG_API int lg_mark_begin(lg_mark_t **out);
+
+/* What was allocated since `mark` and is still live, and which older blocks
+ * were freed since, grouped by (domain, traceback) and symbolized: size_diff
+ * and count_diff are the changes, size and count what each traceback holds
+ * now.  Sorted like lg_snapshot_compare.  Cost grows with the work done
+ * since the mark, not with the heap.  Returns 0, LG_ESTALE, LG_ENOTTRACING
+ * or LG_ENOMEM.  *lost (if not NULL) receives the traces lost since the
+ * mark: when non-zero, a clean diff proves nothing. */
+LG_API int lg_mark_diff(const lg_mark_t *mark, lg_stats_t **out,
+                        uint64_t *lost);
+
+/* Ends the mark (if active) and frees it. */
+LG_API void lg_mark_free(lg_mark_t *mark);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LEAKGATE_RUNTIME_H */

@@ -1,0 +1,253 @@
+/*
+ * lg_internal.h — what runtime modules share and nobody else may see.
+ *
+ * Names: public lg_ / LG_, internal non-static lg__.  Memory rules:
+ *   lg__real.*       the real allocator; never traced
+ *   lg__mem_*        the tracer's own long-lived memory (tables, tracebacks,
+ *                    marks), counted by lg_get_tracer_memory()
+ *   lg__xmalloc & co report-time memory (snapshots, stats), not counted
+ * Nothing in this header may be called with a trace shard lock held unless
+ * its name ends in _locked.
+ */
+#ifndef LG_INTERNAL_H
+#define LG_INTERNAL_H
+
+#ifndef LG_BUILDING_LIBRARY
+#error "lg_internal.h is internal to leakgate; include <leakgate/runtime.h>"
+#endif
+
+#include <leakgate/runtime.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LG_UNUSED(x) ((void)(x))
+#define LG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LG_NOINLINE __attribute__((noinline))
+#define LG_TLS __thread __attribute__((tls_model("initial-exec")))
+/* Functions between a public entry point of the tracer and the traceback
+ * capture live in their own section, so that capture can drop the tracer's
+ * frames wherever inlining left them: frame 0 is the allocator's caller. */
+#define LG_HOOK_TEXT __attribute__((section("lg_hook_text")))
+
+/* ---- diagnostics (error.c) --------------------------------------------- */
+
+/* Writes "leakgate: <message>\n" to stderr through a stack buffer, never
+ * allocating; safe inside the allocation hook. */
+void lg__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- the real allocator (prim_linux.c) --------------------------------- */
+
+struct lg__real {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+};
+
+/* Resolved by lg__real_init() with dlsym(RTLD_NEXT); until then NULL. */
+extern struct lg__real lg__real;
+
+/* Resolves lg__real once.  Returns 0 or LG_ENOMEM if malloc is missing.
+ * May be called from the hooks: dlsym's own allocations must be served by
+ * the caller (hooks.c keeps a static pool for them). */
+int lg__real_init(void);
+
+/* Resident set size of this process in bytes, or 0. */
+uint64_t lg__rss(void);
+/* CLOCK_REALTIME in nanoseconds. */
+int64_t lg__now_ns(void);
+
+/* Report-time memory: real allocator, not counted.  lg__xmalloc() and
+ * friends return NULL on failure. */
+void *lg__xmalloc(size_t n);
+void *lg__xcalloc(size_t n, size_t size);
+void *lg__xrealloc(void *p, size_t n);
+void lg__xfree(void *p);
+char *lg__xstrdup(const char *s);
+
+/* Tracer memory: real allocator, counted by lg_get_tracer_memory().  The
+ * caller passes the size back on free. */
+void *lg__mem_calloc(size_t n, size_t size);
+void lg__mem_free(void *p, size_t bytes);
+/* Adjusts the counter for memory obtained another way (arena chunks). */
+void lg__mem_account(int64_t delta);
+
+/* ---- arena (arena.c): bump allocation freed all at once ---------------- */
+
+typedef struct lg__arena {
+    struct lg__chunk *chunks; /* newest first */
+    size_t bytes;             /* total bytes held */
+    bool counted;             /* charge lg__mem_account() (tracer memory) */
+} lg__arena_t;
+
+/* Returns zeroed memory aligned to 16 bytes, or NULL. */
+void *lg__arena_alloc(lg__arena_t *a, size_t n);
+char *lg__arena_strdup(lg__arena_t *a, const char *s); /* NULL -> NULL */
+void lg__arena_release(lg__arena_t *a);
+
+/* ---- configuration (config.c) ------------------------------------------ */
+
+/* Parses an integer environment variable in [lo, hi].  Unset or empty:
+ * *out = dflt and returns 0.  Bad: reports "NAME=value: expected ..." and
+ * returns LG_EINVAL with *out = dflt. */
+int lg__env_int(const char *name, long lo, long hi, long dflt, long *out);
+
+/* ---- tracebacks (backtrace.c) ------------------------------------------ */
+
+/* How native tracebacks are captured (LEAKGATE_UNWIND). */
+enum { LG_UNWIND_AUTO, LG_UNWIND_FP, LG_UNWIND_LIBUNWIND };
+
+/* Captures at most `max` return addresses, most recent first, starting at
+ * the caller of the tracer's public entry point (frames in LG_HOOK_TEXT are
+ * dropped).  *total receives how many frames there were, counted up to a
+ * bound.  Returns the number stored. */
+int lg__backtrace(uintptr_t *frames, int max, uint32_t *total);
+/* Called when objects were loaded or unloaded (dlopen/dlclose hooks). */
+void lg__modules_changed(void);
+
+/* Tests replace capture to make tracebacks deterministic (NULL restores). */
+typedef int (*lg__backtrace_fn)(uintptr_t *frames, int max, uint32_t *total);
+void lg__set_backtrace_hook(lg__backtrace_fn fn);
+void lg__set_unwind_mode(int mode);
+
+/* ---- interned tracebacks (intern.c) ------------------------------------ */
+
+/* An interned traceback.  Never freed while tracing; ids are dense.
+ * live_size and live_count are what traced blocks with this traceback hold
+ * now, in all domains (atomic). */
+typedef struct lg__tb {
+    uint32_t hash;
+    uint16_t nframes;
+    uint16_t total_nframe;
+    uint64_t live_size;  /* atomic */
+    uint64_t live_count; /* atomic */
+    struct lg__tb *next; /* hash chain, protected by intern lock */
+    uintptr_t frames[];  /* most recent first */
+} lg__tb_t;
+
+#define LG_TB_NONE UINT32_MAX
+
+/* Returns the id of the traceback, interning it, or LG_TB_NONE when out of
+ * memory.  Takes the intern lock. */
+uint32_t lg__intern(const uintptr_t *frames, int n, uint32_t total);
+/* Id -> traceback; ids come from lg__intern. Lock-free. */
+const lg__tb_t *lg__tb_get(uint32_t id);
+void lg__tb_account(uint32_t id, int64_t size, int64_t count);
+uint32_t lg__intern_count(void);
+void lg__intern_clear(void);
+void lg__intern_lock(void);   /* fork */
+void lg__intern_unlock(void);
+
+/* ---- trace table (table.c) --------------------------------------------- */
+
+/* Records (domain, ptr) -> (size, traceback id).  Returns 0 or LG_ENOMEM
+ * (the trace is then counted as lost).  Replaces an existing trace. */
+int lg__table_add(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb);
+/* Removes the trace; on success fills *size and *tb.  Returns 0 or
+ * LG_ENOTFOUND. */
+int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb);
+int lg__table_get(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb);
+/* Visits every trace under the shard locks, one shard at a time. */
+typedef void (*lg__table_visit_fn)(void *ctx, uint32_t domain, uintptr_t ptr,
+                                   size_t size, uint32_t tb);
+void lg__table_foreach(lg__table_visit_fn fn, void *ctx);
+size_t lg__table_count(void);
+void lg__table_clear(void);
+void lg__table_lock_all(void);   /* fork */
+void lg__table_unlock_all(void);
+
+/* ---- tracer state (trace.c) -------------------------------------------- */
+
+/* Called by the hooks and lg_track: trace a new block / forget a freed one.
+ * Both are no-ops unless tracing.  Callers are LG_HOOK_TEXT functions. */
+void lg__trace_alloc(uint32_t domain, void *ptr, size_t size);
+void lg__trace_free(uint32_t domain, void *ptr);
+/* Takes the trace of `old` out before a realloc; returns whether it was
+ * traced.  Then exactly one of: lg__trace_realloc_done (success: `old` is
+ * gone, `ptr` is new) or lg__trace_realloc_failed (restore `old`). */
+bool lg__trace_realloc_begin(uint32_t domain, void *old, size_t *size,
+                             uint32_t *tb);
+void lg__trace_realloc_done(uint32_t domain, void *old, size_t old_size,
+                            uint32_t old_tb, void *ptr, size_t size);
+void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size,
+                              uint32_t tb);
+bool lg__tracing(void);
+void lg__count_lost(void);
+
+/* Mark hooks (mark.c), called by trace.c with no table lock held. */
+extern volatile int lg__mark_active; /* fast check, protected by mark lock */
+void lg__mark_on_alloc(uint32_t domain, uintptr_t ptr);
+void lg__mark_on_free(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb);
+void lg__mark_reset(void); /* clear_traces/stop: the active mark goes stale */
+void lg__mark_lock(void);  /* fork */
+void lg__mark_unlock(void);
+
+/* ---- symbolization (symbolize.c) --------------------------------------- */
+
+/* Fills function, file, line, module and offset of the native return
+ * address `addr` in this process (kind and addr are set too).  Strings
+ * belong to the symbolizer's cache and live until process exit.  Looks up
+ * addr - 1 so that the line is the call's.  Never fails: unknown fields
+ * stay NULL/0.  Thread-safe (own lock); not for use inside the hooks. */
+void lg__symbolize(uintptr_t addr, lg_frame_t *out);
+/* Resolves and caches every interned address inside the object about to be
+ * unloaded, so that its frames survive dlclose.  `handle` is dlopen's. */
+void lg__symbolize_before_dlclose(void *handle);
+
+/* ---- snapshots (snapshot.c) -------------------------------------------- */
+
+struct lg_snapshot {
+    lg_trace_t *traces; /* lg__xmalloc'd array */
+    size_t ntraces, cap;
+    int traceback_limit;
+    lg_metrics_t metrics;
+    lg__arena_t arena;         /* frames, tracebacks, strings */
+    struct lg__dedup *dedup;   /* builder maps, freed by lg__snapshot_seal */
+};
+
+lg_snapshot_t *lg__snapshot_alloc(void);
+/* Adds a frame by value (strings copied, equal frames shared). */
+const lg_frame_t *lg__snapshot_add_frame(lg_snapshot_t *s, const lg_frame_t *f);
+/* Adds a traceback of frames already added (equal tracebacks shared). */
+const lg_traceback_t *lg__snapshot_add_traceback(lg_snapshot_t *s,
+                                                 const lg_frame_t *const *frames,
+                                                 uint32_t n, uint32_t total);
+/* Copies a traceback from anywhere (its frames too). */
+const lg_traceback_t *lg__snapshot_copy_traceback(lg_snapshot_t *s,
+                                                  const lg_traceback_t *tb);
+int lg__snapshot_add_trace(lg_snapshot_t *s, uint32_t domain, size_t size,
+                           const lg_traceback_t *tb);
+/* Frees the builder's maps; the snapshot stays usable. */
+void lg__snapshot_seal(lg_snapshot_t *s);
+
+/* The symbolized traceback of interned id `id`, built once per snapshot
+ * (before lg__snapshot_seal).  Returns NULL when out of memory. */
+const lg_traceback_t *lg__snapshot_traceback_of_id(lg_snapshot_t *s, uint32_t id);
+
+/* A traceback of the frame "<unknown>", used when a trace has no frames
+ * (tracemalloc never has empty tracebacks). */
+extern const lg_traceback_t lg__unknown_traceback;
+
+/* ---- statistics (stats.c) ---------------------------------------------- */
+
+lg_stats_t *lg__stats_new(void);
+/* Appends a row; the key traceback is deep-copied. */
+int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain,
+                  size_t size, size_t count, int64_t size_diff,
+                  int64_t count_diff);
+/* Sorts rows: diff_order 0 as statistics(), 1 as compare_to(). */
+void lg__stats_sort(lg_stats_t *st, int diff_order);
+/* Orders tracebacks like tracemalloc's Traceback comparison. */
+int lg__traceback_cmp(const lg_traceback_t *a, const lg_traceback_t *b);
+
+#endif /* LG_INTERNAL_H */

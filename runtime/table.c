@@ -1,0 +1,360 @@
+/*
+ * table.c — the trace table: (domain, address) -> (size, traceback id).
+ *
+ * Each domain has SHARDS open-addressing tables (linear probing, deletion by
+ * backward shift, no tombstones), chosen by the address hash so that threads
+ * freeing unrelated blocks rarely meet on a lock.  An entry is 16 bytes:
+ *
+ *   +----------------+--------+--------+
+ *   | key = addr + 1 |  size  |  tb id |     key 0 = empty slot
+ *   +----------------+--------+--------+
+ *        8 bytes       4 bytes  4 bytes
+ *
+ * A size that does not fit 32 bits is stored as BIG and kept, exactly, in
+ * the shard's small side list (blocks of 4 GiB and more are rare).
+ * Every field of a shard is protected by its lock; domains are created under
+ * dom_lock and never freed, so a domain pointer stays valid without it.
+ */
+#include "lg_internal.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define SHARD_BITS 4
+#define SHARDS (1u << SHARD_BITS)
+#define BIG UINT32_MAX
+
+struct entry {
+    uintptr_t key;
+    uint32_t size;
+    uint32_t tb;
+};
+
+struct big {
+    uintptr_t key;
+    size_t size;
+};
+
+struct shard {
+    pthread_mutex_t lock;
+    struct entry *slots;
+    size_t cap, len; /* cap is 0 or a power of two */
+    struct big *bigs;
+    size_t nbig;
+} __attribute__((aligned(64)));
+
+struct domain {
+    uint32_t id;
+    struct domain *next; /* protected by dom_lock */
+    struct shard shards[SHARDS];
+};
+
+static struct domain builtin[2];
+static struct {
+    pthread_mutex_t dom_lock;
+    struct domain *others; /* user domains, newest first */
+    bool ready;
+} tbl = {.dom_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void domain_init(struct domain *d, uint32_t id)
+{
+    d->id = id;
+    for (unsigned i = 0; i < SHARDS; i++)
+        pthread_mutex_init(&d->shards[i].lock, NULL);
+}
+
+__attribute__((constructor(101))) static void table_init(void)
+{
+    if (tbl.ready)
+        return;
+    domain_init(&builtin[0], LG_DOMAIN_C);
+    domain_init(&builtin[1], LG_DOMAIN_PYTHON);
+    tbl.ready = true;
+}
+
+static struct domain *domain_get(uint32_t id, bool create)
+{
+    if (LG_UNLIKELY(!tbl.ready))
+        table_init();
+    if (LG_LIKELY(id <= LG_DOMAIN_PYTHON))
+        return &builtin[id];
+    struct domain *d;
+    pthread_mutex_lock(&tbl.dom_lock);
+    for (d = tbl.others; d; d = d->next)
+        if (d->id == id)
+            break;
+    if (!d && create && (d = lg__mem_calloc(1, sizeof *d))) {
+        domain_init(d, id);
+        d->next = tbl.others;
+        tbl.others = d;
+    }
+    pthread_mutex_unlock(&tbl.dom_lock);
+    return d;
+}
+
+static inline uint64_t hash_key(uintptr_t key)
+{
+    return (uint64_t)(key >> 4 ^ key >> 20) * 0x9e3779b97f4a7c15ull;
+}
+
+static inline struct shard *shard_of(struct domain *d, uint64_t h)
+{
+    return &d->shards[h >> (64 - SHARD_BITS)];
+}
+
+/* Slot holding key, or the empty slot where it would go; shard lock held. */
+static size_t find_locked(const struct shard *s, uintptr_t key, uint64_t h)
+{
+    size_t mask = s->cap - 1, i = (size_t)h & mask;
+    while (s->slots[i].key && s->slots[i].key != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int grow_locked(struct shard *s)
+{
+    size_t ncap = s->cap ? s->cap * 2 : 64;
+    struct entry *ns = lg__mem_calloc(ncap, sizeof *ns);
+    if (!ns)
+        return LG_ENOMEM;
+    struct entry *old = s->slots;
+    size_t ocap = s->cap;
+    s->slots = ns;
+    s->cap = ncap;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].key)
+            s->slots[find_locked(s, old[i].key, hash_key(old[i].key))] = old[i];
+    lg__mem_free(old, ocap * sizeof *old);
+    return 0;
+}
+
+static size_t big_find_locked(const struct shard *s, uintptr_t key)
+{
+    size_t i = 0;
+    while (i < s->nbig && s->bigs[i].key != key)
+        i++;
+    return i;
+}
+
+static void big_remove_locked(struct shard *s, uintptr_t key)
+{
+    size_t i = big_find_locked(s, key);
+    if (i < s->nbig)
+        s->bigs[i] = s->bigs[--s->nbig];
+}
+
+static size_t entry_size_locked(const struct shard *s, const struct entry *e)
+{
+    if (e->size != BIG)
+        return e->size;
+    size_t i = big_find_locked(s, e->key);
+    return i < s->nbig ? s->bigs[i].size : BIG;
+}
+
+int lg__table_add(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
+{
+    struct domain *d = domain_get(domain, true);
+    if (!d)
+        return LG_ENOMEM;
+    uintptr_t key = ptr + 1;
+    uint64_t h = hash_key(key);
+    struct shard *s = shard_of(d, h);
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if ((s->len + 1) * 4 > s->cap * 3 && grow_locked(s)) {
+        rc = LG_ENOMEM;
+        goto out;
+    }
+    size_t i = find_locked(s, key, h);
+    if (s->slots[i].key && s->slots[i].size == BIG)
+        big_remove_locked(s, key);
+    if (size >= BIG) {
+        struct big *nb = lg__xrealloc(s->bigs, (s->nbig + 1) * sizeof *nb);
+        if (!nb) {
+            rc = LG_ENOMEM;
+            goto out;
+        }
+        s->bigs = nb;
+        s->bigs[s->nbig++] = (struct big){key, size};
+    }
+    if (!s->slots[i].key)
+        s->len++;
+    s->slots[i] = (struct entry){key, size >= BIG ? BIG : (uint32_t)size, tb};
+out:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int lg__table_get(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
+{
+    struct domain *d = domain_get(domain, false);
+    if (!d)
+        return LG_ENOTFOUND;
+    uintptr_t key = ptr + 1;
+    uint64_t h = hash_key(key);
+    struct shard *s = shard_of(d, h);
+    int rc = LG_ENOTFOUND;
+    pthread_mutex_lock(&s->lock);
+    if (s->cap) {
+        struct entry *e = &s->slots[find_locked(s, key, h)];
+        if (e->key) {
+            *size = entry_size_locked(s, e);
+            *tb = e->tb;
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
+{
+    struct domain *d = domain_get(domain, false);
+    if (!d)
+        return LG_ENOTFOUND;
+    uintptr_t key = ptr + 1;
+    uint64_t h = hash_key(key);
+    struct shard *s = shard_of(d, h);
+    int rc = LG_ENOTFOUND;
+    pthread_mutex_lock(&s->lock);
+    if (!s->cap)
+        goto out;
+    size_t mask = s->cap - 1, i = find_locked(s, key, h);
+    if (!s->slots[i].key)
+        goto out;
+    *size = entry_size_locked(s, &s->slots[i]);
+    *tb = s->slots[i].tb;
+    if (s->slots[i].size == BIG)
+        big_remove_locked(s, key);
+    /* Backward-shift deletion: pull later entries of the probe run into the
+     * hole when their home slot does not lie between the hole and them. */
+    for (size_t j = (i + 1) & mask; s->slots[j].key; j = (j + 1) & mask) {
+        size_t home = (size_t)hash_key(s->slots[j].key) & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            s->slots[i] = s->slots[j];
+            i = j;
+        }
+    }
+    s->slots[i].key = 0;
+    s->len--;
+    rc = 0;
+out:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static void foreach_domain(struct domain *d, lg__table_visit_fn fn, void *ctx)
+{
+    for (unsigned k = 0; k < SHARDS; k++) {
+        struct shard *s = &d->shards[k];
+        pthread_mutex_lock(&s->lock);
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i].key)
+                fn(ctx, d->id, s->slots[i].key - 1,
+                   entry_size_locked(s, &s->slots[i]), s->slots[i].tb);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+/* Calls fn for every domain, builtin ones first. */
+static void each_domain(void (*fn)(struct domain *, void *), void *ctx)
+{
+    if (LG_UNLIKELY(!tbl.ready))
+        table_init();
+    fn(&builtin[0], ctx);
+    fn(&builtin[1], ctx);
+    pthread_mutex_lock(&tbl.dom_lock);
+    struct domain *d = tbl.others;
+    pthread_mutex_unlock(&tbl.dom_lock);
+    for (; d; d = d->next) /* domains are never freed; next is set once */
+        fn(d, ctx);
+}
+
+struct visit {
+    lg__table_visit_fn fn;
+    void *ctx;
+};
+
+static void visit_domain(struct domain *d, void *ctx)
+{
+    struct visit *v = ctx;
+    foreach_domain(d, v->fn, v->ctx);
+}
+
+void lg__table_foreach(lg__table_visit_fn fn, void *ctx)
+{
+    struct visit v = {fn, ctx};
+    each_domain(visit_domain, &v);
+}
+
+static void count_domain(struct domain *d, void *ctx)
+{
+    for (unsigned k = 0; k < SHARDS; k++) {
+        pthread_mutex_lock(&d->shards[k].lock);
+        *(size_t *)ctx += d->shards[k].len;
+        pthread_mutex_unlock(&d->shards[k].lock);
+    }
+}
+
+size_t lg__table_count(void)
+{
+    size_t n = 0;
+    each_domain(count_domain, &n);
+    return n;
+}
+
+static void clear_domain(struct domain *d, void *ctx)
+{
+    LG_UNUSED(ctx);
+    for (unsigned k = 0; k < SHARDS; k++) {
+        struct shard *s = &d->shards[k];
+        pthread_mutex_lock(&s->lock);
+        lg__mem_free(s->slots, s->cap * sizeof *s->slots);
+        lg__xfree(s->bigs);
+        s->slots = NULL;
+        s->bigs = NULL;
+        s->cap = s->len = s->nbig = 0;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+void lg__table_clear(void)
+{
+    each_domain(clear_domain, NULL);
+}
+
+static void lock_domain(struct domain *d, void *ctx)
+{
+    LG_UNUSED(ctx);
+    for (unsigned k = 0; k < SHARDS; k++)
+        pthread_mutex_lock(&d->shards[k].lock);
+}
+
+static void unlock_domain(struct domain *d, void *ctx)
+{
+    LG_UNUSED(ctx);
+    for (unsigned k = 0; k < SHARDS; k++)
+        pthread_mutex_unlock(&d->shards[k].lock);
+}
+
+/* Fork: every shard lock (and dom_lock) is held across fork() so that the
+ * child starts with consistent tables; both sides then unlock. */
+void lg__table_lock_all(void)
+{
+    if (LG_UNLIKELY(!tbl.ready))
+        table_init();
+    pthread_mutex_lock(&tbl.dom_lock);
+    lock_domain(&builtin[0], NULL);
+    lock_domain(&builtin[1], NULL);
+    for (struct domain *d = tbl.others; d; d = d->next)
+        lock_domain(d, NULL);
+}
+
+void lg__table_unlock_all(void)
+{
+    for (struct domain *d = tbl.others; d; d = d->next)
+        unlock_domain(d, NULL);
+    unlock_domain(&builtin[1], NULL);
+    unlock_domain(&builtin[0], NULL);
+    pthread_mutex_unlock(&tbl.dom_lock);
+}
