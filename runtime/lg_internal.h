@@ -18,6 +18,7 @@
 
 #include <leakgate/runtime.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,10 @@ void *lg__xcalloc(size_t n, size_t size);
 void *lg__xrealloc(void *p, size_t n);
 void lg__xfree(void *p);
 char *lg__xstrdup(const char *s);
+
+/* Tests: when set to N > 0, the Nth following lg__x* / lg__mem_* allocation
+ * fails (then the countdown stays at 0). */
+extern _Atomic long lg__fault_countdown;
 
 /* Tracer memory: real allocator, counted by lg_get_tracer_memory().  The
  * caller passes the size back on free. */

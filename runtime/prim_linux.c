@@ -22,6 +22,15 @@ struct lg__real lg__real;
 
 static _Atomic int64_t tracer_memory; /* bytes held by lg__mem_* and arenas */
 
+_Atomic long lg__fault_countdown;
+
+/* Fault injection for tests: when armed, the Nth tracer allocation fails. */
+static inline bool inject_fault(void)
+{
+    long n = atomic_load_explicit(&lg__fault_countdown, memory_order_relaxed);
+    return n > 0 && atomic_fetch_sub(&lg__fault_countdown, 1) == 1;
+}
+
 int lg__real_init(void)
 {
     if (lg__real.malloc)
@@ -59,18 +68,24 @@ static inline void ensure_real(void)
 void *lg__xmalloc(size_t n)
 {
     ensure_real();
+    if (LG_UNLIKELY(inject_fault()))
+        return NULL;
     return lg__real.malloc(n ? n : 1);
 }
 
 void *lg__xcalloc(size_t n, size_t size)
 {
     ensure_real();
+    if (LG_UNLIKELY(inject_fault()))
+        return NULL;
     return lg__real.calloc(n ? n : 1, size ? size : 1);
 }
 
 void *lg__xrealloc(void *p, size_t n)
 {
     ensure_real();
+    if (LG_UNLIKELY(inject_fault()))
+        return NULL;
     return lg__real.realloc(p, n ? n : 1);
 }
 

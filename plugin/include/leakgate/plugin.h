@@ -1,0 +1,206 @@
+/*
+ * leakgate/plugin.h — policy shared by every adapter: verdicts, settings,
+ * default suppressions and report rendering (failure text, JSON report).
+ *
+ * Nothing here knows which test framework it serves.  An adapter computes
+ * the leak rows of a test (lg_mark_diff(), or lg_leaks_from_snapshot() for a
+ * whole process), then:
+ *
+ *   lg_result_t r;
+ *   lg_result_init(&r, "suite::test", leaks, &limits, lost);
+ *   if (r.outcome != LG_OUTCOME_CLEAN) {
+ *       char *text = lg_render_failure(&r, NULL);  // DESIGN.md's format
+ *       ...; lg_string_free(text);
+ *   }
+ *   lg_json_report_add(report, &r, NULL);          // once per test
+ *   lg_json_report_write(report, path);            // once at the end
+ *
+ * Functions returning int return 0 or a negative LG_E* code (runtime.h).
+ * Strings returned as `char *` are the caller's: free with lg_string_free().
+ */
+#ifndef LEAKGATE_PLUGIN_H
+#define LEAKGATE_PLUGIN_H
+
+#include <leakgate/runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- verdicts ---------------------------------------------------------- */
+
+typedef enum {
+    LG_OUTCOME_CLEAN,
+    LG_OUTCOME_LEAKED,
+    LG_OUTCOME_INCONCLUSIVE, /* traces were lost: a clean diff proves nothing */
+    LG_OUTCOME_SKIPPED
+} lg_outcome_t;
+
+/* "clean", "leaked", "inconclusive" or "skipped" (static). */
+LG_API const char *lg_outcome_name(lg_outcome_t outcome);
+
+/* What a test may leave behind.  A test leaks when its size_diff exceeds
+ * max_size bytes, or (max_count >= 0) its count_diff exceeds max_count. */
+typedef struct lg_limits {
+    int64_t max_size;  /* bytes, >= 0 */
+    int64_t max_count; /* blocks; -1: no count limit */
+} lg_limits_t;
+
+#define LG_LIMITS_INIT {0, -1}
+
+/* The outcome for these totals: leaked when over a limit; otherwise
+ * inconclusive when lost_traces > 0, else clean.  limits NULL: {0, -1}. */
+LG_API lg_outcome_t lg_verdict(const lg_limits_t *limits, int64_t size_diff,
+                               int64_t count_diff, uint64_t lost_traces);
+
+/* Everything the renderers need about one test. */
+typedef struct lg_result {
+    const char *id;           /* test id, borrowed */
+    lg_outcome_t outcome;
+    int64_t size_diff;        /* net change over all rows of `leaks` */
+    int64_t count_diff;
+    lg_limits_t limits;
+    uint64_t lost_traces;
+    const lg_stats_t *leaks;  /* borrowed, may be NULL (skipped tests) */
+} lg_result_t;
+
+/* Fills *r from the rows of `leaks` (totals by lg_stats_totals, outcome by
+ * lg_verdict).  Borrows id and leaks: they must outlive *r. */
+LG_API void lg_result_init(lg_result_t *r, const char *id,
+                           const lg_stats_t *leaks, const lg_limits_t *limits,
+                           uint64_t lost_traces);
+
+/* The leak rows of a whole-process snapshot: its traces that pass `filters`
+ * (NULL: all), grouped by (domain, traceback), with size_diff = size and
+ * count_diff = count, biggest first.  Caller frees with lg_stats_free(). */
+LG_API int lg_leaks_from_snapshot(const lg_snapshot_t *snap,
+                                  const lg_filterset_t *filters,
+                                  lg_stats_t **out);
+
+/* ---- settings: sizes and integers from options and LEAKGATE_* ---------- */
+
+#define LG_SIZE_FORM                                                         \
+    "a size in bytes: N, N B, N KiB, N MiB, N GiB (1024) or N kB, N MB, "  \
+    "N GB (1000)"
+
+/* Parses "0", "100", "100 B", "1 KiB", "1KiB", "2 MiB", "3 GiB", "1 kB",
+ * "1 MB", "1 GB" (one optional space; units case-sensitive).  Returns 0 or
+ * LG_EINVAL (anything else, or more than INT64_MAX bytes). */
+LG_API int lg_parse_size(const char *text, int64_t *out);
+
+/* The same, for a named setting ("--max-size", "LEAKGATE_MAX_SIZE"): on
+ * LG_EINVAL, err receives "NAME=TEXT: expected <LG_SIZE_FORM>". */
+LG_API int lg_parse_size_setting(const char *name, const char *text,
+                                 int64_t *out, char *err, size_t errlen);
+
+/* Parses a decimal integer in [lo, hi]; on LG_EINVAL err receives
+ * "NAME=TEXT: expected an integer from LO to HI". */
+LG_API int lg_parse_int_setting(const char *name, const char *text,
+                                int64_t lo, int64_t hi, int64_t *out,
+                                char *err, size_t errlen);
+
+/* Formats a size as tracemalloc's _format_size: "64 B", "10 KiB",
+ * "1.5 MiB"; with `sign`, "+64 B" / "-1.5 MiB".  Returns buf. */
+LG_API char *lg_format_size(char *buf, size_t len, double size, int sign);
+
+/* ---- default suppressions ---------------------------------------------- */
+
+/* Suppression lines (lg_filterset_parse_line syntax) for what the C library
+ * allocates lazily and keeps until exit: stdio buffers, locales, time
+ * zones, the dynamic loader, the environment, nss, thread resources.  The
+ * array ends with NULL; static. */
+LG_API const char *const *lg_default_suppressions(void);
+
+/* Appends the default suppressions to `set`.  Returns 0 or LG_ENOMEM. */
+LG_API int lg_filterset_add_defaults(lg_filterset_t *set);
+
+/* ---- failure text ------------------------------------------------------ */
+
+#define LG_TOP_DEFAULT 5
+
+typedef struct lg_render_opts {
+    int top;              /* tracebacks shown: 0 means LG_TOP_DEFAULT,
+                             -1 means all */
+    const char *base_dir; /* files under it are shown relative to it;
+                             NULL: the current directory, "": never */
+} lg_render_opts_t;
+
+/* The failure text of DESIGN.md for a leaked or inconclusive result, every
+ * line ending in '\n':
+ *
+ *   leakgate: test ID leaked 96 B in 2 blocks (limit 0 B)
+ *     64 B in 1 block (+1) allocated at
+ *       File "tests/test_x.py", line 3          (Python frames first,
+ *       #0 buffer_new  src/buffer.c:41  (libparse.so+0x1a2b)  then native)
+ *     ... and 2 more tracebacks (48 B)
+ *
+ * Clean and skipped results render as "" (nothing to say).  opts NULL:
+ * defaults.  Returns NULL when out of memory.  Caller frees. */
+LG_API char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts);
+
+/* The frames of `tb`, Python frames first as tracemalloc's
+ * Traceback.format(), then native frames "#N function  file:line
+ * (module+0xoffset)" in aligned columns, each line prefixed by `indent`.
+ * Returns NULL when out of memory.  Caller frees. */
+LG_API char *lg_render_traceback(const lg_traceback_t *tb, const char *indent,
+                                 const lg_render_opts_t *opts);
+
+/* One row as tracemalloc's Statistic.__str__ ("src/a.c:41: size=64 B,
+ * count=1, average=64 B") or, with `diff`, StatisticDiff.__str__
+ * ("... size=64 B (+64 B), count=1 (+1), average=64 B").  The key is the
+ * most recent frame.  Returns NULL when out of memory.  Caller frees. */
+LG_API char *lg_render_stat(const lg_stat_t *st, int diff,
+                            const lg_render_opts_t *opts);
+
+/* Frees a string returned by this header's functions (NULL is fine). */
+LG_API void lg_string_free(char *s);
+
+/* ---- JSON report (schema "leakgate/1") --------------------------------- */
+
+/*
+ *   {"schema": "leakgate/1", "tests": [
+ *   {"id": "...", "outcome": "leaked", "size_diff": 96, "count_diff": 2,
+ *    "limits": {"max_size": 0, "max_count": null},
+ *    "leaks": [{"size_diff": 64, "count_diff": 1, "size": 64, "count": 1,
+ *               "domain": 0, "traceback": [{"kind": "native",
+ *               "function": "buffer_new", "file": "/src/buffer.c",
+ *               "line": 41, "module": "/lib/libparse.so",
+ *               "offset": 6699}, ...]}, ...]},
+ *   ...
+ *   ]}
+ *
+ * Frames most recent first, files and modules as recorded; unknown fields
+ * null.  A report is built in memory, one test per line, and written once.
+ */
+typedef struct lg_json_report lg_json_report_t;
+
+/* Caller frees with lg_json_report_free().  Returns 0 or LG_ENOMEM. */
+LG_API int lg_json_report_new(lg_json_report_t **out);
+LG_API void lg_json_report_free(lg_json_report_t *rep);
+
+/* Appends one test; leaks are the top opts->top leak rows.  Returns 0 or
+ * LG_ENOMEM. */
+LG_API int lg_json_report_add(lg_json_report_t *rep, const lg_result_t *r,
+                              const lg_render_opts_t *opts);
+
+/* Appends every test of a leakgate/1 document (another process's report).
+ * Returns 0, LG_EIO (errno tells why), LG_EFORMAT (not valid JSON, or not
+ * schema leakgate/1; err says where) or LG_ENOMEM. */
+LG_API int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text,
+                                       size_t len, char *err, size_t errlen);
+LG_API int lg_json_report_merge_file(lg_json_report_t *rep, const char *path,
+                                     char *err, size_t errlen);
+
+LG_API size_t lg_json_report_count(const lg_json_report_t *rep);
+
+/* The whole document.  Returns NULL when out of memory.  Caller frees. */
+LG_API char *lg_json_report_string(const lg_json_report_t *rep);
+
+/* Writes the document to `path` atomically (a temporary file renamed over
+ * it).  Returns 0, LG_EIO (errno tells why) or LG_ENOMEM. */
+LG_API int lg_json_report_write(const lg_json_report_t *rep, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LEAKGATE_PLUGIN_H */

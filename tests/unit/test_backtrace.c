@@ -1,0 +1,115 @@
+/* Tests of traceback capture: frame 0 is the allocator's caller, in every
+ * unwinding mode; depth limits; total_nframe; the replaceable hook. */
+#include "lg_internal.h"
+#include "hooks_api.h"
+#include "lgtest.h"
+
+static uintptr_t ra_into_caller; /* return address of leaf() into its caller */
+
+__attribute__((noinline)) static void *leaf(size_t n)
+{
+    ra_into_caller = (uintptr_t)__builtin_return_address(0);
+    void *p = T(malloc)(n);
+    __asm__ volatile("" ::: "memory"); /* no tail call */
+    return p;
+}
+
+__attribute__((noinline)) static void *deep(int depth, size_t n)
+{
+    void *p = depth ? deep(depth - 1, n) : leaf(n);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+
+static int traceback_of(void *p, uintptr_t *frames, int max)
+{
+    return lg_get_traceback(LG_DOMAIN_C, (uintptr_t)p, frames, max);
+}
+
+static void check_mode(int mode)
+{
+    lg__set_unwind_mode(mode);
+    ASSERT_EQ(lg_start(16), 0);
+    void *p = deep(5, 8); /* leaf + 6 deep() frames */
+    uintptr_t f[16];
+    int n = traceback_of(p, f, 16);
+    ASSERT_GE(n, 7);
+    /* frame 0 is inside leaf(), frame 1 is the call in deep(0). */
+    ASSERT_GE(f[0], (uintptr_t)leaf);
+    ASSERT_LT(f[0], (uintptr_t)leaf + 128);
+    ASSERT_EQ(f[1], ra_into_caller);
+    for (int i = 1; i <= 6; i++) {
+        ASSERT_GE(f[i], (uintptr_t)deep);
+        ASSERT_LT(f[i], (uintptr_t)deep + 128);
+    }
+    ASSERT_EQ(f[2], f[3]); /* the recursive call site repeats */
+    T(free)(p);
+    lg_stop();
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
+}
+
+LGT_TEST(frame0_is_the_caller_with_frame_pointers) { check_mode(LG_UNWIND_FP); }
+LGT_TEST(frame0_is_the_caller_with_libunwind) { check_mode(LG_UNWIND_LIBUNWIND); }
+LGT_TEST(frame0_is_the_caller_in_auto_mode) { check_mode(LG_UNWIND_AUTO); }
+
+LGT_TEST(depth_limit_and_total)
+{
+    ASSERT_EQ(lg_start(3), 0);
+    ASSERT_EQ(lg_get_traceback_limit(), 3);
+    void *p = deep(10, 8);
+    uintptr_t f[16];
+    ASSERT_EQ(traceback_of(p, f, 16), 3);
+    size_t size;
+    uint32_t id;
+    ASSERT_EQ(lg__table_get(LG_DOMAIN_C, (uintptr_t)p, &size, &id), 0);
+    ASSERT_GT(lg__tb_get(id)->total_nframe, 3);
+    T(free)(p);
+    lg_stop();
+    ASSERT_EQ(lg_start(0), 0); /* 0: LEAKGATE_FRAMES or the default */
+    ASSERT_EQ(lg_get_traceback_limit(), LG_FRAMES_DEFAULT);
+    ASSERT_EQ(lg_start(-1), LG_EINVAL);
+    ASSERT_EQ(lg_start(LG_FRAMES_MAX + 1), LG_EINVAL);
+    lg_stop();
+}
+
+LGT_TEST(environment_frames_are_validated)
+{
+    long n;
+    setenv("LEAKGATE_FRAMES", "32", 1);
+    ASSERT_EQ(lg__env_int("LEAKGATE_FRAMES", 1, 128, 16, &n), 0);
+    ASSERT_EQ(n, 32);
+    setenv("LEAKGATE_FRAMES", "0", 1);
+    ASSERT_EQ(lg__env_int("LEAKGATE_FRAMES", 1, 128, 16, &n), LG_EINVAL);
+    ASSERT_EQ(n, 16);
+    setenv("LEAKGATE_FRAMES", "12x", 1);
+    ASSERT_EQ(lg__env_int("LEAKGATE_FRAMES", 1, 128, 16, &n), LG_EINVAL);
+    setenv("LEAKGATE_FRAMES", "", 1);
+    ASSERT_EQ(lg__env_int("LEAKGATE_FRAMES", 1, 128, 16, &n), 0);
+    ASSERT_EQ(n, 16);
+    unsetenv("LEAKGATE_FRAMES");
+}
+
+static int fixed_backtrace(uintptr_t *frames, int max, uint32_t *total)
+{
+    static const uintptr_t fake[] = {0x1111, 0x2222, 0x3333};
+    int n = max < 3 ? max : 3;
+    memcpy(frames, fake, (size_t)n * sizeof *frames);
+    *total = 3;
+    return n;
+}
+
+LGT_TEST(replaceable_backtrace_makes_tracebacks_deterministic)
+{
+    lg__set_backtrace_hook(fixed_backtrace);
+    ASSERT_EQ(lg_start(2), 0);
+    void *p = T(malloc)(1);
+    uintptr_t f[4];
+    ASSERT_EQ(traceback_of(p, f, 4), 2);
+    ASSERT_EQ(f[0], 0x1111);
+    ASSERT_EQ(f[1], 0x2222);
+    T(free)(p);
+    lg_stop();
+    lg__set_backtrace_hook(NULL);
+}
+
+LGT_MAIN()

@@ -1,0 +1,224 @@
+/*
+ * test_symbolize.c — unit tests of symbolize.c and the dlclose interposer
+ * (hooks_dl.c): function, file:line, module and offset of return
+ * addresses in this program, in libc, in nothing, in inlined code, and in
+ * a library unloaded after its frames were interned.
+ */
+#include "lg_internal.h"
+#include "lgtest.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <unistd.h>
+
+/* Returns its own return address: a point just after a call in the
+ * caller, on the caller's line. */
+static __attribute__((noinline, noclone)) void *where_am_i(void)
+{
+    void *ra = __builtin_return_address(0);
+    __asm__ volatile("" : "+r"(ra)); /* keep it a real, separate call */
+    return ra;
+}
+
+/* The load bias (link_map l_addr) of the object holding addr. */
+static uintptr_t bias_of(void *addr)
+{
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (!dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+        return 0;
+    return lm->l_addr;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = s ? strlen(s) : 0, m = strlen(suffix);
+    return s && n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+LGT_TEST(function_file_line_in_program)
+{
+    unsigned line = __LINE__ + 1;
+    void *addr = where_am_i();
+    lg_frame_t f;
+    lg__symbolize((uintptr_t)addr, &f);
+    ASSERT_EQ(f.kind, LG_FRAME_NATIVE);
+    ASSERT_EQ(f.addr, (uintptr_t)addr);
+    ASSERT_STR_EQ(f.function, __func__);
+    ASSERT(ends_with(f.file, "test_symbolize.c"));
+    ASSERT_EQ(f.line, line);
+    ASSERT(ends_with(f.module, "/test_symbolize"));
+    ASSERT_EQ(f.offset, (uintptr_t)addr - bias_of(addr));
+}
+
+static inline __attribute__((always_inline)) void *inlined_where(unsigned *line)
+{
+    *line = __LINE__ + 1;
+    return where_am_i();
+}
+
+LGT_TEST(inlined_function_is_named_with_its_line)
+{
+    unsigned line;
+    void *addr = inlined_where(&line);
+    lg_frame_t f;
+    lg__symbolize((uintptr_t)addr, &f);
+    ASSERT_STR_EQ(f.function, "inlined_where");
+    ASSERT(ends_with(f.file, "test_symbolize.c"));
+    ASSERT_EQ(f.line, line);
+}
+
+static void *libc_ra;
+
+static int record_caller(const void *a, const void *b)
+{
+    libc_ra = __builtin_return_address(0);
+    return *(const int *)a - *(const int *)b;
+}
+
+LGT_TEST(address_in_libc)
+{
+    int v[] = { 3, 1, 2 };
+    qsort(v, 3, sizeof v[0], record_caller);
+    ASSERT(libc_ra != NULL);
+    lg_frame_t f;
+    lg__symbolize((uintptr_t)libc_ra, &f);
+    ASSERT_CONTAINS(f.module, "libc.so");
+    ASSERT_EQ(f.offset, (uintptr_t)libc_ra - bias_of(libc_ra));
+}
+
+LGT_TEST(unknown_addresses_give_null_fields)
+{
+    void *heap = malloc(16);
+    uintptr_t addrs[] = { 0, 1, 4096, (uintptr_t)heap, UINTPTR_MAX };
+    for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
+        lg_frame_t f;
+        lg__symbolize(addrs[i], &f);
+        ASSERT_EQ(f.addr, addrs[i]);
+        ASSERT(f.function == NULL && f.file == NULL && f.module == NULL);
+        ASSERT_EQ(f.line, 0);
+        ASSERT_EQ(f.offset, 0);
+    }
+    free(heap);
+}
+
+LGT_TEST(repeated_lookups_share_strings)
+{
+    void *addr = where_am_i();
+    lg_frame_t a, b;
+    lg__symbolize((uintptr_t)addr, &a);
+    lg__symbolize((uintptr_t)addr, &b);
+    ASSERT(a.function != NULL && a.file != NULL && a.module != NULL);
+    ASSERT(a.function == b.function);
+    ASSERT(a.file == b.file);
+    ASSERT(a.module == b.module);
+    ASSERT_EQ(a.line, b.line);
+    ASSERT_EQ(a.offset, b.offset);
+    /* Interned: another address of the same file and module shares them. */
+    void *other = where_am_i();
+    lg__symbolize((uintptr_t)other, &b);
+    ASSERT(a.file == b.file);
+    ASSERT(a.module == b.module);
+}
+
+struct thread_arg {
+    uintptr_t addrs[2];
+    lg_frame_t frames[2];
+};
+
+static void *symbolize_thread(void *p)
+{
+    struct thread_arg *t = p;
+    for (int round = 0; round < 50; round++)
+        for (int i = 0; i < 2; i++)
+            lg__symbolize(t->addrs[i], &t->frames[i]);
+    return NULL;
+}
+
+LGT_TEST(threads_get_the_same_answers)
+{
+    /* Fresh addresses (not cached yet) make the threads race on misses. */
+    uintptr_t addrs[2] = { (uintptr_t)where_am_i(), (uintptr_t)libc_ra };
+    struct thread_arg args[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        memcpy(args[i].addrs, addrs, sizeof addrs);
+        ASSERT_EQ(pthread_create(&th[i], NULL, symbolize_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 1; i < 4; i++) {
+        for (int j = 0; j < 2; j++) {
+            ASSERT(args[i].frames[j].module != NULL);
+            ASSERT(args[i].frames[j].function == args[0].frames[j].function);
+            ASSERT(args[i].frames[j].module == args[0].frames[j].module);
+            ASSERT_EQ(args[i].frames[j].offset, args[0].frames[j].offset);
+        }
+    }
+}
+
+static void *lib_callback(void)
+{
+    return __builtin_return_address(0);
+}
+
+/* Builds data/dlclose_lib.c (next to this source) into dir/lib. */
+static int build_lib(const char *dir, char *lib, size_t len)
+{
+    char src[512], cmd[1536];
+    const char *slash = strrchr(__FILE__, '/');
+    int n = slash ? (int)(slash - __FILE__) : 1;
+    snprintf(src, sizeof src, "%.*s/data/dlclose_lib.c", n,
+             slash ? __FILE__ : ".");
+    snprintf(lib, len, "%s/libdlclose_test.so", dir);
+    if (access(src, R_OK) != 0) {
+        fprintf(stderr, "  cannot read %s (run from the source root)\n", src);
+        return -1;
+    }
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -g -O0 -o '%s' '%s'", lib,
+             src);
+    return system(cmd);
+}
+
+LGT_TEST(frames_survive_dlclose)
+{
+    char dir[] = "/tmp/lg-symbolize-XXXXXX", lib[600];
+    ASSERT(mkdtemp(dir) != NULL);
+    int built = build_lib(dir, lib, sizeof lib);
+    if (built != 0) {
+        rmdir(dir);
+        LGT_FAIL("building the test library failed (%d)", built);
+    }
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    unlink(lib);
+    rmdir(dir);
+    ASSERT(h != NULL);
+    void *(*call)(void *(*)(void), unsigned *);
+    *(void **)&call = dlsym(h, "dlclose_lib_call");
+    ASSERT(call != NULL);
+    unsigned line = 0;
+    void *where = call(lib_callback, &line);
+    uint64_t offset = (uintptr_t)where - bias_of(where);
+
+    ASSERT_EQ(lg_start(16), 0);
+    uintptr_t frames[2] = { (uintptr_t)where, (uintptr_t)where_am_i() };
+    ASSERT(lg__intern(frames, 2, 2) != LG_TB_NONE);
+    ASSERT_EQ(dlclose(h), 0); /* the interposer in hooks_dl.c */
+    Dl_info info;
+    int still_loaded = dladdr(where, &info);
+    lg_frame_t f, g;
+    lg__symbolize((uintptr_t)where, &f);
+    lg__symbolize((uintptr_t)where + 1, &g); /* never interned */
+    lg_stop();
+
+    ASSERT_EQ(still_loaded, 0);
+    ASSERT(ends_with(f.module, "/libdlclose_test.so"));
+    ASSERT_EQ(f.offset, offset);
+    ASSERT_STR_EQ(f.function, "dlclose_lib_call");
+    ASSERT(ends_with(f.file, "dlclose_lib.c"));
+    ASSERT_EQ(f.line, line);
+    ASSERT(g.module == NULL && g.function == NULL);
+}
+
+LGT_MAIN()

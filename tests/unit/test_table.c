@@ -1,0 +1,85 @@
+/* Tests of the trace table against a reference model: random adds and
+ * removes, replacement, big sizes, domains, iteration, clearing. */
+#include "lg_internal.h"
+#include "lgtest.h"
+
+enum { KEYS = 50000 };
+static size_t model[KEYS]; /* 0 = absent */
+
+static void visit_sum(void *ctx, uint32_t domain, uintptr_t ptr, size_t size,
+                      uint32_t tb)
+{
+    LG_UNUSED(domain), LG_UNUSED(ptr), LG_UNUSED(tb);
+    *(size_t *)ctx += size;
+}
+
+LGT_TEST(random_operations_match_a_model)
+{
+    unsigned seed = 1;
+    size_t live = 0;
+    for (int i = 0; i < 1000000; i++) {
+        unsigned r = rand_r(&seed);
+        unsigned k = r % KEYS;
+        uintptr_t ptr = (uintptr_t)k * 16 + 0x10000;
+        size_t size;
+        uint32_t tb;
+        if (r & 0x10000) {
+            size_t n = 1 + (r >> 17) % 1000;
+            ASSERT_EQ(lg__table_add(LG_DOMAIN_C, ptr, n, k), 0);
+            live += !model[k];
+            model[k] = n;
+        } else {
+            int rc = lg__table_remove(LG_DOMAIN_C, ptr, &size, &tb);
+            if (model[k]) {
+                ASSERT_EQ(rc, 0);
+                ASSERT_EQ(size, model[k]);
+                ASSERT_EQ(tb, k);
+                model[k] = 0;
+                live--;
+            } else {
+                ASSERT_EQ(rc, LG_ENOTFOUND);
+            }
+        }
+    }
+    ASSERT_EQ(lg__table_count(), live);
+    for (unsigned k = 0; k < KEYS; k++) {
+        size_t size;
+        uint32_t tb;
+        int rc = lg__table_get(LG_DOMAIN_C, (uintptr_t)k * 16 + 0x10000, &size, &tb);
+        ASSERT_EQ(rc, model[k] ? 0 : LG_ENOTFOUND);
+        if (model[k])
+            ASSERT_EQ(size, model[k]);
+    }
+    lg__table_clear();
+    ASSERT_EQ(lg__table_count(), 0);
+}
+
+LGT_TEST(big_sizes_domains_and_iteration)
+{
+    size_t size, sum = 0;
+    uint32_t tb;
+    size_t big = (size_t)5 << 32;
+    ASSERT_EQ(lg__table_add(LG_DOMAIN_C, 0x100, big, 1), 0);
+    ASSERT_EQ(lg__table_add(LG_DOMAIN_C, 0x200, UINT32_MAX, 2), 0);
+    ASSERT_EQ(lg__table_add(1234, 0x100, 7, 3), 0);
+    ASSERT_EQ(lg__table_get(LG_DOMAIN_C, 0x100, &size, &tb), 0);
+    ASSERT_EQ(size, big);
+    ASSERT_EQ(lg__table_get(LG_DOMAIN_C, 0x200, &size, &tb), 0);
+    ASSERT_EQ(size, UINT32_MAX);
+    ASSERT_EQ(lg__table_get(1234, 0x100, &size, &tb), 0);
+    ASSERT_EQ(size, 7);
+    ASSERT_EQ(tb, 3);
+    ASSERT_EQ(lg__table_get(999, 0x100, &size, &tb), LG_ENOTFOUND);
+    lg__table_foreach(visit_sum, &sum);
+    ASSERT_EQ(sum, big + UINT32_MAX + 7);
+    /* replacing a big entry by a small one drops the side record */
+    ASSERT_EQ(lg__table_add(LG_DOMAIN_C, 0x100, 3, 1), 0);
+    ASSERT_EQ(lg__table_get(LG_DOMAIN_C, 0x100, &size, &tb), 0);
+    ASSERT_EQ(size, 3);
+    ASSERT_EQ(lg__table_remove(LG_DOMAIN_C, 0x200, &size, &tb), 0);
+    ASSERT_EQ(size, UINT32_MAX);
+    lg__table_clear();
+    ASSERT_EQ(lg__table_count(), 0);
+}
+
+LGT_MAIN()
