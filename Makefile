@@ -84,10 +84,11 @@ $(CLI): $(CLI_OBJS) $(CORE_AR)
 	$(Q)$(CC) $(LDSAN) -o $@ $(CLI_OBJS) $(CORE_AR) $(LIBS)
 
 # Unit tests link the whole runtime statically (hooks included: linked mode).
+# -fno-builtin: the compiler must not remove the malloc/free pairs they make.
 $(BUILD)/tests/%: tests/unit/%.c $(ARCHIVE) tests/unit/lgtest.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
+	$(Q)$(CC) $(BASE) $(CFLAGS) -fno-builtin $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
 	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
 
 # Integration helper programs: plain C programs, built without leakgate.
@@ -134,13 +135,19 @@ valgrind: $(UNIT_BINS) ## run the unit tests under valgrind memcheck
 	$(Q)BUILD=$(BUILD) VALGRIND=1 sh tests/run-unit.sh $(UNIT_BINS)
 
 FUZZ_SRCS := $(filter-out runtime/hooks%.c,$(RT_SRCS))
+FUZZ_TIME ?= 60
+# UBSan findings abort (no recovery) so that libFuzzer counts them as crashes.
+# New inputs go to $(BUILD)/fuzz/corpus and crash files to $(BUILD)/fuzz/;
+# tests/fuzz/corpus keeps the seeds.
 fuzz: ## fuzz the snapshot-file loader with libFuzzer (FUZZ_TIME seconds, default 60)
-	@mkdir -p $(BUILD)/fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus
+	@$(if $(Q),echo "  FUZZ    $(BUILD)/fuzz/fuzz_snapfile")
 	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -DLG_BUILDING_LIBRARY -DLG_NO_INTERPOSE \
-	    -fsanitize=fuzzer,address,undefined $(INC) $(UNWIND_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(INC) $(UNWIND_CFLAGS) \
 	    -o $(BUILD)/fuzz/fuzz_snapfile tests/fuzz/fuzz_snapfile.c $(FUZZ_SRCS) $(LIBS)
-	$(Q)mkdir -p $(BUILD)/fuzz/corpus && cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
-	$(Q)$(BUILD)/fuzz/fuzz_snapfile -max_total_time=$${FUZZ_TIME:-60} \
+	$(Q)cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
+	$(Q)$(BUILD)/fuzz/fuzz_snapfile -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/ \
 	    $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 format: ## reformat the C sources with clang-format

@@ -440,9 +440,9 @@ int lg_filterset_parse_line(lg_filterset_t *set, const char *line, char *err,
         s++;
     while (end > s && is_space(end[-1]))
         *--end = '\0';
-    int rc = 0;
+    int rc;
     if (!*s || *s == '#') {
-        rc = 0;
+        rc = 0; /* a blank line or a comment adds nothing */
     } else if (strncmp(s, "leak:", 5) == 0) {
         rc = parse_lsan_line(set, s + 5, err, errlen);
     } else {

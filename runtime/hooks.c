@@ -7,10 +7,10 @@
  * real allocator gives.  The hooks never abort, never longjmp, and keep
  * errno as the real allocator left it.
  *
- * Reentrancy: `in_hook` (initial-exec TLS, no allocation to reach it) is
- * set while the tracer works; anything allocated meanwhile — by libunwind,
- * libdw, pthread_getattr_np, the tracer itself — passes straight through
- * and is never traced.
+ * Reentrancy: `in_hook` (lg__in_hook, initial-exec TLS: reached without
+ * allocating) is set while the tracer works; anything allocated meanwhile
+ * — by libunwind, libdw, pthread_getattr_np, the tracer itself — passes
+ * straight through and is never traced.
  *
  * Bootstrap: until dlsym(RTLD_NEXT) has found the real allocator, requests
  * (dlsym's own calloc) are served from a static pool and never freed:
@@ -30,7 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static LG_TLS int in_hook;
+#define in_hook lg__in_hook
 
 /* ---- bootstrap pool ----------------------------------------------------- */
 

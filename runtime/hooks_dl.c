@@ -9,11 +9,10 @@
  * object (lg__symbolize_before_dlclose).  This costs O(interned frames) per
  * dlclose while tracing, and nothing when tracing is off.
  *
- * Reentrancy: the symbolizer's own allocations (libdw's) are meant to be
- * kept out of the traces by the hooks' reentrancy guard; wrapping this
- * call in it is hooks.c's business, which this file does not reach into.
- * A dlclose made by libdw itself while the symbolizer works is passed on
- * untouched (the symbolizer notices it holds its own lock).
+ * Reentrancy: the symbolizer runs its libdw work as an untraced section
+ * (lg__in_hook), so nothing it allocates is traced.  A dlclose made by
+ * libdw itself while the symbolizer works is passed on untouched (the
+ * symbolizer notices it holds its own lock).
  *
  * Built with LG_NO_INTERPOSE (sanitizer builds), there is no interposer.
  */

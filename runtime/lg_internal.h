@@ -189,6 +189,27 @@ void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size,
 bool lg__tracing(void);
 void lg__count_lost(void);
 
+/* Set while this thread is inside the tracer (or in a section that must not
+ * be traced: symbolization, the exit report).  The hooks pass allocations
+ * made meanwhile straight through.  Defined in trace.c. */
+extern LG_TLS int lg__in_hook;
+
+#ifdef LG_NO_INTERPOSE
+/* Sanitizer builds, whose runtime owns malloc: the hooks under these names,
+ * called only by tests. */
+void *lg__hook_malloc(size_t size);
+void lg__hook_free(void *p);
+void *lg__hook_calloc(size_t n, size_t size);
+void *lg__hook_realloc(void *old, size_t size);
+void *lg__hook_reallocarray(void *old, size_t n, size_t size);
+int lg__hook_posix_memalign(void **out, size_t align, size_t size);
+void *lg__hook_aligned_alloc(size_t align, size_t size);
+void *lg__hook_memalign(size_t align, size_t size);
+void *lg__hook_valloc(size_t size);
+void *lg__hook_pvalloc(size_t size);
+size_t lg__hook_malloc_usable_size(void *p);
+#endif
+
 /* Mark hooks (mark.c), called by trace.c with no table lock held. */
 extern volatile int lg__mark_active; /* fast check, protected by mark lock */
 void lg__mark_on_alloc(uint32_t domain, uintptr_t ptr);

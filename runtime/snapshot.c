@@ -178,7 +178,8 @@ const lg_traceback_t *lg__snapshot_add_traceback(lg_snapshot_t *s,
     const lg_frame_t **fr = lg__arena_alloc(&s->arena, (n ? n : 1) * sizeof *fr);
     if (!tb || !fr)
         return NULL;
-    memcpy(fr, frames, n * sizeof *fr);
+    if (n)
+        memcpy(fr, frames, n * sizeof *fr);
     tb->nframes = n;
     tb->total_nframe = total;
     tb->frames = fr;

@@ -9,9 +9,10 @@
  *
  *   addr ──> cache (open addressing, key = addr, 0 = empty slot)
  *     miss: loader counters changed? ──> rebuild the Dwfl module list
- *           Dwfl module of addr - 1 ──> symbol (ELF symtab), innermost
- *           inlined function (DWARF scopes), file:line (line table),
- *           module path and bias (reported by us, cached per module)
+ *           Dwfl module of addr - 1 ──> module path and bias, and a
+ *           sorted index of its function symbols (both once per module);
+ *           innermost inlined function (DWARF DIEs), else the symbol;
+ *           file:line (line table)
  *
  * Modules come from dl_iterate_phdr, not /proc/self/maps: the loader's own
  * list is exactly what its dlpi_adds/dlpi_subs counters describe (so one
@@ -39,8 +40,9 @@
  *
  * Invariants: all state is in `S`, protected by S.lock.  Strings handed
  * out live in S.arena (never released) and are interned, so equal strings
- * are equal pointers.  Our own memory comes from lg__x* / the arena; libdw
- * allocates with malloc internally, which the hooks' reentrancy guard is
+ * are equal pointers.  Our own memory comes from lg__x* and the arena,
+ * report-time memory not counted as tracer memory; libdw (and qsort)
+ * allocate with malloc internally, which the hooks' reentrancy guard is
  * expected to keep out of the traces.
  */
 #include "lg_internal.h"
@@ -63,12 +65,24 @@ struct entry {
     uint64_t offset;
 };
 
-/* What we know of a module without opening its ELF file; stored in the
- * Dwfl module's userdata slot, so it lives as long as the module is
- * reported and is computed once per module. */
+/* A function symbol of a module, at its address in this process. */
+struct sym {
+    uintptr_t lo, hi;  /* [lo, hi) */
+    const char *name;  /* libelf's string: valid while the module is */
+    int rank;          /* at equal lo, the highest rank names the address */
+};
+
+#define RANK_SIZED 4 /* st_size given; else the symbol ends at the next */
+
+/* What we keep per module, in the Dwfl module's userdata slot: computed
+ * once per module and kept while the loader keeps the object.  The struct
+ * itself is in S.arena; syms is freed when the module goes away. */
 struct modinfo {
-    const char *name; /* interned */
-    uintptr_t bias;   /* dlpi_addr, link_map l_addr */
+    const char *name;  /* interned */
+    uintptr_t bias;    /* dlpi_addr, link_map l_addr */
+    bool syms_built;
+    struct sym *syms;  /* sorted by lo, lg__xmalloc'd; NULL: none */
+    size_t nsyms;
 };
 
 static struct {
@@ -85,11 +99,15 @@ static struct {
 } S = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Set while this thread holds S.lock: libdw may dlopen/dlclose (its
- * debuginfod client), and the dlclose hook must not wait for ourselves. */
-static LG_TLS int holding_lock;
+ * debuginfod client), and the dlclose hook must not wait for ourselves.
+ * What libdw allocates meanwhile is the tracer's, never the program's:
+ * the section is untraced (lg__in_hook), and restored on unlock. */
+static LG_TLS int holding_lock, saved_in_hook;
 
 static void lock(void)
 {
+    saved_in_hook = lg__in_hook;
+    lg__in_hook = 1;
     pthread_mutex_lock(&S.lock);
     holding_lock = 1;
 }
@@ -98,6 +116,7 @@ static void unlock(void)
 {
     holding_lock = 0;
     pthread_mutex_unlock(&S.lock);
+    lg__in_hook = saved_in_hook;
 }
 
 /* A fork while another thread symbolizes would leave the child's lock
@@ -273,6 +292,21 @@ static int report_object(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* dwfl_report_end callback: a module whose object was unloaded.  Like
+ * every libdwfl module callback it gets the address of the userdata slot
+ * (void **), whatever the prototype's `void *` suggests. */
+static int module_removed(Dwfl_Module *mod, void *userdata, const char *name,
+                          Dwarf_Addr base, void *arg)
+{
+    struct modinfo *mi = *(void **)userdata;
+    if (mi) {
+        lg__xfree(mi->syms);
+        mi->syms = NULL;
+        mi->nsyms = 0;
+    }
+    return DWARF_CB_OK;
+}
+
 /* Makes S.dwfl describe the objects loaded now, rebuilding its module list
  * only when the loader's counters moved.  Modules still there keep their
  * opened ELF and DWARF data.  Returns false if there is no session. */
@@ -296,31 +330,149 @@ static bool dwfl_sync_locked(void)
     }
     dwfl_report_begin(S.dwfl);
     dl_iterate_phdr(report_object, NULL);
-    dwfl_report_end(S.dwfl, NULL, NULL);
+    dwfl_report_end(S.dwfl, module_removed, NULL);
     S.adds = c[0];
     S.subs = c[1];
     return true;
 }
 
+static int sym_cmp(const void *a, const void *b)
+{
+    const struct sym *x = a, *y = b;
+    if (x->lo != y->lo)
+        return x->lo < y->lo ? -1 : 1;
+    return y->rank - x->rank;
+}
+
+/* The end, in this process, of section `shndx` of `elf` (a sizeless
+ * symbol ends there at the latest), or 0. */
+static uintptr_t section_end(Elf *elf, GElf_Word shndx, Dwarf_Addr bias)
+{
+    GElf_Shdr shdr;
+    Elf_Scn *scn = elf ? elf_getscn(elf, shndx) : NULL;
+    if (!scn || !gelf_getshdr(scn, &shdr))
+        return 0;
+    return (uintptr_t)(shdr.sh_addr + shdr.sh_size + bias);
+}
+
+/* Builds the module's sorted index of function symbols, once.  Why not
+ * dwfl_module_addrinfo: it scans the whole symbol table on every call
+ * (about 200 us per address in libc); the index answers by binary search.
+ * Out of memory, the index stays empty and addrinfo is used instead. */
+static void syms_build_locked(Dwfl_Module *mod, struct modinfo *mi)
+{
+    mi->syms_built = true;
+    int n = dwfl_module_getsymtab(mod);
+    struct sym *v = n > 1 ? lg__xmalloc((size_t)n * sizeof *v) : NULL;
+    if (!v)
+        return;
+    size_t k = 0;
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        GElf_Word shndx;
+        Elf *elf;
+        Dwarf_Addr bias;
+        const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx,
+                                                   &elf, &bias);
+        int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
+        if (!name || !name[0] || shndx == SHN_UNDEF ||
+            (type != STT_FUNC && type != STT_GNU_IFUNC))
+            continue;
+        /* Prefer a sized symbol, then global over weak over local, as
+         * addrinfo does: the public name rather than a local alias. */
+        v[k].rank = (sym.st_size > 0 ? RANK_SIZED : 0) +
+                    (bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0);
+        v[k].lo = (uintptr_t)addr;
+        v[k].hi = sym.st_size ? (uintptr_t)(addr + sym.st_size)
+                              : section_end(elf, shndx, bias);
+        if (v[k].hi <= v[k].lo)
+            v[k].hi = v[k].lo + 1;
+        v[k++].name = name;
+    }
+    qsort(v, k, sizeof *v, sym_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+        if (m == 0 || v[m - 1].lo != v[i].lo)
+            v[m++] = v[i];
+    /* A sizeless symbol (_init, assembly) runs to the next symbol, within
+     * its section. */
+    for (size_t i = 0; i + 1 < m; i++)
+        if (!(v[i].rank & RANK_SIZED) && v[i].hi > v[i + 1].lo)
+            v[i].hi = v[i + 1].lo;
+    mi->syms = v;
+    mi->nsyms = m;
+}
+
+/* The function symbol containing pc, or NULL. */
+static const char *syms_find(const struct modinfo *mi, uintptr_t pc)
+{
+    size_t lo = 0, hi = mi->nsyms;
+    while (lo < hi) { /* first symbol starting after pc */
+        size_t mid = lo + (hi - lo) / 2;
+        if (mi->syms[mid].lo <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && pc < mi->syms[lo - 1].hi ? mi->syms[lo - 1].name : NULL;
+}
+
+/* The name of the innermost inlined subroutine holding pc below `scope`
+ * (a subprogram, lexical block or inlined subroutine holding pc), else
+ * `found`.  Only scopes holding pc are entered. */
+static const char *innermost_inlined(Dwarf_Die *scope, Dwarf_Addr pc,
+                                     const char *found)
+{
+    Dwarf_Die die;
+    if (dwarf_child(scope, &die) != 0)
+        return found;
+    do {
+        int tag = dwarf_tag(&die);
+        if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
+            dwarf_haspc(&die, pc) == 1) {
+            if (tag == DW_TAG_inlined_subroutine)
+                found = dwarf_diename(&die); /* follows abstract_origin */
+            return innermost_inlined(&die, pc, found);
+        }
+    } while (dwarf_siblingof(&die, &die) == 0);
+    return found;
+}
+
+/* Looks for the subprogram holding pc among the children of `scope` (a CU
+ * or a namespace); returns true when found, with *name its innermost
+ * inlined subroutine at pc (NULL if none). */
+static bool find_subprogram(Dwarf_Die *scope, Dwarf_Addr pc, const char **name)
+{
+    Dwarf_Die die;
+    if (dwarf_child(scope, &die) != 0)
+        return false;
+    do {
+        int tag = dwarf_tag(&die);
+        if (tag == DW_TAG_subprogram && dwarf_haspc(&die, pc) == 1) {
+            *name = innermost_inlined(&die, pc, NULL);
+            return true;
+        }
+        if (tag == DW_TAG_namespace && find_subprogram(&die, pc, name))
+            return true;
+    } while (dwarf_siblingof(&die, &die) == 0);
+    return false;
+}
+
 /* The innermost inlined function containing pc, or NULL when pc is not in
  * inlined code.  Inlined code carries the line of the inlined function but
  * the symbol of the function it was inlined into; naming the inlined one
- * keeps function and line telling the same story. */
+ * keeps function and line telling the same story.  Not dwarf_getscopes:
+ * it walks the whole CU, twice for inlined code (3 ms per address in a
+ * CU of 10,000 functions); this walk skips every sibling that does not
+ * hold pc. */
 static const char *inlined_function(Dwfl_Module *mod, Dwarf_Addr pc)
 {
     Dwarf_Addr bias;
     Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
-    Dwarf_Die *scopes = NULL;
-    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
     const char *name = NULL;
-    for (int i = 0; i < n; i++) {
-        int tag = dwarf_tag(&scopes[i]);
-        if (tag == DW_TAG_inlined_subroutine)
-            name = dwarf_diename(&scopes[i]);
-        if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram)
-            break;
-    }
-    free(scopes); /* libdw's malloc'd array: libdw's allocator frees it */
+    if (cu)
+        find_subprogram(cu, pc - bias, &name);
     return intern_locked(name);
 }
 
@@ -336,7 +488,7 @@ static void resolve_locked(uintptr_t addr, struct entry *e)
     void **ud;
     if (!mod || !dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL))
         return;
-    const struct modinfo *mi = *ud;
+    struct modinfo *mi = *ud;
     if (!mi || !mi->name)
         return;
     e->module = mi->name;
@@ -344,10 +496,14 @@ static void resolve_locked(uintptr_t addr, struct entry *e)
 
     e->function = inlined_function(mod, pc);
     if (!e->function) {
+        if (!mi->syms_built)
+            syms_build_locked(mod, mi);
         GElf_Off off;
         GElf_Sym sym;
         e->function = intern_locked(
-            dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL));
+            mi->syms ? syms_find(mi, (uintptr_t)pc)
+                     : dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL,
+                                            NULL));
     }
     Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
     int lineno = 0;
@@ -405,7 +561,7 @@ struct object_range {
 static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
     struct object_range *r = arg;
-    if (info->dlpi_addr != r->lm->l_addr || !r->lm->l_name ||
+    if (info->dlpi_addr != r->lm->l_addr ||
         strcmp(info->dlpi_name, r->lm->l_name) != 0)
         return 0;
     if (!load_range(info, &r->lo, &r->hi))
@@ -420,7 +576,9 @@ void lg__symbolize_before_dlclose(void *handle)
     int saved = errno;
     struct link_map *lm = NULL;
     struct object_range r = { NULL, 0, 0 };
-    if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm) {
+    /* The main program (empty name) is never unloaded. */
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name &&
+        lm->l_name[0]) {
         r.lm = lm;
         dl_iterate_phdr(find_object, &r);
     }

@@ -23,6 +23,8 @@ static struct {
     _Atomic uint64_t lost;   /* traces dropped for lack of memory */
 } st = {.nframes = LG_FRAMES_DEFAULT};
 
+LG_TLS int lg__in_hook;
+
 bool lg__tracing(void)
 {
     return atomic_load_explicit(&st.tracing, memory_order_relaxed);

@@ -4,7 +4,8 @@
  * LGT_TEST(name) { ... } defines a test; LGT_MAIN() runs them all in file
  * order.  ASSERT_* print both values and the location, then fail the test.
  * A failed test does not stop the others; the exit status is the number of
- * failed tests (capped at 100).
+ * failed tests (capped at 100).  LGT_AFTER_EACH(fn) names a function run
+ * after every test (failed or not) to restore shared state.
  */
 #ifndef LGTEST_H
 #define LGTEST_H
@@ -19,15 +20,22 @@ struct lgt_case { const char *name; lgt_fn fn; };
 static struct lgt_case lgt_cases[256];
 static int lgt_ncases;
 static int lgt_failed_current;
+static lgt_fn lgt_after_each;
 
-#define LGT_TEST(name)                                                      \
-    static void lgt_##name(void);                                           \
-    __attribute__((constructor)) static void lgt_reg_##name(void)           \
+#define LGT_AFTER_EACH(fn)                                                  \
+    __attribute__((constructor)) static void lgt_set_after_each(void)       \
     {                                                                       \
-        lgt_cases[lgt_ncases].name = #name;                                 \
-        lgt_cases[lgt_ncases++].fn = lgt_##name;                            \
+        lgt_after_each = (fn);                                              \
+    }
+
+#define LGT_TEST(tname)                                                     \
+    static void lgt_##tname(void);                                          \
+    __attribute__((constructor)) static void lgt_reg_##tname(void)          \
+    {                                                                       \
+        lgt_cases[lgt_ncases].name = #tname;                                \
+        lgt_cases[lgt_ncases++].fn = lgt_##tname;                           \
     }                                                                       \
-    static void lgt_##name(void)
+    static void lgt_##tname(void)
 
 #define LGT_FAIL(...)                                                       \
     do {                                                                    \
@@ -76,6 +84,8 @@ static int lgt_failed_current;
                 continue;                                                   \
             lgt_failed_current = 0;                                         \
             lgt_cases[i].fn();                                              \
+            if (lgt_after_each)                                             \
+                lgt_after_each();                                           \
             printf("%s %s\n", lgt_failed_current ? "FAIL" : "ok  ",         \
                    lgt_cases[i].name);                                      \
             failed += lgt_failed_current;                                   \

@@ -1,0 +1,134 @@
+/*
+ * main.c — the `leakgate` command: verb dispatch, help, version and the
+ * option helpers the verbs share.
+ *
+ *   leakgate run [options] -- CMD...     whole-process leak check (run.c)
+ *   leakgate show FILE                   top statistics of a snapshot (show.c)
+ *   leakgate compare OLD NEW             top differences (show.c)
+ *
+ * Exit status 2 means the command line or a LEAKGATE_* variable was wrong;
+ * every such error is one line naming the option or variable and the
+ * accepted form.  The binary links libleakgate-core.a, without the malloc
+ * hooks: leakgate itself is never traced.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: leakgate COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run [options] -- CMD [ARG...]   run CMD under leakgate; fail when memory\n"
+    "                                  it allocated is still allocated at exit\n"
+    "  show FILE                       top statistics of a snapshot file\n"
+    "  compare OLD NEW                 top differences between two snapshots\n"
+    "\n"
+    "`leakgate COMMAND --help` lists the options of a command;\n"
+    "`leakgate --version` prints the version.\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("leakgate: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_opt_value(int argc, char **argv, int *i, const char *name,
+                  const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_error("%s: needs a value", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+const char *cli_setting(const char *opt_text, const char *opt, const char *env,
+                        const char **name)
+{
+    if (opt_text) {
+        *name = opt;
+        return opt_text;
+    }
+    const char *v = env ? getenv(env) : NULL;
+    *name = env;
+    return v && *v ? v : NULL;
+}
+
+bool cli_int_setting(const char *opt_text, const char *opt, const char *env,
+                     int64_t lo, int64_t hi, int64_t *out)
+{
+    const char *name;
+    const char *text = cli_setting(opt_text, opt, env, &name);
+    char err[256];
+    if (text && lg_parse_int_setting(name, text, lo, hi, out, err, sizeof err)) {
+        cli_error("%s", err);
+        return false;
+    }
+    return true;
+}
+
+bool cli_parse_key_type(const char *text, lg_key_type_t *out)
+{
+    static const struct {
+        const char *name;
+        lg_key_type_t key;
+    } keys[] = {{"filename", LG_KEY_FILENAME},
+                {"lineno", LG_KEY_LINENO},
+                {"traceback", LG_KEY_TRACEBACK}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcmp(text, keys[i].name) == 0) {
+            *out = keys[i].key;
+            return true;
+        }
+    }
+    cli_error("--key-type=%s: expected filename, lineno or traceback", text);
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_EUSAGE;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 ||
+        strcmp(verb, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(verb, "--version") == 0) {
+        printf("leakgate %s\n", LEAKGATE_VERSION);
+        return 0;
+    }
+    if (strcmp(verb, "run") == 0)
+        return cli_run(argc - 1, argv + 1);
+    if (strcmp(verb, "show") == 0)
+        return cli_show(argc - 1, argv + 1);
+    if (strcmp(verb, "compare") == 0)
+        return cli_compare(argc - 1, argv + 1);
+    if (verb[0] == '-')
+        cli_error("unknown option %s (try leakgate --help)", verb);
+    else
+        cli_error("unknown command '%s' (try leakgate --help)", verb);
+    return CLI_EUSAGE;
+}

@@ -1,0 +1,557 @@
+/*
+ * json.c — the JSON report, schema "leakgate/1", shared by every adapter.
+ *
+ * A report is a list of rendered test objects, one per line, written once:
+ *
+ *   {"schema": "leakgate/1", "tests": [
+ *   {"id": "a", "outcome": "clean", ...},
+ *   {"id": "b", "outcome": "leaked", ...}
+ *   ]}
+ *
+ * Reports of other processes merge in by parsing them just enough to find
+ * the elements of "tests" (a small validating scanner, no DOM), which are
+ * kept verbatim.  Strings are escaped per RFC 8259; invalid UTF-8 becomes
+ * U+FFFD so the document always parses.  Memory comes from lg__xmalloc and
+ * files are written with write(2), so reports can be made inside a traced
+ * process without being traced.
+ */
+#include "lg_plugin_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SCHEMA "leakgate/1"
+
+/* ---- escaping ----------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf; /* range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        if (c == 0xed)
+            hi = 0x9f; /* no UTF-16 surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+void lg__sb_json_str(lg__sb_t *b, const char *s)
+{
+    if (!s) {
+        lg__sb_puts(b, "null");
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    lg__sb_puts(b, "\"");
+    while (*p) {
+        unsigned c = *p;
+        size_t n;
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0x80 && (n = utf8_len(p)) != 0) {
+            p += n;
+            continue;
+        }
+        lg__sb_putn(b, (const char *)run, (size_t)(p - run));
+        switch (c) {
+        case '"': lg__sb_puts(b, "\\\""); break;
+        case '\\': lg__sb_puts(b, "\\\\"); break;
+        case '\b': lg__sb_puts(b, "\\b"); break;
+        case '\f': lg__sb_puts(b, "\\f"); break;
+        case '\n': lg__sb_puts(b, "\\n"); break;
+        case '\r': lg__sb_puts(b, "\\r"); break;
+        case '\t': lg__sb_puts(b, "\\t"); break;
+        default:
+            if (c < 0x20)
+                lg__sb_printf(b, "\\u%04x", c);
+            else
+                lg__sb_puts(b, "\xef\xbf\xbd"); /* U+FFFD */
+        }
+        run = ++p;
+    }
+    lg__sb_putn(b, (const char *)run, (size_t)(p - run));
+    lg__sb_puts(b, "\"");
+}
+
+/* ---- one test ----------------------------------------------------------- */
+
+static void put_frame(lg__sb_t *b, const lg_frame_t *f)
+{
+    lg__sb_printf(b, "{\"kind\": \"%s\", \"function\": ",
+                  f->kind == LG_FRAME_PYTHON ? "python" : "native");
+    lg__sb_json_str(b, f->function);
+    lg__sb_puts(b, ", \"file\": ");
+    lg__sb_json_str(b, f->file);
+    if (f->line)
+        lg__sb_printf(b, ", \"line\": %u", f->line);
+    else
+        lg__sb_puts(b, ", \"line\": null");
+    lg__sb_puts(b, ", \"module\": ");
+    lg__sb_json_str(b, f->module);
+    if (f->module)
+        lg__sb_printf(b, ", \"offset\": %llu}", (unsigned long long)f->offset);
+    else
+        lg__sb_puts(b, ", \"offset\": null}");
+}
+
+static void put_leak(lg__sb_t *b, const lg_stat_t *st)
+{
+    lg__sb_printf(b,
+                  "{\"size_diff\": %lld, \"count_diff\": %lld, \"size\": %zu, "
+                  "\"count\": %zu, \"domain\": %u, \"traceback\": [",
+                  (long long)st->size_diff, (long long)st->count_diff,
+                  st->size, st->count, st->domain);
+    for (uint32_t i = 0; i < st->traceback.nframes; i++) {
+        if (i)
+            lg__sb_puts(b, ", ");
+        put_frame(b, st->traceback.frames[i]);
+    }
+    lg__sb_puts(b, "]}");
+}
+
+static void put_test(lg__sb_t *b, const lg_result_t *r, int top)
+{
+    lg__sb_puts(b, "{\"id\": ");
+    lg__sb_json_str(b, r->id ? r->id : "");
+    lg__sb_printf(b,
+                  ", \"outcome\": \"%s\", \"size_diff\": %lld, "
+                  "\"count_diff\": %lld, \"limits\": {\"max_size\": %lld, "
+                  "\"max_count\": ",
+                  lg_outcome_name(r->outcome), (long long)r->size_diff,
+                  (long long)r->count_diff, (long long)r->limits.max_size);
+    if (r->limits.max_count >= 0)
+        lg__sb_printf(b, "%lld}", (long long)r->limits.max_count);
+    else
+        lg__sb_puts(b, "null}");
+    lg__sb_puts(b, ", \"leaks\": [");
+    size_t n = r->leaks ? lg_stats_count(r->leaks) : 0, shown = 0;
+    for (size_t i = 0; i < n && (top < 0 || shown < (size_t)top); i++) {
+        const lg_stat_t *st = lg_stats_get(r->leaks, i);
+        if (!lg__is_leak_row(st))
+            continue;
+        if (shown++)
+            lg__sb_puts(b, ", ");
+        put_leak(b, st);
+    }
+    lg__sb_puts(b, "]}");
+}
+
+/* ---- the report --------------------------------------------------------- */
+
+struct lg_json_report {
+    char **tests; /* rendered test objects, lg__xmalloc'd */
+    size_t n, cap;
+};
+
+int lg_json_report_new(lg_json_report_t **out)
+{
+    *out = lg__xcalloc(1, sizeof **out);
+    return *out ? 0 : LG_ENOMEM;
+}
+
+void lg_json_report_free(lg_json_report_t *rep)
+{
+    if (!rep)
+        return;
+    for (size_t i = 0; i < rep->n; i++)
+        lg__xfree(rep->tests[i]);
+    lg__xfree(rep->tests);
+    lg__xfree(rep);
+}
+
+size_t lg_json_report_count(const lg_json_report_t *rep) { return rep->n; }
+
+/* Takes ownership of `test` (freed on failure). */
+static int append(lg_json_report_t *rep, char *test)
+{
+    if (!test)
+        return LG_ENOMEM;
+    if (rep->n == rep->cap) {
+        size_t ncap = rep->cap ? rep->cap * 2 : 16;
+        char **nt = lg__xrealloc(rep->tests, ncap * sizeof *nt);
+        if (!nt) {
+            lg__xfree(test);
+            return LG_ENOMEM;
+        }
+        rep->tests = nt;
+        rep->cap = ncap;
+    }
+    rep->tests[rep->n++] = test;
+    return 0;
+}
+
+int lg_json_report_add(lg_json_report_t *rep, const lg_result_t *r,
+                       const lg_render_opts_t *opts)
+{
+    lg__sb_t b = {0};
+    put_test(&b, r, opts && opts->top ? opts->top : LG_TOP_DEFAULT);
+    return append(rep, lg__sb_finish(&b));
+}
+
+char *lg_json_report_string(const lg_json_report_t *rep)
+{
+    lg__sb_t b = {0};
+    lg__sb_puts(&b, "{\"schema\": \"" SCHEMA "\", \"tests\": [\n");
+    for (size_t i = 0; i < rep->n; i++) {
+        lg__sb_puts(&b, rep->tests[i]);
+        lg__sb_puts(&b, i + 1 < rep->n ? ",\n" : "\n");
+    }
+    lg__sb_puts(&b, "]}\n");
+    return lg__sb_finish(&b);
+}
+
+static int write_all(int fd, const char *s, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, s, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        s += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int lg_json_report_write(const lg_json_report_t *rep, const char *path)
+{
+    char *doc = lg_json_report_string(rep);
+    char tmp[4096];
+    if (!doc)
+        return LG_ENOMEM;
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path,
+                         (long)getpid()) >= sizeof tmp) {
+        lg__xfree(doc);
+        errno = ENAMETOOLONG;
+        return LG_EIO;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? -1 : write_all(fd, doc, strlen(doc));
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc != 0 && fd >= 0)
+        unlink(tmp);
+    lg__xfree(doc);
+    errno = saved;
+    return rc ? LG_EIO : 0;
+}
+
+/* ---- merging: a scanner that validates JSON without building it --------- */
+
+struct scan {
+    const char *s, *p, *end;
+    char *err;
+    size_t errlen;
+    bool failed;
+};
+
+static int fail(struct scan *sc, const char *what)
+{
+    if (!sc->failed && sc->err && sc->errlen)
+        snprintf(sc->err, sc->errlen, "offset %zu: %s", (size_t)(sc->p - sc->s),
+                 what);
+    sc->failed = true;
+    return LG_EFORMAT;
+}
+
+static void skip_ws(struct scan *sc)
+{
+    while (sc->p < sc->end &&
+           (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+        sc->p++;
+}
+
+static bool peek(struct scan *sc, char c)
+{
+    skip_ws(sc);
+    return sc->p < sc->end && *sc->p == c;
+}
+
+static int expect(struct scan *sc, char c, const char *what)
+{
+    if (!peek(sc, c))
+        return fail(sc, what);
+    sc->p++;
+    return 0;
+}
+
+static int scan_string(struct scan *sc)
+{
+    if (expect(sc, '"', "expected a string"))
+        return LG_EFORMAT;
+    while (sc->p < sc->end && *sc->p != '"') {
+        unsigned char c = (unsigned char)*sc->p++;
+        if (c < 0x20)
+            return fail(sc, "control character in a string");
+        if (c != '\\')
+            continue;
+        if (sc->p >= sc->end)
+            break;
+        c = (unsigned char)*sc->p++;
+        if (c == 'u') {
+            for (int i = 0; i < 4; i++, sc->p++)
+                if (sc->p >= sc->end || !strchr("0123456789abcdefABCDEF", *sc->p) ||
+                    !*sc->p)
+                    return fail(sc, "bad \\u escape");
+        } else if (!strchr("\"\\/bfnrt", c) || !c) {
+            return fail(sc, "bad escape in a string");
+        }
+    }
+    if (sc->p >= sc->end)
+        return fail(sc, "unterminated string");
+    sc->p++;
+    return 0;
+}
+
+static int scan_number(struct scan *sc)
+{
+    const char *start = sc->p;
+    if (sc->p < sc->end && *sc->p == '-')
+        sc->p++;
+    size_t digits = 0;
+    while (sc->p < sc->end && ((*sc->p >= '0' && *sc->p <= '9') ||
+                               strchr(".eE+-", *sc->p)))
+        digits += *sc->p++ != '-';
+    if (digits == 0 || (sc->p - start == 1 && *start == '-'))
+        return fail(sc, "expected a value");
+    return 0;
+}
+
+static int scan_value(struct scan *sc, int depth);
+
+/* Scans "[v, v, ...]"; calls on_elem with each element's text if given. */
+static int scan_array(struct scan *sc, int depth,
+                      int (*on_elem)(void *, const char *, size_t), void *ctx)
+{
+    if (expect(sc, '[', "expected an array"))
+        return LG_EFORMAT;
+    if (peek(sc, ']')) {
+        sc->p++;
+        return 0;
+    }
+    for (;;) {
+        skip_ws(sc);
+        const char *start = sc->p;
+        int rc = scan_value(sc, depth + 1);
+        if (rc)
+            return rc;
+        if (on_elem && (rc = on_elem(ctx, start, (size_t)(sc->p - start))))
+            return rc;
+        if (peek(sc, ']')) {
+            sc->p++;
+            return 0;
+        }
+        if (expect(sc, ',', "expected ',' or ']'"))
+            return LG_EFORMAT;
+    }
+}
+
+/* Scans "{"k": v, ...}"; calls on_member with each key (raw, without
+ * quotes) positioned before its value; on_member must scan the value. */
+static int scan_object(struct scan *sc, int depth,
+                       int (*on_member)(struct scan *, void *, const char *,
+                                        size_t),
+                       void *ctx)
+{
+    if (expect(sc, '{', "expected an object"))
+        return LG_EFORMAT;
+    if (peek(sc, '}')) {
+        sc->p++;
+        return 0;
+    }
+    for (;;) {
+        skip_ws(sc);
+        const char *key = sc->p + 1;
+        int rc = scan_string(sc);
+        if (rc || (rc = expect(sc, ':', "expected ':'")))
+            return rc;
+        skip_ws(sc);
+        rc = on_member ? on_member(sc, ctx, key, (size_t)(sc->p - key))
+                       : scan_value(sc, depth + 1);
+        if (rc)
+            return rc;
+        if (peek(sc, '}')) {
+            sc->p++;
+            return 0;
+        }
+        if (expect(sc, ',', "expected ',' or '}'"))
+            return LG_EFORMAT;
+    }
+}
+
+static int scan_literal(struct scan *sc, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0)
+        return fail(sc, "expected a value");
+    sc->p += n;
+    return 0;
+}
+
+static int scan_value(struct scan *sc, int depth)
+{
+    if (depth > 64)
+        return fail(sc, "nested too deeply");
+    skip_ws(sc);
+    if (sc->p >= sc->end)
+        return fail(sc, "unexpected end");
+    switch (*sc->p) {
+    case '{': return scan_object(sc, depth, NULL, NULL);
+    case '[': return scan_array(sc, depth, NULL, NULL);
+    case '"': return scan_string(sc);
+    case 't': return scan_literal(sc, "true");
+    case 'f': return scan_literal(sc, "false");
+    case 'n': return scan_literal(sc, "null");
+    default: return scan_number(sc);
+    }
+}
+
+struct merge {
+    lg_json_report_t *rep;
+    bool schema_ok, has_tests;
+    size_t first; /* tests already in rep before this document */
+};
+
+static int on_test(void *ctx, const char *text, size_t len)
+{
+    struct merge *m = ctx;
+    if (*text != '{')
+        return LG_EFORMAT;
+    char *copy = lg__xmalloc(len + 1);
+    if (!copy)
+        return LG_ENOMEM;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    return append(m->rep, copy);
+}
+
+static int on_top_member(struct scan *sc, void *ctx, const char *key,
+                         size_t keylen)
+{
+    struct merge *m = ctx;
+    /* key spans up to and past the closing quote and ':'; compare the name. */
+    if (keylen >= 8 && memcmp(key, "schema\"", 7) == 0) {
+        const char *v = sc->p;
+        int rc = scan_string(sc);
+        size_t n = strlen("\"" SCHEMA "\"");
+        m->schema_ok = !rc && (size_t)(sc->p - v) == n &&
+                       memcmp(v, "\"" SCHEMA "\"", n) == 0;
+        return rc;
+    }
+    if (keylen >= 7 && memcmp(key, "tests\"", 6) == 0) {
+        m->has_tests = true;
+        int rc = scan_array(sc, 1, on_test, m);
+        if (rc == LG_EFORMAT)
+            return fail(sc, "\"tests\" must be an array of objects");
+        return rc;
+    }
+    return scan_value(sc, 1);
+}
+
+int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text,
+                                size_t len, char *err, size_t errlen)
+{
+    struct scan sc = {text, text, text + len, err, errlen, false};
+    struct merge m = {rep, false, false, rep->n};
+    int rc = scan_object(&sc, 0, on_top_member, &m);
+    if (rc == 0) {
+        skip_ws(&sc);
+        if (sc.p != sc.end)
+            rc = fail(&sc, "text after the document");
+        else if (!m.schema_ok)
+            rc = fail(&sc, "not a \"" SCHEMA "\" report");
+        else if (!m.has_tests)
+            rc = fail(&sc, "no \"tests\"");
+    }
+    if (rc) {
+        /* All or nothing: drop what this document added. */
+        while (rep->n > m.first)
+            lg__xfree(rep->tests[--rep->n]);
+    }
+    return rc;
+}
+
+int lg_json_report_merge_file(lg_json_report_t *rep, const char *path,
+                              char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        if (err && errlen)
+            snprintf(err, errlen, "%s: %s", path, strerror(saved));
+        errno = saved;
+        return LG_EIO;
+    }
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size : 4096, len = 0;
+    char *buf = lg__xmalloc(cap);
+    int rc = buf ? 0 : LG_ENOMEM;
+    while (rc == 0) {
+        if (len == cap) {
+            char *nb = lg__xrealloc(buf, cap * 2);
+            if (!nb) {
+                rc = LG_ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            rc = LG_EIO;
+        } else if (r == 0) {
+            break;
+        }
+        len += r > 0 ? (size_t)r : 0;
+    }
+    int saved = errno;
+    close(fd);
+    if (rc == 0) {
+        char detail[200];
+        rc = lg_json_report_merge_buffer(rep, buf, len, detail, sizeof detail);
+        if (rc == LG_EFORMAT && err && errlen)
+            snprintf(err, errlen, "%s: %s", path, detail);
+    }
+    lg__xfree(buf);
+    errno = saved;
+    return rc;
+}
