@@ -111,8 +111,9 @@ unit: $(UNIT_BINS)
 integration: all $(HELPER_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-integration.sh
 
-bench: all $(BENCH_BINS) ## build and run the benchmark programs
-	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+bench: all $(BENCH_BINS) ## run the benchmark programs; figures go to $(BUILD)/bench/results.txt
+	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done \
+	    >$(BUILD)/bench/results.txt; rc=$$?; cat $(BUILD)/bench/results.txt; exit $$rc
 
 install: all ## install into PREFIX (default /usr/local)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \

@@ -72,6 +72,14 @@ __attribute__((constructor(101))) static void table_init(void)
     tbl.ready = true;
 }
 
+/* A zeroed domain, aligned for its shards; never freed. */
+static struct domain *new_domain(void)
+{
+    size_t align = _Alignof(struct domain);
+    uintptr_t p = (uintptr_t)lg__mem_calloc(1, sizeof(struct domain) + align - 1);
+    return p ? (struct domain *)((p + align - 1) & ~(uintptr_t)(align - 1)) : NULL;
+}
+
 static struct domain *domain_get(uint32_t id, bool create)
 {
     if (LG_UNLIKELY(!tbl.ready))
@@ -83,7 +91,7 @@ static struct domain *domain_get(uint32_t id, bool create)
     for (d = tbl.others; d; d = d->next)
         if (d->id == id)
             break;
-    if (!d && create && (d = lg__mem_calloc(1, sizeof *d))) {
+    if (!d && create && (d = new_domain())) {
         domain_init(d, id);
         d->next = tbl.others;
         tbl.others = d;
