@@ -399,18 +399,12 @@ static int group_by(const lg_snapshot_t *snap, lg_key_type_t key, int cumulative
             }
             continue;
         }
-        /* Cumulative: a block counts once per distinct key frame of its
-         * traceback, so recursion does not count it twice in one group. */
+        /* Cumulative: a block counts once per frame of its traceback, as
+         * tracemalloc counts it (recursion counts it again). */
         for (uint32_t i = 0; rc == 0 && i < tb->nframes; i++) {
             struct group k = {.frame = key_frame(key, tb->frames[i])};
             k.hash = group_hash(key, &k);
-            bool seen = false;
-            for (uint32_t j = 0; j < i && !seen; j++) {
-                lg_frame_t kj = key_frame(key, tb->frames[j]);
-                seen = frame_cmp(&kj, &k.frame) == 0;
-            }
-            if (!seen)
-                rc = grouping_add(gr, &k, tr->size, NULL);
+            rc = grouping_add(gr, &k, tr->size, NULL);
         }
     }
     lg__xfree(cache.s);
