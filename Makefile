@@ -158,6 +158,6 @@ clean: ## remove build/
 	rm -rf build
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' | expand -t 12
+	@grep -hE '^[a-z]+:.*## ' Makefile | sed -e 's/:.*## /\t/' | expand -t 12
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -79,13 +79,27 @@ void lg__sb_json_str(lg__sb_t *b, const char *s)
         }
         lg__sb_putn(b, (const char *)run, (size_t)(p - run));
         switch (c) {
-        case '"': lg__sb_puts(b, "\\\""); break;
-        case '\\': lg__sb_puts(b, "\\\\"); break;
-        case '\b': lg__sb_puts(b, "\\b"); break;
-        case '\f': lg__sb_puts(b, "\\f"); break;
-        case '\n': lg__sb_puts(b, "\\n"); break;
-        case '\r': lg__sb_puts(b, "\\r"); break;
-        case '\t': lg__sb_puts(b, "\\t"); break;
+        case '"':
+            lg__sb_puts(b, "\\\"");
+            break;
+        case '\\':
+            lg__sb_puts(b, "\\\\");
+            break;
+        case '\b':
+            lg__sb_puts(b, "\\b");
+            break;
+        case '\f':
+            lg__sb_puts(b, "\\f");
+            break;
+        case '\n':
+            lg__sb_puts(b, "\\n");
+            break;
+        case '\r':
+            lg__sb_puts(b, "\\r");
+            break;
+        case '\t':
+            lg__sb_puts(b, "\\t");
+            break;
         default:
             if (c < 0x20)
                 lg__sb_printf(b, "\\u%04x", c);
@@ -102,8 +116,8 @@ void lg__sb_json_str(lg__sb_t *b, const char *s)
 
 static void put_frame(lg__sb_t *b, const lg_frame_t *f)
 {
-    lg__sb_printf(b, "{\"kind\": \"%s\", \"function\": ",
-                  f->kind == LG_FRAME_PYTHON ? "python" : "native");
+    lg__sb_printf(
+        b, "{\"kind\": \"%s\", \"function\": ", f->kind == LG_FRAME_PYTHON ? "python" : "native");
     lg__sb_json_str(b, f->function);
     lg__sb_puts(b, ", \"file\": ");
     lg__sb_json_str(b, f->file);
@@ -124,8 +138,8 @@ static void put_leak(lg__sb_t *b, const lg_stat_t *st)
     lg__sb_printf(b,
                   "{\"size_diff\": %lld, \"count_diff\": %lld, \"size\": %zu, "
                   "\"count\": %zu, \"domain\": %u, \"traceback\": [",
-                  (long long)st->size_diff, (long long)st->count_diff,
-                  st->size, st->count, st->domain);
+                  (long long)st->size_diff, (long long)st->count_diff, st->size, st->count,
+                  st->domain);
     for (uint32_t i = 0; i < st->traceback.nframes; i++) {
         if (i)
             lg__sb_puts(b, ", ");
@@ -142,8 +156,8 @@ static void put_test(lg__sb_t *b, const lg_result_t *r, int top)
                   ", \"outcome\": \"%s\", \"size_diff\": %lld, "
                   "\"count_diff\": %lld, \"limits\": {\"max_size\": %lld, "
                   "\"max_count\": ",
-                  lg_outcome_name(r->outcome), (long long)r->size_diff,
-                  (long long)r->count_diff, (long long)r->limits.max_size);
+                  lg_outcome_name(r->outcome), (long long)r->size_diff, (long long)r->count_diff,
+                  (long long)r->limits.max_size);
     if (r->limits.max_count >= 0)
         lg__sb_printf(b, "%lld}", (long long)r->limits.max_count);
     else
@@ -184,7 +198,10 @@ void lg_json_report_free(lg_json_report_t *rep)
     lg__xfree(rep);
 }
 
-size_t lg_json_report_count(const lg_json_report_t *rep) { return rep->n; }
+size_t lg_json_report_count(const lg_json_report_t *rep)
+{
+    return rep->n;
+}
 
 /* Takes ownership of `test` (freed on failure). */
 static int append(lg_json_report_t *rep, char *test)
@@ -205,8 +222,7 @@ static int append(lg_json_report_t *rep, char *test)
     return 0;
 }
 
-int lg_json_report_add(lg_json_report_t *rep, const lg_result_t *r,
-                       const lg_render_opts_t *opts)
+int lg_json_report_add(lg_json_report_t *rep, const lg_result_t *r, const lg_render_opts_t *opts)
 {
     lg__sb_t b = {0};
     put_test(&b, r, opts && opts->top ? opts->top : LG_TOP_DEFAULT);
@@ -245,8 +261,7 @@ int lg_json_report_write(const lg_json_report_t *rep, const char *path)
     char tmp[4096];
     if (!doc)
         return LG_ENOMEM;
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path,
-                         (long)getpid()) >= sizeof tmp) {
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
         lg__xfree(doc);
         errno = ENAMETOOLONG;
         return LG_EIO;
@@ -281,16 +296,14 @@ struct scan {
 static int fail(struct scan *sc, const char *what)
 {
     if (!sc->failed && sc->err && sc->errlen)
-        snprintf(sc->err, sc->errlen, "offset %zu: %s", (size_t)(sc->p - sc->s),
-                 what);
+        snprintf(sc->err, sc->errlen, "offset %zu: %s", (size_t)(sc->p - sc->s), what);
     sc->failed = true;
     return LG_EFORMAT;
 }
 
 static void skip_ws(struct scan *sc)
 {
-    while (sc->p < sc->end &&
-           (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+    while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
         sc->p++;
 }
 
@@ -323,8 +336,7 @@ static int scan_string(struct scan *sc)
         c = (unsigned char)*sc->p++;
         if (c == 'u') {
             for (int i = 0; i < 4; i++, sc->p++)
-                if (sc->p >= sc->end || !strchr("0123456789abcdefABCDEF", *sc->p) ||
-                    !*sc->p)
+                if (sc->p >= sc->end || !strchr("0123456789abcdefABCDEF", *sc->p) || !*sc->p)
                     return fail(sc, "bad \\u escape");
         } else if (!strchr("\"\\/bfnrt", c) || !c) {
             return fail(sc, "bad escape in a string");
@@ -342,8 +354,7 @@ static int scan_number(struct scan *sc)
     if (sc->p < sc->end && *sc->p == '-')
         sc->p++;
     size_t digits = 0;
-    while (sc->p < sc->end && ((*sc->p >= '0' && *sc->p <= '9') ||
-                               strchr(".eE+-", *sc->p)))
+    while (sc->p < sc->end && ((*sc->p >= '0' && *sc->p <= '9') || strchr(".eE+-", *sc->p)))
         digits += *sc->p++ != '-';
     if (digits == 0 || (sc->p - start == 1 && *start == '-'))
         return fail(sc, "expected a value");
@@ -353,8 +364,8 @@ static int scan_number(struct scan *sc)
 static int scan_value(struct scan *sc, int depth);
 
 /* Scans "[v, v, ...]"; calls on_elem with each element's text if given. */
-static int scan_array(struct scan *sc, int depth,
-                      int (*on_elem)(void *, const char *, size_t), void *ctx)
+static int scan_array(struct scan *sc, int depth, int (*on_elem)(void *, const char *, size_t),
+                      void *ctx)
 {
     if (expect(sc, '[', "expected an array"))
         return LG_EFORMAT;
@@ -382,9 +393,7 @@ static int scan_array(struct scan *sc, int depth,
 /* Scans "{"k": v, ...}"; calls on_member with each key (raw, without
  * quotes) positioned before its value; on_member must scan the value. */
 static int scan_object(struct scan *sc, int depth,
-                       int (*on_member)(struct scan *, void *, const char *,
-                                        size_t),
-                       void *ctx)
+                       int (*on_member)(struct scan *, void *, const char *, size_t), void *ctx)
 {
     if (expect(sc, '{', "expected an object"))
         return LG_EFORMAT;
@@ -399,8 +408,7 @@ static int scan_object(struct scan *sc, int depth,
         if (rc || (rc = expect(sc, ':', "expected ':'")))
             return rc;
         skip_ws(sc);
-        rc = on_member ? on_member(sc, ctx, key, (size_t)(sc->p - key))
-                       : scan_value(sc, depth + 1);
+        rc = on_member ? on_member(sc, ctx, key, (size_t)(sc->p - key)) : scan_value(sc, depth + 1);
         if (rc)
             return rc;
         if (peek(sc, '}')) {
@@ -429,13 +437,20 @@ static int scan_value(struct scan *sc, int depth)
     if (sc->p >= sc->end)
         return fail(sc, "unexpected end");
     switch (*sc->p) {
-    case '{': return scan_object(sc, depth, NULL, NULL);
-    case '[': return scan_array(sc, depth, NULL, NULL);
-    case '"': return scan_string(sc);
-    case 't': return scan_literal(sc, "true");
-    case 'f': return scan_literal(sc, "false");
-    case 'n': return scan_literal(sc, "null");
-    default: return scan_number(sc);
+    case '{':
+        return scan_object(sc, depth, NULL, NULL);
+    case '[':
+        return scan_array(sc, depth, NULL, NULL);
+    case '"':
+        return scan_string(sc);
+    case 't':
+        return scan_literal(sc, "true");
+    case 'f':
+        return scan_literal(sc, "false");
+    case 'n':
+        return scan_literal(sc, "null");
+    default:
+        return scan_number(sc);
     }
 }
 
@@ -458,8 +473,7 @@ static int on_test(void *ctx, const char *text, size_t len)
     return append(m->rep, copy);
 }
 
-static int on_top_member(struct scan *sc, void *ctx, const char *key,
-                         size_t keylen)
+static int on_top_member(struct scan *sc, void *ctx, const char *key, size_t keylen)
 {
     struct merge *m = ctx;
     /* key spans up to and past the closing quote and ':'; compare the name. */
@@ -467,8 +481,7 @@ static int on_top_member(struct scan *sc, void *ctx, const char *key,
         const char *v = sc->p;
         int rc = scan_string(sc);
         size_t n = strlen("\"" SCHEMA "\"");
-        m->schema_ok = !rc && (size_t)(sc->p - v) == n &&
-                       memcmp(v, "\"" SCHEMA "\"", n) == 0;
+        m->schema_ok = !rc && (size_t)(sc->p - v) == n && memcmp(v, "\"" SCHEMA "\"", n) == 0;
         return rc;
     }
     if (keylen >= 7 && memcmp(key, "tests\"", 6) == 0) {
@@ -481,8 +494,8 @@ static int on_top_member(struct scan *sc, void *ctx, const char *key,
     return scan_value(sc, 1);
 }
 
-int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text,
-                                size_t len, char *err, size_t errlen)
+int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text, size_t len, char *err,
+                                size_t errlen)
 {
     struct scan sc = {text, text, text + len, err, errlen, false};
     struct merge m = {rep, false, false, rep->n};
@@ -504,8 +517,7 @@ int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text,
     return rc;
 }
 
-int lg_json_report_merge_file(lg_json_report_t *rep, const char *path,
-                              char *err, size_t errlen)
+int lg_json_report_merge_file(lg_json_report_t *rep, const char *path, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;

@@ -18,15 +18,14 @@
 /* A string being built.  Once an append fails, `oom` sticks and every later
  * append is a no-op, so callers check once at the end. */
 typedef struct lg__sb {
-    char *p;    /* NUL-terminated when len > 0; lg__xmalloc'd */
+    char *p; /* NUL-terminated when len > 0; lg__xmalloc'd */
     size_t len, cap;
     bool oom;
 } lg__sb_t;
 
 void lg__sb_putn(lg__sb_t *b, const char *s, size_t n);
 void lg__sb_puts(lg__sb_t *b, const char *s);
-void lg__sb_printf(lg__sb_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void lg__sb_printf(lg__sb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends n spaces. */
 void lg__sb_pad(lg__sb_t *b, size_t n);
 /* Hands the string over (caller frees with lg_string_free), or NULL when an

@@ -55,7 +55,10 @@ void lg__sb_putn(lg__sb_t *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-void lg__sb_puts(lg__sb_t *b, const char *s) { lg__sb_putn(b, s, strlen(s)); }
+void lg__sb_puts(lg__sb_t *b, const char *s)
+{
+    lg__sb_putn(b, s, strlen(s));
+}
 
 void lg__sb_printf(lg__sb_t *b, const char *fmt, ...)
 {
@@ -107,7 +110,10 @@ void lg__sb_release(lg__sb_t *b)
     *b = (lg__sb_t){0};
 }
 
-void lg_string_free(char *s) { lg__xfree(s); }
+void lg_string_free(char *s)
+{
+    lg__xfree(s);
+}
 
 /* ---- verdicts ----------------------------------------------------------- */
 
@@ -128,13 +134,12 @@ const char *lg_outcome_name(lg_outcome_t outcome)
 
 static const lg_limits_t default_limits = LG_LIMITS_INIT;
 
-lg_outcome_t lg_verdict(const lg_limits_t *limits, int64_t size_diff,
-                        int64_t count_diff, uint64_t lost_traces)
+lg_outcome_t lg_verdict(const lg_limits_t *limits, int64_t size_diff, int64_t count_diff,
+                        uint64_t lost_traces)
 {
     if (!limits)
         limits = &default_limits;
-    if (size_diff > limits->max_size ||
-        (limits->max_count >= 0 && count_diff > limits->max_count))
+    if (size_diff > limits->max_size || (limits->max_count >= 0 && count_diff > limits->max_count))
         return LG_OUTCOME_LEAKED;
     return lost_traces ? LG_OUTCOME_INCONCLUSIVE : LG_OUTCOME_CLEAN;
 }
@@ -146,8 +151,7 @@ void lg_result_init(lg_result_t *r, const char *id, const lg_stats_t *leaks,
     r->limits = limits ? *limits : default_limits;
     if (leaks)
         lg_stats_totals(leaks, &r->size_diff, &r->count_diff);
-    r->outcome = lg_verdict(&r->limits, r->size_diff, r->count_diff,
-                            lost_traces);
+    r->outcome = lg_verdict(&r->limits, r->size_diff, r->count_diff, lost_traces);
 }
 
 bool lg__is_leak_row(const lg_stat_t *st)
@@ -214,8 +218,7 @@ static const char *short_file(const struct render *rd, const char *file)
     size_t n = strlen(rd->base);
     while (n > 1 && rd->base[n - 1] == '/')
         n--;
-    if (n > 1 && strncmp(file, rd->base, n) == 0 && file[n] == '/' &&
-        file[n + 1])
+    if (n > 1 && strncmp(file, rd->base, n) == 0 && file[n] == '/' && file[n + 1])
         return file + n + 1;
     return file;
 }
@@ -255,12 +258,11 @@ static void source_line(const char *path, unsigned line, char *buf, size_t len)
         buf[out - 1] = '\0';
 }
 
-static void put_python_frame(lg__sb_t *b, const struct render *rd,
-                             const lg_frame_t *f, const char *indent)
+static void put_python_frame(lg__sb_t *b, const struct render *rd, const lg_frame_t *f,
+                             const char *indent)
 {
     const char *file = f->file ? f->file : "<unknown>";
-    lg__sb_printf(b, "%sFile \"%s\", line %u\n", indent, short_file(rd, file),
-                  f->line);
+    lg__sb_printf(b, "%sFile \"%s\", line %u\n", indent, short_file(rd, file), f->line);
     char src[256];
     source_line(f->file, f->line, src, sizeof src);
     if (src[0])
@@ -268,8 +270,7 @@ static void put_python_frame(lg__sb_t *b, const struct render *rd,
 }
 
 /* "file:line", "file" or "" for a native frame. */
-static void native_location(const struct render *rd, const lg_frame_t *f,
-                            char *buf, size_t len)
+static void native_location(const struct render *rd, const lg_frame_t *f, char *buf, size_t len)
 {
     buf[0] = '\0';
     if (f->file && f->line)
@@ -288,8 +289,8 @@ static int digits(size_t n)
     return d;
 }
 
-static void put_traceback(lg__sb_t *b, const struct render *rd,
-                          const lg_traceback_t *tb, const char *indent)
+static void put_traceback(lg__sb_t *b, const struct render *rd, const lg_traceback_t *tb,
+                          const char *indent)
 {
     /* Python frames first, oldest first, as Traceback.format(). */
     for (uint32_t i = tb->nframes; i-- > 0;)
@@ -325,8 +326,7 @@ static void put_traceback(lg__sb_t *b, const struct render *rd,
         }
         if (f->module) {
             lg__sb_pad(b, lw ? lw - strlen(loc) + 2 : fw - strlen(fn) + 2);
-            lg__sb_printf(b, "(%s+0x%llx)", basename_of(f->module),
-                          (unsigned long long)f->offset);
+            lg__sb_printf(b, "(%s+0x%llx)", basename_of(f->module), (unsigned long long)f->offset);
         }
         lg__sb_puts(b, "\n");
     }
@@ -344,13 +344,15 @@ char *lg_render_traceback(const lg_traceback_t *tb, const char *indent,
 
 /* ---- failure text ------------------------------------------------------- */
 
-static const char *plural(int64_t n) { return n == 1 || n == -1 ? "" : "s"; }
+static const char *plural(int64_t n)
+{
+    return n == 1 || n == -1 ? "" : "s";
+}
 
 static void put_limits(lg__sb_t *b, const lg_limits_t *l)
 {
     if (l->max_count >= 0)
-        lg__sb_printf(b, "(limits %s, %lld block%s)",
-                      fmt_size((double)l->max_size, 0).s,
+        lg__sb_printf(b, "(limits %s, %lld block%s)", fmt_size((double)l->max_size, 0).s,
                       (long long)l->max_count, plural(l->max_count));
     else
         lg__sb_printf(b, "(limit %s)", fmt_size((double)l->max_size, 0).s);
@@ -358,15 +360,11 @@ static void put_limits(lg__sb_t *b, const lg_limits_t *l)
 
 static void put_row(lg__sb_t *b, const struct render *rd, const lg_stat_t *st)
 {
-    lg__sb_printf(b, "  %s in %lld block%s (%+lld",
-                  fmt_size((double)st->size_diff, 0).s,
-                  (long long)st->count_diff, plural(st->count_diff),
-                  (long long)st->count_diff);
+    lg__sb_printf(b, "  %s in %lld block%s (%+lld", fmt_size((double)st->size_diff, 0).s,
+                  (long long)st->count_diff, plural(st->count_diff), (long long)st->count_diff);
     /* Blocks allocated with this traceback before the test still live. */
-    if ((int64_t)st->size != st->size_diff ||
-        (int64_t)st->count != st->count_diff)
-        lg__sb_printf(b, "; %s in %zu block%s now",
-                      fmt_size((double)st->size, 0).s, st->count,
+    if ((int64_t)st->size != st->size_diff || (int64_t)st->count != st->count_diff)
+        lg__sb_printf(b, "; %s in %zu block%s now", fmt_size((double)st->size, 0).s, st->count,
                       plural((int64_t)st->count));
     lg__sb_puts(b, ") allocated at\n");
     put_traceback(b, rd, &st->traceback, "    ");
@@ -379,16 +377,15 @@ char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
     lg__sb_t b = {0};
     if (r->outcome == LG_OUTCOME_LEAKED) {
         lg__sb_printf(&b, "leakgate: test %s leaked %s in %lld block%s ", r->id,
-                      fmt_size((double)r->size_diff, 0).s,
-                      (long long)r->count_diff, plural(r->count_diff));
+                      fmt_size((double)r->size_diff, 0).s, (long long)r->count_diff,
+                      plural(r->count_diff));
         put_limits(&b, &r->limits);
         lg__sb_puts(&b, "\n");
     } else if (r->outcome == LG_OUTCOME_INCONCLUSIVE) {
         lg__sb_printf(&b,
                       "leakgate: test %s is inconclusive: the tracer ran out "
                       "of memory and lost %llu trace%s\n",
-                      r->id, (unsigned long long)r->lost_traces,
-                      plural((int64_t)r->lost_traces));
+                      r->id, (unsigned long long)r->lost_traces, plural((int64_t)r->lost_traces));
     } else {
         return lg__sb_finish(&b);
     }
@@ -407,8 +404,8 @@ char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
         }
     }
     if (more)
-        lg__sb_printf(&b, "  ... and %zu more traceback%s (%s)\n", more,
-                      plural((int64_t)more), fmt_size((double)more_size, 0).s);
+        lg__sb_printf(&b, "  ... and %zu more traceback%s (%s)\n", more, plural((int64_t)more),
+                      fmt_size((double)more_size, 0).s);
     return lg__sb_finish(&b);
 }
 
@@ -423,8 +420,7 @@ char *lg_render_stat(const lg_stat_t *st, int diff, const lg_render_opts_t *opts
     if (!f) {
         lg__sb_puts(&b, "<unknown>:0");
     } else if (f->file || f->kind == LG_FRAME_PYTHON) {
-        lg__sb_printf(&b, "%s:%u",
-                      f->file ? short_file(&rd, f->file) : "<unknown>", f->line);
+        lg__sb_printf(&b, "%s:%u", f->file ? short_file(&rd, f->file) : "<unknown>", f->line);
     } else {
         lg__sb_puts(&b, f->function ? f->function : "??");
         if (f->module)
@@ -438,8 +434,7 @@ char *lg_render_stat(const lg_stat_t *st, int diff, const lg_render_opts_t *opts
     if (diff)
         lg__sb_printf(&b, " (%+lld)", (long long)st->count_diff);
     if (st->count)
-        lg__sb_printf(&b, ", average=%s",
-                      fmt_size((double)st->size / (double)st->count, 0).s);
+        lg__sb_printf(&b, ", average=%s", fmt_size((double)st->size / (double)st->count, 0).s);
     return lg__sb_finish(&b);
 }
 
@@ -496,8 +491,8 @@ static int trace_key_cmp(const void *pa, const void *pb)
     return 0;
 }
 
-int lg_leaks_from_snapshot(const lg_snapshot_t *snap,
-                           const lg_filterset_t *filters, lg_stats_t **out)
+int lg_leaks_from_snapshot(const lg_snapshot_t *snap, const lg_filterset_t *filters,
+                           lg_stats_t **out)
 {
     *out = NULL;
     size_t n = lg_snapshot_count(snap);
@@ -516,10 +511,9 @@ int lg_leaks_from_snapshot(const lg_snapshot_t *snap,
         size_t j = i, size = 0;
         for (; j < n && trace_key_cmp(&v[i], &v[j]) == 0; j++)
             size += v[j]->size;
-        if (!filters ||
-            lg_filterset_match(filters, v[i]->domain, v[i]->traceback))
-            rc = lg__stats_add(st, v[i]->traceback, v[i]->domain, size, j - i,
-                               (int64_t)size, (int64_t)(j - i));
+        if (!filters || lg_filterset_match(filters, v[i]->domain, v[i]->traceback))
+            rc = lg__stats_add(st, v[i]->traceback, v[i]->domain, size, j - i, (int64_t)size,
+                               (int64_t)(j - i));
         i = j;
     }
     lg__xfree(v);

@@ -34,9 +34,8 @@ int lg_parse_size(const char *text, int64_t *out)
         const char *name;
         uint64_t mult;
     } units[] = {
-        {"B", 1},          {"KiB", 1ull << 10},   {"MiB", 1ull << 20},
-        {"GiB", 1ull << 30}, {"kB", 1000},        {"MB", 1000000},
-        {"GB", 1000000000},
+        {"B", 1},     {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+        {"kB", 1000}, {"MB", 1000000},     {"GB", 1000000000},
     };
     uint64_t n;
     const char *p = text ? parse_digits(text, &n) : NULL;
@@ -59,19 +58,18 @@ int lg_parse_size(const char *text, int64_t *out)
     return 0;
 }
 
-int lg_parse_size_setting(const char *name, const char *text, int64_t *out,
-                          char *err, size_t errlen)
+int lg_parse_size_setting(const char *name, const char *text, int64_t *out, char *err,
+                          size_t errlen)
 {
     if (lg_parse_size(text, out) == 0)
         return 0;
     if (err && errlen)
-        snprintf(err, errlen, "%s=%s: expected %s", name, text ? text : "",
-                 LG_SIZE_FORM);
+        snprintf(err, errlen, "%s=%s: expected %s", name, text ? text : "", LG_SIZE_FORM);
     return LG_EINVAL;
 }
 
-int lg_parse_int_setting(const char *name, const char *text, int64_t lo,
-                         int64_t hi, int64_t *out, char *err, size_t errlen)
+int lg_parse_int_setting(const char *name, const char *text, int64_t lo, int64_t hi, int64_t *out,
+                         char *err, size_t errlen)
 {
     uint64_t n;
     const char *s = text ? text : "";
@@ -85,7 +83,7 @@ int lg_parse_int_setting(const char *name, const char *text, int64_t lo,
         }
     }
     if (err && errlen)
-        snprintf(err, errlen, "%s=%s: expected an integer from %lld to %lld",
-                 name, s, (long long)lo, (long long)hi);
+        snprintf(err, errlen, "%s=%s: expected an integer from %lld to %lld", name, s,
+                 (long long)lo, (long long)hi);
     return LG_EINVAL;
 }

@@ -57,7 +57,10 @@ static const char *const defaults[] = {
     NULL,
 };
 
-const char *const *lg_default_suppressions(void) { return defaults; }
+const char *const *lg_default_suppressions(void)
+{
+    return defaults;
+}
 
 int lg_filterset_add_defaults(lg_filterset_t *set)
 {

@@ -46,21 +46,29 @@ struct ranges {
 
 static struct {
     atomic_int mode;
-    lg__backtrace_fn hook;            /* tests: replaces capture */
-    atomic_uint gen;                  /* bumped when objects come or go */
-    struct ranges *_Atomic text;      /* executable segments, sorted */
+    lg__backtrace_fn hook;       /* tests: replaces capture */
+    atomic_uint gen;             /* bumped when objects come or go */
+    struct ranges *_Atomic text; /* executable segments, sorted */
 } bt = {.mode = LG_UNWIND_AUTO};
 
 static LG_TLS uintptr_t stack_lo, stack_hi;
 
-void lg__set_backtrace_hook(lg__backtrace_fn fn) { bt.hook = fn; }
-void lg__set_unwind_mode(int mode) { atomic_store(&bt.mode, mode); }
-void lg__modules_changed(void) { atomic_fetch_add(&bt.gen, 1); }
+void lg__set_backtrace_hook(lg__backtrace_fn fn)
+{
+    bt.hook = fn;
+}
+void lg__set_unwind_mode(int mode)
+{
+    atomic_store(&bt.mode, mode);
+}
+void lg__modules_changed(void)
+{
+    atomic_fetch_add(&bt.gen, 1);
+}
 
 static inline bool in_tracer(uintptr_t a)
 {
-    return a >= (uintptr_t)__start_lg_hook_text &&
-           a < (uintptr_t)__stop_lg_hook_text;
+    return a >= (uintptr_t)__start_lg_hook_text && a < (uintptr_t)__stop_lg_hook_text;
 }
 
 /* ---- executable segments ------------------------------------------------ */
@@ -167,8 +175,7 @@ static LG_NOINLINE void stack_bounds_init(void)
 
 /* Walks the chain into out[] (at most max).  Returns the number of frames,
  * and sets *complete when the walk ended properly (fp 0 or max reached). */
-LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max,
-                                            bool *complete)
+LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, bool *complete)
 {
     *complete = false;
     if (LG_UNLIKELY(!stack_hi)) {

@@ -174,11 +174,9 @@ static bool frame_matches(const struct flt *f, const lg_frame_t *fr)
         return false;
     if (fp && !glob_file(fp, fr->file))
         return false;
-    if (f->f.function_pattern &&
-        !glob(f->f.function_pattern, fr->function ? fr->function : ""))
+    if (f->f.function_pattern && !glob(f->f.function_pattern, fr->function ? fr->function : ""))
         return false;
-    if (f->f.module_pattern &&
-        !glob(f->f.module_pattern, fr->module ? fr->module : ""))
+    if (f->f.module_pattern && !glob(f->f.module_pattern, fr->module ? fr->module : ""))
         return false;
     return true;
 }
@@ -206,8 +204,7 @@ static bool flt_match(const struct flt *f, uint32_t domain, const lg_traceback_t
     return res;
 }
 
-int lg_filterset_match(const lg_filterset_t *set, uint32_t domain,
-                       const lg_traceback_t *tb)
+int lg_filterset_match(const lg_filterset_t *set, uint32_t domain, const lg_traceback_t *tb)
 {
     if (!tb || tb->nframes == 0)
         tb = &lg__unknown_traceback;
@@ -226,8 +223,7 @@ int lg_filterset_match(const lg_filterset_t *set, uint32_t domain,
     return 1;
 }
 
-int lg_snapshot_filter(const lg_snapshot_t *snap, const lg_filterset_t *set,
-                       lg_snapshot_t **out)
+int lg_snapshot_filter(const lg_snapshot_t *snap, const lg_filterset_t *set, lg_snapshot_t **out)
 {
     if (!out)
         return LG_EINVAL;
@@ -310,23 +306,21 @@ static bool parse_num(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 }
 
 /* "include-domain N" / "exclude-domain N". */
-static int parse_domain_line(lg_filterset_t *set, bool inclusive, char *rest,
-                             const char *word, char *err, size_t errlen)
+static int parse_domain_line(lg_filterset_t *set, bool inclusive, char *rest, const char *word,
+                             char *err, size_t errlen)
 {
     char *n = next_token(&rest), *extra = next_token(&rest);
     uint64_t d;
     if (!n || (extra && *extra != '#') || !parse_num(n, 0, UINT32_MAX, &d))
-        return syntax(err, errlen,
-                      "bad %s line (expected %s N with N from 0 to 4294967295)",
-                      word, word);
-    lg_filter_t f = {.kind = LG_FILTER_DOMAIN, .inclusive = inclusive,
-                     .domain = (int64_t)d};
+        return syntax(err, errlen, "bad %s line (expected %s N with N from 0 to 4294967295)", word,
+                      word);
+    lg_filter_t f = {.kind = LG_FILTER_DOMAIN, .inclusive = inclusive, .domain = (int64_t)d};
     return add_flt(set, &f, false);
 }
 
 /* "include|exclude [all] [file=GLOB] [line=N] ..." */
-static int parse_filter_line(lg_filterset_t *set, bool inclusive, char *rest,
-                             char *err, size_t errlen)
+static int parse_filter_line(lg_filterset_t *set, bool inclusive, char *rest, char *err,
+                             size_t errlen)
 {
     lg_filter_t f = {.kind = LG_FILTER_TRACE, .inclusive = inclusive, .domain = -1};
     bool seen_line = false, seen_domain = false, any = false;
@@ -361,14 +355,12 @@ static int parse_filter_line(lg_filterset_t *set, bool inclusive, char *rest,
         uint64_t n;
         if (pat) {
             if (!*val)
-                return syntax(err, errlen, "empty pattern in \"%s=\" (expected %s=GLOB)",
-                              tok, tok);
+                return syntax(err, errlen, "empty pattern in \"%s=\" (expected %s=GLOB)", tok, tok);
             *pat = val;
         } else if (seen == &seen_line) {
             if (!parse_num(val, 1, UINT_MAX, &n))
                 return syntax(err, errlen,
-                              "bad line \"%s\" (expected line=N with N a positive integer)",
-                              val);
+                              "bad line \"%s\" (expected line=N with N a positive integer)", val);
             f.lineno = (unsigned)n;
         } else {
             if (!parse_num(val, 0, UINT32_MAX, &n))
@@ -382,8 +374,9 @@ static int parse_filter_line(lg_filterset_t *set, bool inclusive, char *rest,
         any = true;
     }
     if (!any)
-        return syntax(err, errlen, "%s needs a criterion (expected one or more of "
-                                   "file=, line=, function=, module=, domain=)",
+        return syntax(err, errlen,
+                      "%s needs a criterion (expected one or more of "
+                      "file=, line=, function=, module=, domain=)",
                       inclusive ? "include" : "exclude");
     return add_flt(set, &f, false);
 }
@@ -391,8 +384,7 @@ static int parse_filter_line(lg_filterset_t *set, bool inclusive, char *rest,
 /* LeakSanitizer's `leak:PATTERN`: a substring match unless anchored by a
  * leading '^' or a trailing '$'; '*' is its only wildcard.  Translated to
  * fnmatch: '*' at the unanchored ends, and '?' and '[' made literal. */
-static int parse_lsan_line(lg_filterset_t *set, const char *pat, char *err,
-                           size_t errlen)
+static int parse_lsan_line(lg_filterset_t *set, const char *pat, char *err, size_t errlen)
 {
     size_t n = strlen(pat);
     bool head = n && pat[0] == '^';
@@ -417,15 +409,17 @@ static int parse_lsan_line(lg_filterset_t *set, const char *pat, char *err,
     if (!tail)
         *o++ = '*';
     *o = '\0';
-    lg_filter_t f = {.kind = LG_FILTER_TRACE, .inclusive = 0, .all_frames = 1,
-                     .domain = -1, .filename_pattern = g};
+    lg_filter_t f = {.kind = LG_FILTER_TRACE,
+                     .inclusive = 0,
+                     .all_frames = 1,
+                     .domain = -1,
+                     .filename_pattern = g};
     int rc = add_flt(set, &f, true);
     lg__xfree(g);
     return rc;
 }
 
-int lg_filterset_parse_line(lg_filterset_t *set, const char *line, char *err,
-                            size_t errlen)
+int lg_filterset_parse_line(lg_filterset_t *set, const char *line, char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
@@ -455,11 +449,13 @@ int lg_filterset_parse_line(lg_filterset_t *set, const char *line, char *err,
         else if (colon && colon > word)
             rc = syntax(err, errlen,
                         "unsupported suppression kind \"%.*s:\" (only leak:PATTERN "
-                        "is supported)", (int)(colon - word), word);
+                        "is supported)",
+                        (int)(colon - word), word);
         else
             rc = syntax(err, errlen,
                         "unknown directive \"%s\" (expected include, exclude, "
-                        "include-domain, exclude-domain or leak:PATTERN)", word);
+                        "include-domain, exclude-domain or leak:PATTERN)",
+                        word);
     }
     lg__xfree(copy);
     return rc;
@@ -510,8 +506,7 @@ static int read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
-int lg_filterset_load(lg_filterset_t *set, const char *path, char *err,
-                      size_t errlen)
+int lg_filterset_load(lg_filterset_t *set, const char *path, char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';

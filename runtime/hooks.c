@@ -39,8 +39,7 @@ static size_t pool_used; /* bump pointer, atomic */
 
 static inline bool from_pool(const void *p)
 {
-    return (const unsigned char *)p >= pool &&
-           (const unsigned char *)p < pool + sizeof pool;
+    return (const unsigned char *)p >= pool && (const unsigned char *)p < pool + sizeof pool;
 }
 
 static void *pool_alloc(size_t size, size_t align)
@@ -56,7 +55,10 @@ static void *pool_alloc(size_t size, size_t align)
     return (void *)p;
 }
 
-static inline size_t pool_size(const void *p) { return ((const size_t *)p)[-1]; }
+static inline size_t pool_size(const void *p)
+{
+    return ((const size_t *)p)[-1];
+}
 
 /* Slow path of the first calls: resolve the real allocator. */
 static LG_NOINLINE bool bootstrap(void)
@@ -75,7 +77,7 @@ static LG_NOINLINE bool bootstrap(void)
 #define READY() (LG_LIKELY(lg__real.malloc != NULL) || bootstrap())
 
 /* Enter the tracer if tracing and not already inside it. */
-#define ENTER() (LG_LIKELY(lg__tracing()) && !in_hook ? (in_hook = 1) : 0)
+#define ENTER()            (LG_LIKELY(lg__tracing()) && !in_hook ? (in_hook = 1) : 0)
 #define LEAVE(saved_errno) (errno = (saved_errno), in_hook = 0)
 
 /* ---- the hooks ----------------------------------------------------------- */

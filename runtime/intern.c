@@ -24,15 +24,15 @@
 #define SEG_SIZE (1u << SEG_BITS)
 #define SEG_MASK (SEG_SIZE - 1)
 #define DIR_SIZE 4096 /* 64 M tracebacks */
-#define TCACHE 64
+#define TCACHE   64
 
 static struct {
     pthread_mutex_t lock;
-    lg__tb_t **buckets; /* hash chains, protected by lock */
-    uint32_t nbuckets;  /* power of two, protected by lock */
-    uint32_t count;     /* ids handed out; written under lock, read atomic */
+    lg__tb_t **buckets;       /* hash chains, protected by lock */
+    uint32_t nbuckets;        /* power of two, protected by lock */
+    uint32_t count;           /* ids handed out; written under lock, read atomic */
     lg__tb_t **dir[DIR_SIZE]; /* segments, written under lock */
-    lg__arena_t arena;  /* tracebacks; counted as tracer memory */
+    lg__arena_t arena;        /* tracebacks; counted as tracer memory */
 } in = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .arena = {.counted = true},
@@ -53,8 +53,7 @@ static uint32_t hash_frames(const uintptr_t *frames, int n, uint32_t total)
     return (uint32_t)(h ^ (h >> 32));
 }
 
-static bool same(const lg__tb_t *tb, uint32_t hash, const uintptr_t *frames,
-                 int n, uint32_t total)
+static bool same(const lg__tb_t *tb, uint32_t hash, const uintptr_t *frames, int n, uint32_t total)
 {
     return tb->hash == hash && tb->nframes == n && tb->total_nframe == total &&
            memcmp(tb->frames, frames, (size_t)n * sizeof *frames) == 0;
@@ -94,8 +93,7 @@ static int grow_buckets_locked(void)
 }
 
 /* Returns the id of a new or existing traceback; intern lock held. */
-static uint32_t intern_locked(uint32_t hash, const uintptr_t *frames, int n,
-                              uint32_t total)
+static uint32_t intern_locked(uint32_t hash, const uintptr_t *frames, int n, uint32_t total)
 {
     if (in.nbuckets) {
         for (lg__tb_t *tb = in.buckets[hash & (in.nbuckets - 1)]; tb; tb = tb->next)
@@ -167,5 +165,11 @@ void lg__intern_clear(void)
     }
 }
 
-void lg__intern_lock(void) { pthread_mutex_lock(&in.lock); }
-void lg__intern_unlock(void) { pthread_mutex_unlock(&in.lock); }
+void lg__intern_lock(void)
+{
+    pthread_mutex_lock(&in.lock);
+}
+void lg__intern_unlock(void)
+{
+    pthread_mutex_unlock(&in.lock);
+}

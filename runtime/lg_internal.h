@@ -23,11 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LG_UNUSED(x) ((void)(x))
-#define LG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LG_UNUSED(x)   ((void)(x))
+#define LG_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define LG_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define LG_NOINLINE __attribute__((noinline))
-#define LG_TLS __thread __attribute__((tls_model("initial-exec")))
+#define LG_NOINLINE    __attribute__((noinline))
+#define LG_TLS         __thread __attribute__((tls_model("initial-exec")))
 /* Functions between a public entry point of the tracer and the traceback
  * capture live in their own section, so that capture can drop the tracer's
  * frames wherever inlining left them: frame 0 is the allocator's caller. */
@@ -150,7 +150,7 @@ const lg__tb_t *lg__tb_get(uint32_t id);
 void lg__tb_account(uint32_t id, int64_t size, int64_t count);
 uint32_t lg__intern_count(void);
 void lg__intern_clear(void);
-void lg__intern_lock(void);   /* fork */
+void lg__intern_lock(void); /* fork */
 void lg__intern_unlock(void);
 
 /* ---- trace table (table.c) --------------------------------------------- */
@@ -163,12 +163,12 @@ int lg__table_add(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb);
 int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb);
 int lg__table_get(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb);
 /* Visits every trace under the shard locks, one shard at a time. */
-typedef void (*lg__table_visit_fn)(void *ctx, uint32_t domain, uintptr_t ptr,
-                                   size_t size, uint32_t tb);
+typedef void (*lg__table_visit_fn)(void *ctx, uint32_t domain, uintptr_t ptr, size_t size,
+                                   uint32_t tb);
 void lg__table_foreach(lg__table_visit_fn fn, void *ctx);
 size_t lg__table_count(void);
 void lg__table_clear(void);
-void lg__table_lock_all(void);   /* fork */
+void lg__table_lock_all(void); /* fork */
 void lg__table_unlock_all(void);
 
 /* ---- tracer state (trace.c) -------------------------------------------- */
@@ -180,12 +180,10 @@ void lg__trace_free(uint32_t domain, void *ptr);
 /* Takes the trace of `old` out before a realloc; returns whether it was
  * traced.  Then exactly one of: lg__trace_realloc_done (success: `old` is
  * gone, `ptr` is new) or lg__trace_realloc_failed (restore `old`). */
-bool lg__trace_realloc_begin(uint32_t domain, void *old, size_t *size,
-                             uint32_t *tb);
-void lg__trace_realloc_done(uint32_t domain, void *old, size_t old_size,
-                            uint32_t old_tb, void *ptr, size_t size);
-void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size,
-                              uint32_t tb);
+bool lg__trace_realloc_begin(uint32_t domain, void *old, size_t *size, uint32_t *tb);
+void lg__trace_realloc_done(uint32_t domain, void *old, size_t old_size, uint32_t old_tb, void *ptr,
+                            size_t size);
+void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size, uint32_t tb);
 bool lg__tracing(void);
 void lg__count_lost(void);
 
@@ -237,20 +235,18 @@ struct lg_snapshot {
     size_t ntraces, cap;
     int traceback_limit;
     lg_metrics_t metrics;
-    lg__arena_t arena;         /* frames, tracebacks, strings */
-    struct lg__dedup *dedup;   /* builder maps, freed by lg__snapshot_seal */
+    lg__arena_t arena;       /* frames, tracebacks, strings */
+    struct lg__dedup *dedup; /* builder maps, freed by lg__snapshot_seal */
 };
 
 lg_snapshot_t *lg__snapshot_alloc(void);
 /* Adds a frame by value (strings copied, equal frames shared). */
 const lg_frame_t *lg__snapshot_add_frame(lg_snapshot_t *s, const lg_frame_t *f);
 /* Adds a traceback of frames already added (equal tracebacks shared). */
-const lg_traceback_t *lg__snapshot_add_traceback(lg_snapshot_t *s,
-                                                 const lg_frame_t *const *frames,
+const lg_traceback_t *lg__snapshot_add_traceback(lg_snapshot_t *s, const lg_frame_t *const *frames,
                                                  uint32_t n, uint32_t total);
 /* Copies a traceback from anywhere (its frames too). */
-const lg_traceback_t *lg__snapshot_copy_traceback(lg_snapshot_t *s,
-                                                  const lg_traceback_t *tb);
+const lg_traceback_t *lg__snapshot_copy_traceback(lg_snapshot_t *s, const lg_traceback_t *tb);
 int lg__snapshot_add_trace(lg_snapshot_t *s, uint32_t domain, size_t size,
                            const lg_traceback_t *tb);
 /* Frees the builder's maps; the snapshot stays usable. */
@@ -268,9 +264,8 @@ extern const lg_traceback_t lg__unknown_traceback;
 
 lg_stats_t *lg__stats_new(void);
 /* Appends a row; the key traceback is deep-copied. */
-int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain,
-                  size_t size, size_t count, int64_t size_diff,
-                  int64_t count_diff);
+int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain, size_t size,
+                  size_t count, int64_t size_diff, int64_t count_diff);
 /* Sorts rows: diff_order 0 as statistics(), 1 as compare_to(). */
 void lg__stats_sort(lg_stats_t *st, int diff_order);
 /* Orders tracebacks like tracemalloc's Traceback comparison. */

@@ -37,7 +37,7 @@ struct lg_mark {
 
 static struct {
     pthread_mutex_t lock;
-    uint64_t active;  /* id of the active mark, 0 = none */
+    uint64_t active; /* id of the active mark, 0 = none */
     uint64_t next_id;
     struct born *born;
     size_t born_cap, born_len;
@@ -212,8 +212,14 @@ void lg__mark_reset(void)
     pthread_mutex_unlock(&mk.lock);
 }
 
-void lg__mark_lock(void) { pthread_mutex_lock(&mk.lock); }
-void lg__mark_unlock(void) { pthread_mutex_unlock(&mk.lock); }
+void lg__mark_lock(void)
+{
+    pthread_mutex_lock(&mk.lock);
+}
+void lg__mark_unlock(void)
+{
+    pthread_mutex_unlock(&mk.lock);
+}
 
 /* ---- the diff ------------------------------------------------------------ */
 

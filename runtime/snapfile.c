@@ -50,11 +50,11 @@
 #include <unistd.h>
 
 #define SNAP_VERSION 1u
-#define HEADER_SIZE 64
-#define FRAME_SIZE 36
-#define TB_MIN_SIZE 12 /* nframes, total_nframe and at least one index */
-#define TRACE_SIZE 16
-#define NO_STRING UINT32_MAX
+#define HEADER_SIZE  64
+#define FRAME_SIZE   36
+#define TB_MIN_SIZE  12 /* nframes, total_nframe and at least one index */
+#define TRACE_SIZE   16
+#define NO_STRING    UINT32_MAX
 /* Longest traceback a file may hold: the bound lg__snapshot_copy_traceback
  * keeps, so that a loaded snapshot can be filtered without truncation. */
 #define TB_FRAMES_MAX (LG_FRAMES_MAX + 16)
@@ -66,9 +66,8 @@ static const unsigned char magic[8] = {0x89, 'L', 'G', 'S', '\r', '\n', 0x1a, '\
 /* Reflected polynomial 0xEDB88320, four bits at a time: a 16-entry table is
  * small enough to write down and fast enough for files of megabytes. */
 static const uint32_t crc_nibble[16] = {
-    0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
-    0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-    0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+    0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
+    0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c, 0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
 };
 
 /* Continues `crc` (0 to start) over n bytes, like zlib's crc32(). */
@@ -87,8 +86,7 @@ static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
 
 static uint32_t get_u32(const unsigned char *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static uint64_t get_u64(const unsigned char *p)
@@ -311,8 +309,7 @@ static void out_u64(struct out *o, uint64_t v)
     out_bytes(o, b, 8);
 }
 
-static void write_snapshot(struct out *o, const lg_snapshot_t *snap,
-                           struct tables *t)
+static void write_snapshot(struct out *o, const lg_snapshot_t *snap, struct tables *t)
 {
     const lg_metrics_t *m = &snap->metrics;
     out_bytes(o, magic, sizeof magic);
@@ -428,13 +425,16 @@ struct loader {
 };
 
 #define FAIL(L, code, why) return ((L)->detail = (why), (code))
-#define NEED(L, n, why)                                  \
-    do {                                                 \
-        if ((size_t)((L)->end - (L)->p) < (size_t)(n))   \
-            FAIL(L, LG_ECORRUPT, why);                   \
+#define NEED(L, n, why)                                \
+    do {                                               \
+        if ((size_t)((L)->end - (L)->p) < (size_t)(n)) \
+            FAIL(L, LG_ECORRUPT, why);                 \
     } while (0)
 
-static size_t left(const struct loader *L) { return (size_t)(L->end - L->p); }
+static size_t left(const struct loader *L)
+{
+    return (size_t)(L->end - L->p);
+}
 
 static uint32_t take_u32(struct loader *L)
 {
@@ -505,8 +505,8 @@ static int load_frames(struct loader *L)
         f.addr = (uintptr_t)addr;
         f.offset = take_u64(L);
         int rc;
-        if ((rc = take_string(L, &f.function)) ||
-            (rc = take_string(L, &f.file)) || (rc = take_string(L, &f.module)))
+        if ((rc = take_string(L, &f.function)) || (rc = take_string(L, &f.file)) ||
+            (rc = take_string(L, &f.module)))
             return rc;
         if (!(L->frames[i] = lg__snapshot_add_frame(L->s, &f)))
             return LG_ENOMEM;
@@ -581,9 +581,9 @@ static int load(struct loader *L, const unsigned char *buf, size_t len)
         FAIL(L, LG_ECORRUPT, "truncated header");
     uint32_t version = get_u32(buf + 8);
     if (version != SNAP_VERSION)
-        FAIL(L, LG_EVERSION, version > SNAP_VERSION
-                                 ? "file written by a newer leakgate"
-                                 : "unknown snapshot file version");
+        FAIL(L, LG_EVERSION,
+             version > SNAP_VERSION ? "file written by a newer leakgate"
+                                    : "unknown snapshot file version");
     if (len < HEADER_SIZE + 4)
         FAIL(L, LG_ECORRUPT, "truncated header");
     L->p = buf + 12;
@@ -602,8 +602,8 @@ static int load(struct loader *L, const unsigned char *buf, size_t len)
     m->lost_traces = take_u64(L);
 
     int rc;
-    if ((rc = load_strings(L)) || (rc = load_frames(L)) ||
-        (rc = load_tracebacks(L)) || (rc = load_traces(L)))
+    if ((rc = load_strings(L)) || (rc = load_frames(L)) || (rc = load_tracebacks(L)) ||
+        (rc = load_traces(L)))
         return rc;
     if (left(L))
         FAIL(L, LG_ECORRUPT, "trailing bytes after the trace table");
@@ -612,8 +612,7 @@ static int load(struct loader *L, const unsigned char *buf, size_t len)
     return 0;
 }
 
-int lg_snapshot_load_buffer(const void *buf, size_t len, lg_snapshot_t **out,
-                            const char **detail)
+int lg_snapshot_load_buffer(const void *buf, size_t len, lg_snapshot_t **out, const char **detail)
 {
     if (detail)
         *detail = NULL;
@@ -643,8 +642,7 @@ int lg_snapshot_load_buffer(const void *buf, size_t len, lg_snapshot_t **out,
 static int read_all(int fd, unsigned char **out, size_t *outlen)
 {
     struct stat st;
-    size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1
-                                                       : 64 * 1024;
+    size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 64 * 1024;
     size_t len = 0;
     unsigned char *buf = lg__xmalloc(cap);
     for (;;) {
@@ -663,8 +661,7 @@ static int read_all(int fd, unsigned char **out, size_t *outlen)
             break;
         len += (size_t)r;
         if (len == cap) {
-            unsigned char *nb = cap > SIZE_MAX / 2 ? NULL
-                                                   : lg__xrealloc(buf, cap * 2);
+            unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : lg__xrealloc(buf, cap * 2);
             if (!nb)
                 lg__xfree(buf);
             buf = nb;

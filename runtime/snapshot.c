@@ -16,7 +16,8 @@
 #include <string.h>
 
 static const lg_frame_t unknown_frame = {
-    .kind = LG_FRAME_NATIVE, .file = "<unknown>",
+    .kind = LG_FRAME_NATIVE,
+    .file = "<unknown>",
 };
 static const lg_frame_t *const unknown_frames[] = {&unknown_frame};
 const lg_traceback_t lg__unknown_traceback = {1, 1, unknown_frames};
@@ -67,12 +68,11 @@ static uint64_t frame_hash(const lg_frame_t *f)
 static int frame_eq(const lg_frame_t *a, const lg_frame_t *b)
 {
     return a->kind == b->kind && a->addr == b->addr && a->line == b->line &&
-           a->offset == b->offset && str_eq(a->function, b->function) &&
-           str_eq(a->file, b->file) && str_eq(a->module, b->module);
+           a->offset == b->offset && str_eq(a->function, b->function) && str_eq(a->file, b->file) &&
+           str_eq(a->module, b->module);
 }
 
-static uint64_t tb_hash(const lg_frame_t *const *frames, uint32_t n,
-                        uint32_t total)
+static uint64_t tb_hash(const lg_frame_t *const *frames, uint32_t n, uint32_t total)
 {
     uint64_t h = mix(n, total);
     for (uint32_t i = 0; i < n; i++)
@@ -81,12 +81,12 @@ static uint64_t tb_hash(const lg_frame_t *const *frames, uint32_t n,
 }
 
 /* Finds the slot for `key` (hash h) or the empty slot where it would go. */
-#define PSET_FIND(set, h, eq)                                            \
-    ({                                                                   \
-        size_t mask_ = (set)->cap - 1, i_ = (size_t)(h) & mask_;         \
-        while ((set)->slots[i_] && !(eq))                                \
-            i_ = (i_ + 1) & mask_;                                       \
-        i_;                                                              \
+#define PSET_FIND(set, h, eq)                                  \
+    ({                                                         \
+        size_t mask_ = (set)->cap - 1, i_ = (size_t)(h)&mask_; \
+        while ((set)->slots[i_] && !(eq))                      \
+            i_ = (i_ + 1) & mask_;                             \
+        i_;                                                    \
     })
 
 static int pset_grow(struct pset *s, uint64_t (*hash)(const void *))
@@ -111,7 +111,10 @@ static int pset_grow(struct pset *s, uint64_t (*hash)(const void *))
     return 0;
 }
 
-static uint64_t frame_hash_v(const void *p) { return frame_hash(p); }
+static uint64_t frame_hash_v(const void *p)
+{
+    return frame_hash(p);
+}
 
 static uint64_t tb_hash_v(const void *p)
 {
@@ -148,30 +151,27 @@ const lg_frame_t *lg__snapshot_add_frame(lg_snapshot_t *s, const lg_frame_t *f)
     nf->function = lg__arena_strdup(&s->arena, f->function);
     nf->file = lg__arena_strdup(&s->arena, f->file);
     nf->module = lg__arena_strdup(&s->arena, f->module);
-    if ((f->function && !nf->function) || (f->file && !nf->file) ||
-        (f->module && !nf->module))
+    if ((f->function && !nf->function) || (f->file && !nf->file) || (f->module && !nf->module))
         return NULL;
     set->slots[i] = nf;
     set->len++;
     return nf;
 }
 
-static int tb_eq(const lg_traceback_t *t, const lg_frame_t *const *frames,
-                 uint32_t n, uint32_t total)
+static int tb_eq(const lg_traceback_t *t, const lg_frame_t *const *frames, uint32_t n,
+                 uint32_t total)
 {
     return t->nframes == n && t->total_nframe == total &&
            memcmp(t->frames, frames, n * sizeof *frames) == 0;
 }
 
-const lg_traceback_t *lg__snapshot_add_traceback(lg_snapshot_t *s,
-                                                 const lg_frame_t *const *frames,
+const lg_traceback_t *lg__snapshot_add_traceback(lg_snapshot_t *s, const lg_frame_t *const *frames,
                                                  uint32_t n, uint32_t total)
 {
     struct pset *set = &s->dedup->tbs;
     if (pset_grow(set, tb_hash_v))
         return NULL;
-    size_t i = PSET_FIND(set, tb_hash(frames, n, total),
-                         tb_eq(set->slots[i_], frames, n, total));
+    size_t i = PSET_FIND(set, tb_hash(frames, n, total), tb_eq(set->slots[i_], frames, n, total));
     if (set->slots[i])
         return set->slots[i];
     lg_traceback_t *tb = lg__arena_alloc(&s->arena, sizeof *tb);
@@ -188,8 +188,7 @@ const lg_traceback_t *lg__snapshot_add_traceback(lg_snapshot_t *s,
     return tb;
 }
 
-const lg_traceback_t *lg__snapshot_copy_traceback(lg_snapshot_t *s,
-                                                  const lg_traceback_t *tb)
+const lg_traceback_t *lg__snapshot_copy_traceback(lg_snapshot_t *s, const lg_traceback_t *tb)
 {
     const lg_frame_t *local[LG_FRAMES_MAX + 16];
     uint32_t n = tb->nframes;
@@ -201,8 +200,7 @@ const lg_traceback_t *lg__snapshot_copy_traceback(lg_snapshot_t *s,
     return lg__snapshot_add_traceback(s, local, n, tb->total_nframe);
 }
 
-int lg__snapshot_add_trace(lg_snapshot_t *s, uint32_t domain, size_t size,
-                           const lg_traceback_t *tb)
+int lg__snapshot_add_trace(lg_snapshot_t *s, uint32_t domain, size_t size, const lg_traceback_t *tb)
 {
     if (s->ntraces == s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 256;
@@ -237,7 +235,10 @@ void lg_snapshot_free(lg_snapshot_t *s)
     lg__xfree(s);
 }
 
-size_t lg_snapshot_count(const lg_snapshot_t *s) { return s->ntraces; }
+size_t lg_snapshot_count(const lg_snapshot_t *s)
+{
+    return s->ntraces;
+}
 
 const lg_trace_t *lg_snapshot_trace(const lg_snapshot_t *s, size_t i)
 {
@@ -269,8 +270,7 @@ struct collect {
     int err;
 };
 
-static void collect_one(void *ctx, uint32_t domain, uintptr_t ptr, size_t size,
-                        uint32_t tb)
+static void collect_one(void *ctx, uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
 {
     struct collect *c = ctx;
     LG_UNUSED(ptr);
@@ -318,8 +318,7 @@ static const lg_traceback_t *traceback_of_id(lg_snapshot_t *s, uint32_t id)
         if (!(frames[i] = lg__snapshot_add_frame(s, &f)))
             return NULL;
     }
-    return d->by_id[id] = lg__snapshot_add_traceback(s, frames, raw->nframes,
-                                                     raw->total_nframe);
+    return d->by_id[id] = lg__snapshot_add_traceback(s, frames, raw->nframes, raw->total_nframe);
 }
 
 const lg_traceback_t *lg__snapshot_traceback_of_id(lg_snapshot_t *s, uint32_t id)
@@ -338,8 +337,7 @@ int lg_snapshot_take(lg_snapshot_t **out)
     int rc = s ? 0 : LG_ENOMEM;
     for (size_t i = 0; rc == 0 && i < c.n; i++) {
         const lg_traceback_t *tb = traceback_of_id(s, c.v[i].tb);
-        rc = tb ? lg__snapshot_add_trace(s, c.v[i].domain, c.v[i].size, tb)
-                : LG_ENOMEM;
+        rc = tb ? lg__snapshot_add_trace(s, c.v[i].domain, c.v[i].size, tb) : LG_ENOMEM;
     }
     lg__xfree(c.v);
     if (rc) {

@@ -57,9 +57,8 @@ void lg_stats_free(lg_stats_t *st)
     lg__xfree(st);
 }
 
-int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain,
-                  size_t size, size_t count, int64_t size_diff,
-                  int64_t count_diff)
+int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain, size_t size,
+                  size_t count, int64_t size_diff, int64_t count_diff)
 {
     if (st->n == st->cap) {
         size_t ncap = st->cap ? st->cap * 2 : 64;
@@ -76,7 +75,10 @@ int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain,
     return 0;
 }
 
-size_t lg_stats_count(const lg_stats_t *st) { return st ? st->n : 0; }
+size_t lg_stats_count(const lg_stats_t *st)
+{
+    return st ? st->n : 0;
+}
 
 const lg_stat_t *lg_stats_get(const lg_stats_t *st, size_t i)
 {
@@ -96,8 +98,7 @@ void lg_stats_totals(const lg_stats_t *st, int64_t *size_diff, int64_t *count_di
         *count_diff = c;
 }
 
-int lg_stats_filter(const lg_stats_t *st, const lg_filterset_t *set,
-                    lg_stats_t **out)
+int lg_stats_filter(const lg_stats_t *st, const lg_filterset_t *set, lg_stats_t **out)
 {
     if (!out)
         return LG_EINVAL;
@@ -110,8 +111,8 @@ int lg_stats_filter(const lg_stats_t *st, const lg_filterset_t *set,
     for (size_t i = 0; i < st->n; i++) {
         const lg_stat_t *r = &st->rows[i];
         if (lg_filterset_match(set, r->domain, &r->traceback) &&
-            lg__stats_add(ns, &r->traceback, r->domain, r->size, r->count,
-                          r->size_diff, r->count_diff)) {
+            lg__stats_add(ns, &r->traceback, r->domain, r->size, r->count, r->size_diff,
+                          r->count_diff)) {
             lg_stats_free(ns);
             return LG_ENOMEM;
         }
@@ -134,7 +135,10 @@ static int cmp_str(const char *a, const char *b)
     return strcmp(a, b);
 }
 
-static int cmp_u64(uint64_t a, uint64_t b) { return (a > b) - (a < b); }
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+    return (a > b) - (a < b);
+}
 
 /* Frame order: (filename, lineno) as tracemalloc's Frame; frames without a
  * file, which are not all the same place, are then ordered by what tells
@@ -163,7 +167,10 @@ int lg__traceback_cmp(const lg_traceback_t *a, const lg_traceback_t *b)
     return cmp_u64(a->nframes, b->nframes);
 }
 
-static uint64_t mag(int64_t v) { return v < 0 ? -(uint64_t)v : (uint64_t)v; }
+static uint64_t mag(int64_t v)
+{
+    return v < 0 ? -(uint64_t)v : (uint64_t)v;
+}
 
 /* Ascending comparators; rows are sorted biggest first by negating them. */
 static int stat_cmp(const void *pa, const void *pb)
@@ -180,11 +187,9 @@ static int diff_cmp(const void *pa, const void *pb)
 {
     const lg_stat_t *a = pa, *b = pb;
     int c;
-    if ((c = cmp_u64(mag(a->size_diff), mag(b->size_diff))) ||
-        (c = cmp_u64(a->size, b->size)) ||
+    if ((c = cmp_u64(mag(a->size_diff), mag(b->size_diff))) || (c = cmp_u64(a->size, b->size)) ||
         (c = cmp_u64(mag(a->count_diff), mag(b->count_diff))) ||
-        (c = cmp_u64(a->count, b->count)) ||
-        (c = lg__traceback_cmp(&a->traceback, &b->traceback)))
+        (c = cmp_u64(a->count, b->count)) || (c = lg__traceback_cmp(&a->traceback, &b->traceback)))
         return -c;
     return cmp_u64(a->domain, b->domain);
 }
@@ -263,8 +268,7 @@ static lg_frame_t key_frame(lg_key_type_t key, const lg_frame_t *f)
         return (lg_frame_t){.kind = LG_FRAME_NATIVE, .file = file_of(f)};
     if (!f->file)
         return *f;
-    return (lg_frame_t){.kind = f->kind, .file = f->file, .line = f->line,
-                        .function = f->function};
+    return (lg_frame_t){.kind = f->kind, .file = f->file, .line = f->line, .function = f->function};
 }
 
 /* Returns the slot where `g` is or would go. */
@@ -286,8 +290,7 @@ static struct group *grouping_find(const struct grouping *gr, const struct group
 
 /* Adds one block of `size` bytes to the group of key `k` (hash computed);
  * *index (if not NULL) receives the group's index + 1. */
-static int grouping_add(struct grouping *gr, struct group *k, size_t size,
-                        size_t *index)
+static int grouping_add(struct grouping *gr, struct group *k, size_t size, size_t *index)
 {
     if ((gr->n + 1) * 2 > gr->nslots) {
         size_t ns = gr->nslots ? gr->nslots * 2 : 64;
@@ -338,7 +341,7 @@ struct tb_cache {
     struct tb_slot {
         const lg_traceback_t *tb;
         size_t group; /* index + 1 */
-    } *s;
+    } * s;
     size_t n, cap;
 };
 
@@ -414,24 +417,23 @@ static int group_by(const lg_snapshot_t *snap, lg_key_type_t key, int cumulative
 }
 
 /* Appends a row for group `g`; the key traceback is built on the stack. */
-static int add_row(lg_stats_t *st, lg_key_type_t key, const struct group *g,
-                   size_t size, size_t count, int64_t size_diff, int64_t count_diff)
+static int add_row(lg_stats_t *st, lg_key_type_t key, const struct group *g, size_t size,
+                   size_t count, int64_t size_diff, int64_t count_diff)
 {
     const lg_frame_t *fp = &g->frame;
     lg_traceback_t one = {1, 1, &fp};
-    return lg__stats_add(st, key == LG_KEY_TRACEBACK ? g->tb : &one, 0, size,
-                         count, size_diff, count_diff);
+    return lg__stats_add(st, key == LG_KEY_TRACEBACK ? g->tb : &one, 0, size, count, size_diff,
+                         count_diff);
 }
 
 static bool bad_key(lg_key_type_t key, int cumulative)
 {
-    return (key != LG_KEY_FILENAME && key != LG_KEY_LINENO &&
-            key != LG_KEY_TRACEBACK) ||
+    return (key != LG_KEY_FILENAME && key != LG_KEY_LINENO && key != LG_KEY_TRACEBACK) ||
            (cumulative && key == LG_KEY_TRACEBACK);
 }
 
-int lg_snapshot_statistics(const lg_snapshot_t *snap, lg_key_type_t key,
-                           int cumulative, lg_stats_t **out)
+int lg_snapshot_statistics(const lg_snapshot_t *snap, lg_key_type_t key, int cumulative,
+                           lg_stats_t **out)
 {
     if (!out)
         return LG_EINVAL;
@@ -456,8 +458,8 @@ int lg_snapshot_statistics(const lg_snapshot_t *snap, lg_key_type_t key,
     return 0;
 }
 
-int lg_snapshot_compare(const lg_snapshot_t *snap, const lg_snapshot_t *old,
-                        lg_key_type_t key, int cumulative, lg_stats_t **out)
+int lg_snapshot_compare(const lg_snapshot_t *snap, const lg_snapshot_t *old, lg_key_type_t key,
+                        int cumulative, lg_stats_t **out)
 {
     if (!out)
         return LG_EINVAL;
@@ -482,8 +484,7 @@ int lg_snapshot_compare(const lg_snapshot_t *snap, const lg_snapshot_t *old,
         size_t psize = prev ? prev->size : 0, pcount = prev ? prev->count : 0;
         if (prev)
             prev->matched = true;
-        rc = add_row(st, key, g, g->size, g->count,
-                     (int64_t)g->size - (int64_t)psize,
+        rc = add_row(st, key, g, g->size, g->count, (int64_t)g->size - (int64_t)psize,
                      (int64_t)g->count - (int64_t)pcount);
     }
     for (size_t i = 0; rc == 0 && i < go.n; i++) {

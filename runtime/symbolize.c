@@ -67,9 +67,9 @@ struct entry {
 
 /* A function symbol of a module, at its address in this process. */
 struct sym {
-    uintptr_t lo, hi;  /* [lo, hi) */
-    const char *name;  /* libelf's string: valid while the module is */
-    int rank;          /* at equal lo, the highest rank names the address */
+    uintptr_t lo, hi; /* [lo, hi) */
+    const char *name; /* libelf's string: valid while the module is */
+    int rank;         /* at equal lo, the highest rank names the address */
 };
 
 #define RANK_SIZED 4 /* st_size given; else the symbol ends at the next */
@@ -78,10 +78,10 @@ struct sym {
  * once per module and kept while the loader keeps the object.  The struct
  * itself is in S.arena; syms is freed when the module goes away. */
 struct modinfo {
-    const char *name;  /* interned */
-    uintptr_t bias;    /* dlpi_addr, link_map l_addr */
+    const char *name; /* interned */
+    uintptr_t bias;   /* dlpi_addr, link_map l_addr */
     bool syms_built;
-    struct sym *syms;  /* sorted by lo, lg__xmalloc'd; NULL: none */
+    struct sym *syms; /* sorted by lo, lg__xmalloc'd; NULL: none */
     size_t nsyms;
 };
 
@@ -90,13 +90,13 @@ static struct {
     Dwfl *dwfl;              /* NULL until the first miss */
     unsigned long long adds; /* loader counters the Dwfl reflects */
     unsigned long long subs;
-    const char *exe;         /* real path of the main program, interned */
-    struct entry *cache;     /* address cache, lg__xcalloc'd */
+    const char *exe;     /* real path of the main program, interned */
+    struct entry *cache; /* address cache, lg__xcalloc'd */
     size_t cache_mask, cache_count;
-    const char **strs;       /* interned strings, lg__xcalloc'd */
+    const char **strs; /* interned strings, lg__xcalloc'd */
     size_t strs_mask, strs_count;
-    lg__arena_t arena;       /* strings and modinfos; never released */
-} S = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    lg__arena_t arena; /* strings and modinfos; never released */
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Set while this thread holds S.lock: libdw may dlopen/dlclose (its
  * debuginfod client), and the dlclose hook must not wait for ourselves.
@@ -191,8 +191,7 @@ static const struct entry *cache_find_locked(uintptr_t addr)
 {
     if (!S.cache)
         return NULL;
-    for (size_t i = addr_hash(addr) & S.cache_mask; S.cache[i].addr;
-         i = (i + 1) & S.cache_mask)
+    for (size_t i = addr_hash(addr) & S.cache_mask; S.cache[i].addr; i = (i + 1) & S.cache_mask)
         if (S.cache[i].addr == addr)
             return &S.cache[i];
     return NULL;
@@ -245,8 +244,7 @@ static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
 /* The lowest and highest address of an object's PT_LOAD segments.
  * The low end is rounded down to p_align as libdwfl rounds it when it
  * computes the bias of the file it opens. */
-static bool load_range(const struct dl_phdr_info *info, uintptr_t *lo,
-                       uintptr_t *hi)
+static bool load_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
 {
     *lo = UINTPTR_MAX;
     *hi = 0;
@@ -295,8 +293,8 @@ static int report_object(struct dl_phdr_info *info, size_t size, void *arg)
 /* dwfl_report_end callback: a module whose object was unloaded.  Like
  * every libdwfl module callback it gets the address of the userdata slot
  * (void **), whatever the prototype's `void *` suggests. */
-static int module_removed(Dwfl_Module *mod, void *userdata, const char *name,
-                          Dwarf_Addr base, void *arg)
+static int module_removed(Dwfl_Module *mod, void *userdata, const char *name, Dwarf_Addr base,
+                          void *arg)
 {
     struct modinfo *mi = *(void **)userdata;
     if (mi) {
@@ -316,7 +314,7 @@ static bool dwfl_sync_locked(void)
         .find_elf = dwfl_linux_proc_find_elf,
         .find_debuginfo = dwfl_standard_find_debuginfo,
     };
-    unsigned long long c[2] = { 0, 0 };
+    unsigned long long c[2] = {0, 0};
     dl_iterate_phdr(read_counters, c);
     if (S.dwfl && c[0] == S.adds && c[1] == S.subs)
         return true;
@@ -373,19 +371,17 @@ static void syms_build_locked(Dwfl_Module *mod, struct modinfo *mi)
         GElf_Word shndx;
         Elf *elf;
         Dwarf_Addr bias;
-        const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx,
-                                                   &elf, &bias);
+        const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
         int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
-        if (!name || !name[0] || shndx == SHN_UNDEF ||
-            (type != STT_FUNC && type != STT_GNU_IFUNC))
+        if (!name || !name[0] || shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
             continue;
         /* Prefer a sized symbol, then global over weak over local, as
          * addrinfo does: the public name rather than a local alias. */
-        v[k].rank = (sym.st_size > 0 ? RANK_SIZED : 0) +
-                    (bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0);
+        v[k].rank = (sym.st_size > 0 ? RANK_SIZED : 0) + (bind == STB_GLOBAL ? 2
+                                                          : bind == STB_WEAK ? 1
+                                                                             : 0);
         v[k].lo = (uintptr_t)addr;
-        v[k].hi = sym.st_size ? (uintptr_t)(addr + sym.st_size)
-                              : section_end(elf, shndx, bias);
+        v[k].hi = sym.st_size ? (uintptr_t)(addr + sym.st_size) : section_end(elf, shndx, bias);
         if (v[k].hi <= v[k].lo)
             v[k].hi = v[k].lo + 1;
         v[k++].name = name;
@@ -421,8 +417,7 @@ static const char *syms_find(const struct modinfo *mi, uintptr_t pc)
 /* The name of the innermost inlined subroutine holding pc below `scope`
  * (a subprogram, lexical block or inlined subroutine holding pc), else
  * `found`.  Only scopes holding pc are entered. */
-static const char *innermost_inlined(Dwarf_Die *scope, Dwarf_Addr pc,
-                                     const char *found)
+static const char *innermost_inlined(Dwarf_Die *scope, Dwarf_Addr pc, const char *found)
 {
     Dwarf_Die die;
     if (dwarf_child(scope, &die) != 0)
@@ -500,16 +495,13 @@ static void resolve_locked(uintptr_t addr, struct entry *e)
             syms_build_locked(mod, mi);
         GElf_Off off;
         GElf_Sym sym;
-        e->function = intern_locked(
-            mi->syms ? syms_find(mi, (uintptr_t)pc)
-                     : dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL,
-                                            NULL));
+        e->function =
+            intern_locked(mi->syms ? syms_find(mi, (uintptr_t)pc)
+                                   : dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL));
     }
     Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
     int lineno = 0;
-    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL,
-                                            NULL)
-                            : NULL;
+    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
     if (file) {
         e->file = intern_locked(file);
         e->line = lineno > 0 ? (unsigned)lineno : 0;
@@ -561,8 +553,7 @@ struct object_range {
 static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
     struct object_range *r = arg;
-    if (info->dlpi_addr != r->lm->l_addr ||
-        strcmp(info->dlpi_name, r->lm->l_name) != 0)
+    if (info->dlpi_addr != r->lm->l_addr || strcmp(info->dlpi_name, r->lm->l_name) != 0)
         return 0;
     if (!load_range(info, &r->lo, &r->hi))
         r->lo = r->hi = 0;
@@ -575,10 +566,9 @@ void lg__symbolize_before_dlclose(void *handle)
         return;
     int saved = errno;
     struct link_map *lm = NULL;
-    struct object_range r = { NULL, 0, 0 };
+    struct object_range r = {NULL, 0, 0};
     /* The main program (empty name) is never unloaded. */
-    if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name &&
-        lm->l_name[0]) {
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name && lm->l_name[0]) {
         r.lm = lm;
         dl_iterate_phdr(find_object, &r);
     }

@@ -21,8 +21,8 @@
 #include <string.h>
 
 #define SHARD_BITS 4
-#define SHARDS (1u << SHARD_BITS)
-#define BIG UINT32_MAX
+#define SHARDS     (1u << SHARD_BITS)
+#define BIG        UINT32_MAX
 
 struct entry {
     uintptr_t key;
@@ -258,8 +258,8 @@ static void foreach_domain(struct domain *d, lg__table_visit_fn fn, void *ctx)
         pthread_mutex_lock(&s->lock);
         for (size_t i = 0; i < s->cap; i++)
             if (s->slots[i].key)
-                fn(ctx, d->id, s->slots[i].key - 1,
-                   entry_size_locked(s, &s->slots[i]), s->slots[i].tb);
+                fn(ctx, d->id, s->slots[i].key - 1, entry_size_locked(s, &s->slots[i]),
+                   s->slots[i].tb);
         pthread_mutex_unlock(&s->lock);
     }
 }

@@ -16,11 +16,11 @@
 #include <stdatomic.h>
 
 static struct {
-    atomic_int tracing;      /* 1 while tracing */
-    atomic_int nframes;      /* traceback limit of new traces */
+    atomic_int tracing;       /* 1 while tracing */
+    atomic_int nframes;       /* traceback limit of new traces */
     _Atomic uint64_t current; /* bytes in traced blocks */
     _Atomic uint64_t peak;
-    _Atomic uint64_t lost;   /* traces dropped for lack of memory */
+    _Atomic uint64_t lost; /* traces dropped for lack of memory */
 } st = {.nframes = LG_FRAMES_DEFAULT};
 
 LG_TLS int lg__in_hook;
@@ -39,8 +39,7 @@ static void grow(size_t size)
 {
     uint64_t cur = atomic_fetch_add(&st.current, size) + size;
     uint64_t peak = atomic_load_explicit(&st.peak, memory_order_relaxed);
-    while (cur > peak &&
-           !atomic_compare_exchange_weak(&st.peak, &peak, cur))
+    while (cur > peak && !atomic_compare_exchange_weak(&st.peak, &peak, cur))
         ;
 }
 
@@ -115,24 +114,20 @@ void lg__trace_free(uint32_t domain, void *ptr)
 /* realloc: the old block's trace comes out of the table before the real
  * realloc (which may hand its address to another thread at once) and goes
  * back if the realloc fails.  Untraced blocks stay untraced. */
-bool lg__trace_realloc_begin(uint32_t domain, void *old, size_t *size,
-                             uint32_t *tb)
+bool lg__trace_realloc_begin(uint32_t domain, void *old, size_t *size, uint32_t *tb)
 {
-    return lg__tracing() &&
-           lg__table_remove(domain, (uintptr_t)old, size, tb) == 0;
+    return lg__tracing() && lg__table_remove(domain, (uintptr_t)old, size, tb) == 0;
 }
 
-LG_HOOK_TEXT void lg__trace_realloc_done(uint32_t domain, void *old,
-                                         size_t old_size, uint32_t old_tb,
-                                         void *ptr, size_t size)
+LG_HOOK_TEXT void lg__trace_realloc_done(uint32_t domain, void *old, size_t old_size,
+                                         uint32_t old_tb, void *ptr, size_t size)
 {
     forgotten(domain, (uintptr_t)old, old_size, old_tb);
     if (ptr && lg__tracing())
         add(domain, (uintptr_t)ptr, size);
 }
 
-void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size,
-                              uint32_t tb)
+void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size, uint32_t tb)
 {
     if (lg__table_add(domain, (uintptr_t)old, size, tb) != 0)
         forgotten(domain, (uintptr_t)old, size, tb), lg__count_lost();

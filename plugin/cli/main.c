@@ -40,8 +40,7 @@ void cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-int cli_opt_value(int argc, char **argv, int *i, const char *name,
-                  const char **value)
+int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value)
 {
     const char *a = argv[*i];
     size_t n = strlen(name);
@@ -61,8 +60,7 @@ int cli_opt_value(int argc, char **argv, int *i, const char *name,
     return 1;
 }
 
-const char *cli_setting(const char *opt_text, const char *opt, const char *env,
-                        const char **name)
+const char *cli_setting(const char *opt_text, const char *opt, const char *env, const char **name)
 {
     if (opt_text) {
         *name = opt;
@@ -73,8 +71,8 @@ const char *cli_setting(const char *opt_text, const char *opt, const char *env,
     return v && *v ? v : NULL;
 }
 
-bool cli_int_setting(const char *opt_text, const char *opt, const char *env,
-                     int64_t lo, int64_t hi, int64_t *out)
+bool cli_int_setting(const char *opt_text, const char *opt, const char *env, int64_t lo, int64_t hi,
+                     int64_t *out)
 {
     const char *name;
     const char *text = cli_setting(opt_text, opt, env, &name);
@@ -91,9 +89,8 @@ bool cli_parse_key_type(const char *text, lg_key_type_t *out)
     static const struct {
         const char *name;
         lg_key_type_t key;
-    } keys[] = {{"filename", LG_KEY_FILENAME},
-                {"lineno", LG_KEY_LINENO},
-                {"traceback", LG_KEY_TRACEBACK}};
+    } keys[] = {
+        {"filename", LG_KEY_FILENAME}, {"lineno", LG_KEY_LINENO}, {"traceback", LG_KEY_TRACEBACK}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         if (strcmp(text, keys[i].name) == 0) {
             *out = keys[i].key;
@@ -111,8 +108,7 @@ int main(int argc, char **argv)
         return CLI_EUSAGE;
     }
     const char *verb = argv[1];
-    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 ||
-        strcmp(verb, "help") == 0) {
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
         fputs(usage, stdout);
         return 0;
     }

@@ -80,8 +80,8 @@ struct run_opts {
 /* ---- settings ----------------------------------------------------------- */
 
 struct raw_opts {
-    const char *json, *max_size, *max_count, *frames, *top, *suppressions,
-        *error_exitcode, *snapshot;
+    const char *json, *max_size, *max_count, *frames, *top, *suppressions, *error_exitcode,
+        *snapshot;
     bool no_defaults;
 };
 
@@ -143,40 +143,31 @@ static bool resolve(const struct raw_opts *raw, struct run_opts *o)
     char err[512];
 
     o->limits = (lg_limits_t)LG_LIMITS_INIT;
-    o->max_size_text = cli_setting(raw->max_size, "--max-size",
-                                   "LEAKGATE_MAX_SIZE", &name);
+    o->max_size_text = cli_setting(raw->max_size, "--max-size", "LEAKGATE_MAX_SIZE", &name);
     if (o->max_size_text &&
-        lg_parse_size_setting(name, o->max_size_text, &o->limits.max_size, err,
-                              sizeof err)) {
+        lg_parse_size_setting(name, o->max_size_text, &o->limits.max_size, err, sizeof err)) {
         cli_error("%s", err);
         return false;
     }
-    o->max_count_text = cli_setting(raw->max_count, "--max-count",
-                                    "LEAKGATE_MAX_COUNT", &name);
-    o->frames_text = cli_setting(raw->frames, "--frames", "LEAKGATE_FRAMES",
-                                 &name);
+    o->max_count_text = cli_setting(raw->max_count, "--max-count", "LEAKGATE_MAX_COUNT", &name);
+    o->frames_text = cli_setting(raw->frames, "--frames", "LEAKGATE_FRAMES", &name);
     o->top_text = cli_setting(raw->top, "--top", "LEAKGATE_TOP", &name);
     o->top = LG_TOP_DEFAULT;
     o->error_exitcode = DEFAULT_ERROR_EXITCODE;
-    if (!cli_int_setting(raw->max_count, "--max-count", "LEAKGATE_MAX_COUNT", 0,
-                         1000000000, &o->limits.max_count) ||
-        !cli_int_setting(raw->frames, "--frames", "LEAKGATE_FRAMES", 1,
-                         LG_FRAMES_MAX, &o->frames) ||
-        !cli_int_setting(raw->top, "--top", "LEAKGATE_TOP", 0, 100000,
-                         &o->top) ||
-        !cli_int_setting(raw->error_exitcode, "--error-exitcode",
-                         "LEAKGATE_ERROR_EXITCODE", 0, 255,
+    if (!cli_int_setting(raw->max_count, "--max-count", "LEAKGATE_MAX_COUNT", 0, 1000000000,
+                         &o->limits.max_count) ||
+        !cli_int_setting(raw->frames, "--frames", "LEAKGATE_FRAMES", 1, LG_FRAMES_MAX,
+                         &o->frames) ||
+        !cli_int_setting(raw->top, "--top", "LEAKGATE_TOP", 0, 100000, &o->top) ||
+        !cli_int_setting(raw->error_exitcode, "--error-exitcode", "LEAKGATE_ERROR_EXITCODE", 0, 255,
                          &o->error_exitcode) ||
-        !cli_int_setting(raw->no_defaults ? "1" : NULL,
-                         "--no-default-suppressions",
-                         "LEAKGATE_NO_DEFAULT_SUPPRESSIONS", 0, 1,
-                         &o->no_defaults))
+        !cli_int_setting(raw->no_defaults ? "1" : NULL, "--no-default-suppressions",
+                         "LEAKGATE_NO_DEFAULT_SUPPRESSIONS", 0, 1, &o->no_defaults))
         return false;
     o->json = cli_setting(raw->json, "--json", "LEAKGATE_JSON", &o->json_name);
-    o->snapshot = cli_setting(raw->snapshot, "--snapshot", "LEAKGATE_SNAPSHOT",
-                              &o->snapshot_name);
-    o->suppressions = cli_setting(raw->suppressions, "--suppressions",
-                                  "LEAKGATE_SUPPRESSIONS", &name);
+    o->snapshot = cli_setting(raw->snapshot, "--snapshot", "LEAKGATE_SNAPSHOT", &o->snapshot_name);
+    o->suppressions =
+        cli_setting(raw->suppressions, "--suppressions", "LEAKGATE_SUPPRESSIONS", &name);
     if (o->suppressions && !realpath(o->suppressions, o->suppressions_abs)) {
         cli_error("%s=%s: %s", name, o->suppressions, strerror(errno));
         return false;
@@ -194,16 +185,14 @@ static bool check_writable(const char *name, const char *path)
     if (!slash)
         snprintf(dir, sizeof dir, ".");
     else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + (slash == path)),
-                 path);
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + (slash == path)), path);
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         cli_error("%s=%s: is a directory", name, path);
         return false;
     }
     if (access(dir, W_OK) != 0) {
-        cli_error("%s=%s: cannot write in %s: %s", name, path, dir,
-                  strerror(errno));
+        cli_error("%s=%s: cannot write in %s: %s", name, path, dir, strerror(errno));
         return false;
     }
     return true;
@@ -222,8 +211,7 @@ static lg_filterset_t *load_filters(const struct run_opts *o)
         lg_filterset_free(set);
         return NULL;
     }
-    if (o->suppressions &&
-        lg_filterset_load(set, o->suppressions_abs, err, sizeof err) != 0) {
+    if (o->suppressions && lg_filterset_load(set, o->suppressions_abs, err, sizeof err) != 0) {
         cli_error("%s", err);
         lg_filterset_free(set);
         return NULL;
@@ -244,7 +232,8 @@ static bool find_library(char *out, size_t len)
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         if (n <= 0) {
             cli_error("cannot find libleakgate.so: /proc/self/exe: %s "
-                      "(set LEAKGATE_LIBRARY)", strerror(errno));
+                      "(set LEAKGATE_LIBRARY)",
+                      strerror(errno));
             return false;
         }
         exe[n] = '\0';
@@ -254,8 +243,8 @@ static bool find_library(char *out, size_t len)
     }
     char abs[PATH_MAX];
     if (!realpath(guess, abs) || access(abs, R_OK) != 0) {
-        cli_error("cannot find libleakgate.so at %s: %s (set LEAKGATE_LIBRARY)",
-                  guess, strerror(errno));
+        cli_error("cannot find libleakgate.so at %s: %s (set LEAKGATE_LIBRARY)", guess,
+                  strerror(errno));
         return false;
     }
     snprintf(out, len, "%s", abs);
@@ -285,8 +274,8 @@ static void set_env(const char *name, const char *value)
 
 /* In the child: environment, signals, exec.  Writes errno to `errfd` and
  * exits 127 if exec fails. */
-static void exec_child(const struct run_opts *o, const char *lib,
-                       const char *snap, int errfd, const sigset_t *oldmask)
+static void exec_child(const struct run_opts *o, const char *lib, const char *snap, int errfd,
+                       const sigset_t *oldmask)
 {
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
         signal(forwarded[i], SIG_DFL);
@@ -297,8 +286,7 @@ static void exec_child(const struct run_opts *o, const char *lib,
     char *preload = malloc(n);
     char pid[32];
     if (preload) {
-        snprintf(preload, n, "%s%s%s", lib, old && *old ? ":" : "",
-                 old ? old : "");
+        snprintf(preload, n, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
         setenv("LD_PRELOAD", preload, 1);
     }
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
@@ -319,8 +307,8 @@ static void exec_child(const struct run_opts *o, const char *lib,
 
 /* Runs CMD; returns its wait status, or -1 after reporting why it could
  * not run (*exec_errno set when exec itself failed). */
-static int spawn_and_wait(const struct run_opts *o, const char *lib,
-                          const char *snap, int *exec_errno)
+static int spawn_and_wait(const struct run_opts *o, const char *lib, const char *snap,
+                          int *exec_errno)
 {
     int pfd[2];
     *exec_errno = 0;
@@ -398,8 +386,7 @@ static int copy_file(const char *from, const char *to)
     if (rename(from, to) == 0)
         return 0;
     int in = open(from, O_RDONLY | O_CLOEXEC);
-    int out = in < 0 ? -1
-                     : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     char buf[65536];
     ssize_t r = out < 0 ? -1 : 0;
     while (out >= 0 && (r = read(in, buf, sizeof buf)) > 0)
@@ -419,16 +406,16 @@ static int copy_file(const char *from, const char *to)
 }
 
 /* Loads the exit snapshot and reports; returns the exit status. */
-static int judge(const struct run_opts *o, const char *snap_path, int status,
-                 const char *id, lg_filterset_t *filters)
+static int judge(const struct run_opts *o, const char *snap_path, int status, const char *id,
+                 lg_filterset_t *filters)
 {
     lg_snapshot_t *snap;
     const char *detail = NULL;
     int rc = lg_snapshot_load(snap_path, &snap, &detail);
     if (rc) {
         cli_error("%s: %s%s%s%s; no leak verdict", snap_path,
-                  rc == LG_EIO ? strerror(errno) : lg_strerror(rc),
-                  detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+                  rc == LG_EIO ? strerror(errno) : lg_strerror(rc), detail ? " (" : "",
+                  detail ? detail : "", detail ? ")" : "");
         return status;
     }
     if (o->snapshot && copy_file(snap_path, o->snapshot) != 0)
@@ -441,8 +428,7 @@ static int judge(const struct run_opts *o, const char *snap_path, int status,
         return status;
     }
     lg_result_t r;
-    lg_result_init(&r, id, leaks, &o->limits,
-                   lg_snapshot_metrics(snap)->lost_traces);
+    lg_result_init(&r, id, leaks, &o->limits, lg_snapshot_metrics(snap)->lost_traces);
     lg_render_opts_t ro = {.top = o->top ? (int)o->top : -1};
     char *text = lg_render_failure(&r, &ro);
     if (text)
@@ -495,8 +481,7 @@ int cli_run(int argc, char **argv)
     char dir[PATH_MAX], snap[PATH_MAX + 32];
     snprintf(dir, sizeof dir, "%s/leakgate-run.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
-        cli_error("cannot create a temporary directory %s: %s", dir,
-                  strerror(errno));
+        cli_error("cannot create a temporary directory %s: %s", dir, strerror(errno));
         lg_filterset_free(filters);
         return CLI_EUSAGE;
     }
@@ -519,12 +504,13 @@ int cli_run(int argc, char **argv)
     if (ws >= 0 && access(snap, F_OK) != 0) {
         if (WIFSIGNALED(ws))
             cli_error("%s was killed by signal %d (%s): no exit snapshot, no "
-                      "leak verdict", o.cmd[0], WTERMSIG(ws),
-                      strsignal(WTERMSIG(ws)));
+                      "leak verdict",
+                      o.cmd[0], WTERMSIG(ws), strsignal(WTERMSIG(ws)));
         else
             cli_error("%s left no exit snapshot (it called _exit, is "
                       "statically linked, or did not load libleakgate.so): "
-                      "no leak verdict", o.cmd[0]);
+                      "no leak verdict",
+                      o.cmd[0]);
     } else if (ws >= 0) {
         status = judge(&o, snap, status, id ? id : o.cmd[0], filters);
     }

@@ -58,8 +58,8 @@ static int parse(int argc, char **argv, int want, struct show_opts *o)
         int r;
         if (dashdash || a[0] != '-' || a[1] == '\0') {
             if (o->nfiles == want) {
-                cli_error("%s: unexpected argument %s (try leakgate %s --help)",
-                          argv[0], a, argv[0]);
+                cli_error("%s: unexpected argument %s (try leakgate %s --help)", argv[0], a,
+                          argv[0]);
                 return CLI_EUSAGE;
             }
             o->files[o->nfiles++] = a;
@@ -80,8 +80,7 @@ static int parse(int argc, char **argv, int want, struct show_opts *o)
     }
     if (o->nfiles != want) {
         cli_error("%s: expected %s (try leakgate %s --help)", argv[0],
-                  want == 1 ? "a snapshot FILE" : "two snapshot files OLD NEW",
-                  argv[0]);
+                  want == 1 ? "a snapshot FILE" : "two snapshot files OLD NEW", argv[0]);
         return CLI_EUSAGE;
     }
     if (key && !cli_parse_key_type(key, &o->key))
@@ -102,8 +101,7 @@ static lg_snapshot_t *load(const char *path)
     int rc = lg_snapshot_load(path, &snap, &detail);
     if (rc == 0)
         return snap;
-    cli_error("%s: %s%s%s%s", path,
-              rc == LG_EIO ? strerror(errno) : lg_strerror(rc),
+    cli_error("%s: %s%s%s%s", path, rc == LG_EIO ? strerror(errno) : lg_strerror(rc),
               detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
     return NULL;
 }
@@ -128,13 +126,11 @@ static void print_header(const char *path, const lg_snapshot_t *snap)
            size_str(cur, sizeof cur, (double)m->traced_current, 0),
            size_str(peak, sizeof peak, (double)m->traced_peak, 0),
            size_str(tracer, sizeof tracer, (double)m->tracer_memory, 0),
-           size_str(rss, sizeof rss, (double)m->rss, 0),
-           (unsigned long long)m->lost_traces, when);
+           size_str(rss, sizeof rss, (double)m->rss, 0), (unsigned long long)m->lost_traces, when);
 }
 
 /* Prints the top rows of `stats`; returns 0, or 1 when out of memory. */
-static int print_top(const lg_stats_t *stats, const struct show_opts *o,
-                     int diff)
+static int print_top(const lg_stats_t *stats, const struct show_opts *o, int diff)
 {
     size_t n = lg_stats_count(stats);
     size_t top = o->top == 0 || (size_t)o->top > n ? n : (size_t)o->top;
@@ -146,9 +142,8 @@ static int print_top(const lg_stats_t *stats, const struct show_opts *o,
     for (size_t i = 0; i < top; i++) {
         const lg_stat_t *st = lg_stats_get(stats, i);
         char *line = lg_render_stat(st, diff, NULL);
-        char *frames = o->key == LG_KEY_TRACEBACK
-                           ? lg_render_traceback(&st->traceback, "    ", NULL)
-                           : NULL;
+        char *frames =
+            o->key == LG_KEY_TRACEBACK ? lg_render_traceback(&st->traceback, "    ", NULL) : NULL;
         if (!line || (o->key == LG_KEY_TRACEBACK && !frames)) {
             lg_string_free(line);
             lg_string_free(frames);
@@ -168,14 +163,11 @@ static int print_top(const lg_stats_t *stats, const struct show_opts *o,
             other_size += v;
     }
     if (n > top)
-        printf("%zu other: %s\n", n - top,
-               size_str(buf, sizeof buf, (double)other_size, diff));
+        printf("%zu other: %s\n", n - top, size_str(buf, sizeof buf, (double)other_size, diff));
     if (diff)
-        printf("Total difference: %s\n",
-               size_str(buf, sizeof buf, (double)total, 1));
+        printf("Total difference: %s\n", size_str(buf, sizeof buf, (double)total, 1));
     else if (!o->cumulative)
-        printf("Total allocated size: %s\n",
-               size_str(buf, sizeof buf, (double)total, 0));
+        printf("Total allocated size: %s\n", size_str(buf, sizeof buf, (double)total, 0));
     return 0;
 }
 
@@ -198,8 +190,7 @@ static int show_or_compare(int argc, char **argv, int want)
     }
     lg_stats_t *stats;
     rc = want == 1 ? lg_snapshot_statistics(snaps[0], o.key, o.cumulative, &stats)
-                   : lg_snapshot_compare(snaps[1], snaps[0], o.key,
-                                         o.cumulative, &stats);
+                   : lg_snapshot_compare(snaps[1], snaps[0], o.key, o.cumulative, &stats);
     if (rc) {
         cli_error("%s: %s", argv[0], lg_strerror(rc));
     } else {
@@ -213,6 +204,12 @@ static int show_or_compare(int argc, char **argv, int want)
     return rc ? 1 : 0;
 }
 
-int cli_show(int argc, char **argv) { return show_or_compare(argc, argv, 1); }
+int cli_show(int argc, char **argv)
+{
+    return show_or_compare(argc, argv, 1);
+}
 
-int cli_compare(int argc, char **argv) { return show_or_compare(argc, argv, 2); }
+int cli_compare(int argc, char **argv)
+{
+    return show_or_compare(argc, argv, 2);
+}

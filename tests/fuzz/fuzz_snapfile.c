@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                      \
-    do {                              \
-        if (!(c))                     \
-            __builtin_trap();         \
+#define CHECK(c)              \
+    do {                      \
+        if (!(c))             \
+            __builtin_trap(); \
     } while (0)
 
 /* clang links AddressSanitizer into the executable, so the runtime's
@@ -30,7 +30,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static size_t touch(const char *s) { return s ? strlen(s) : 0; }
+static size_t touch(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,8 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = lg_snapshot_load_buffer(data, size, &s, &detail);
     if (rc != 0) {
         CHECK(s == NULL);
-        CHECK(rc == LG_EFORMAT || rc == LG_EVERSION || rc == LG_ECORRUPT ||
-              rc == LG_ENOMEM);
+        CHECK(rc == LG_EFORMAT || rc == LG_EVERSION || rc == LG_ECORRUPT || rc == LG_ENOMEM);
         CHECK(rc == LG_ENOMEM || (detail && *detail));
         return 0;
     }
@@ -56,8 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (uint32_t k = 0; k < t->traceback->nframes; k++) {
             const lg_frame_t *f = t->traceback->frames[k];
             CHECK(f->kind == LG_FRAME_NATIVE || f->kind == LG_FRAME_PYTHON);
-            sum += touch(f->function) + touch(f->file) + touch(f->module) +
-                   f->line + f->addr + f->offset;
+            sum += touch(f->function) + touch(f->file) + touch(f->module) + f->line + f->addr +
+                   f->offset;
         }
     }
     CHECK(lg_snapshot_trace(s, lg_snapshot_count(s)) == NULL);

@@ -16,42 +16,48 @@
 #include <string.h>
 
 typedef void (*lgt_fn)(void);
-struct lgt_case { const char *name; lgt_fn fn; };
+struct lgt_case {
+    const char *name;
+    lgt_fn fn;
+};
 static struct lgt_case lgt_cases[256];
 static int lgt_ncases;
 static int lgt_failed_current;
 static lgt_fn lgt_after_each;
 
-#define LGT_AFTER_EACH(fn)                                                  \
-    __attribute__((constructor)) static void lgt_set_after_each(void)       \
-    {                                                                       \
-        lgt_after_each = (fn);                                              \
+#define LGT_AFTER_EACH(fn)                                            \
+    __attribute__((constructor)) static void lgt_set_after_each(void) \
+    {                                                                 \
+        lgt_after_each = (fn);                                        \
     }
 
-#define LGT_TEST(tname)                                                     \
-    static void lgt_##tname(void);                                          \
-    __attribute__((constructor)) static void lgt_reg_##tname(void)          \
-    {                                                                       \
-        lgt_cases[lgt_ncases].name = #tname;                                \
-        lgt_cases[lgt_ncases++].fn = lgt_##tname;                           \
-    }                                                                       \
+#define LGT_TEST(tname)                                            \
+    static void lgt_##tname(void);                                 \
+    __attribute__((constructor)) static void lgt_reg_##tname(void) \
+    {                                                              \
+        lgt_cases[lgt_ncases].name = #tname;                       \
+        lgt_cases[lgt_ncases++].fn = lgt_##tname;                  \
+    }                                                              \
     static void lgt_##tname(void)
 
-#define LGT_FAIL(...)                                                       \
-    do {                                                                    \
-        fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);                   \
-        fprintf(stderr, __VA_ARGS__);                                       \
-        fputc('\n', stderr);                                                \
-        lgt_failed_current = 1;                                             \
-        return;                                                             \
+#define LGT_FAIL(...)                                     \
+    do {                                                  \
+        fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__); \
+        fprintf(stderr, __VA_ARGS__);                     \
+        fputc('\n', stderr);                              \
+        lgt_failed_current = 1;                           \
+        return;                                           \
     } while (0)
 
-#define ASSERT(c)                                                           \
-    do { if (!(c)) LGT_FAIL("assertion failed: %s", #c); } while (0)
-#define ASSERT_INT_OP(a, op, b)                                             \
-    do {                                                                    \
-        long long lgt_a = (long long)(a), lgt_b = (long long)(b);           \
-        if (!(lgt_a op lgt_b))                                              \
+#define ASSERT(c)                                 \
+    do {                                          \
+        if (!(c))                                 \
+            LGT_FAIL("assertion failed: %s", #c); \
+    } while (0)
+#define ASSERT_INT_OP(a, op, b)                                            \
+    do {                                                                   \
+        long long lgt_a = (long long)(a), lgt_b = (long long)(b);          \
+        if (!(lgt_a op lgt_b))                                             \
             LGT_FAIL("%s %s %s: %lld vs %lld", #a, #op, #b, lgt_a, lgt_b); \
     } while (0)
 #define ASSERT_EQ(a, b) ASSERT_INT_OP(a, ==, b)
@@ -60,37 +66,35 @@ static lgt_fn lgt_after_each;
 #define ASSERT_LE(a, b) ASSERT_INT_OP(a, <=, b)
 #define ASSERT_GT(a, b) ASSERT_INT_OP(a, >, b)
 #define ASSERT_GE(a, b) ASSERT_INT_OP(a, >=, b)
-#define ASSERT_STR_EQ(a, b)                                                 \
-    do {                                                                    \
-        const char *lgt_sa = (a), *lgt_sb = (b);                            \
-        if (!lgt_sa || !lgt_sb || strcmp(lgt_sa, lgt_sb) != 0)              \
-            LGT_FAIL("%s == %s: \"%s\" vs \"%s\"", #a, #b,                  \
-                     lgt_sa ? lgt_sa : "(null)", lgt_sb ? lgt_sb : "(null)"); \
+#define ASSERT_STR_EQ(a, b)                                                            \
+    do {                                                                               \
+        const char *lgt_sa = (a), *lgt_sb = (b);                                       \
+        if (!lgt_sa || !lgt_sb || strcmp(lgt_sa, lgt_sb) != 0)                         \
+            LGT_FAIL("%s == %s: \"%s\" vs \"%s\"", #a, #b, lgt_sa ? lgt_sa : "(null)", \
+                     lgt_sb ? lgt_sb : "(null)");                                      \
     } while (0)
-#define ASSERT_CONTAINS(hay, needle)                                        \
-    do {                                                                    \
-        const char *lgt_h = (hay), *lgt_n = (needle);                       \
-        if (!lgt_h || !strstr(lgt_h, lgt_n))                                \
-            LGT_FAIL("%s does not contain \"%s\": \"%s\"", #hay, lgt_n,     \
-                     lgt_h ? lgt_h : "(null)");                             \
+#define ASSERT_CONTAINS(hay, needle)                                                               \
+    do {                                                                                           \
+        const char *lgt_h = (hay), *lgt_n = (needle);                                              \
+        if (!lgt_h || !strstr(lgt_h, lgt_n))                                                       \
+            LGT_FAIL("%s does not contain \"%s\": \"%s\"", #hay, lgt_n, lgt_h ? lgt_h : "(null)"); \
     } while (0)
 
-#define LGT_MAIN()                                                          \
-    int main(int argc, char **argv)                                         \
-    {                                                                       \
-        int failed = 0;                                                     \
-        for (int i = 0; i < lgt_ncases; i++) {                              \
-            if (argc > 1 && strcmp(argv[1], lgt_cases[i].name) != 0)        \
-                continue;                                                   \
-            lgt_failed_current = 0;                                         \
-            lgt_cases[i].fn();                                              \
-            if (lgt_after_each)                                             \
-                lgt_after_each();                                           \
-            printf("%s %s\n", lgt_failed_current ? "FAIL" : "ok  ",         \
-                   lgt_cases[i].name);                                      \
-            failed += lgt_failed_current;                                   \
-        }                                                                   \
-        return failed > 100 ? 100 : failed;                                 \
+#define LGT_MAIN()                                                                      \
+    int main(int argc, char **argv)                                                     \
+    {                                                                                   \
+        int failed = 0;                                                                 \
+        for (int i = 0; i < lgt_ncases; i++) {                                          \
+            if (argc > 1 && strcmp(argv[1], lgt_cases[i].name) != 0)                    \
+                continue;                                                               \
+            lgt_failed_current = 0;                                                     \
+            lgt_cases[i].fn();                                                          \
+            if (lgt_after_each)                                                         \
+                lgt_after_each();                                                       \
+            printf("%s %s\n", lgt_failed_current ? "FAIL" : "ok  ", lgt_cases[i].name); \
+            failed += lgt_failed_current;                                               \
+        }                                                                               \
+        return failed > 100 ? 100 : failed;                                             \
     }
 
 #endif

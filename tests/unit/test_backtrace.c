@@ -48,9 +48,18 @@ static void check_mode(int mode)
     lg__set_unwind_mode(LG_UNWIND_AUTO);
 }
 
-LGT_TEST(frame0_is_the_caller_with_frame_pointers) { check_mode(LG_UNWIND_FP); }
-LGT_TEST(frame0_is_the_caller_with_libunwind) { check_mode(LG_UNWIND_LIBUNWIND); }
-LGT_TEST(frame0_is_the_caller_in_auto_mode) { check_mode(LG_UNWIND_AUTO); }
+LGT_TEST(frame0_is_the_caller_with_frame_pointers)
+{
+    check_mode(LG_UNWIND_FP);
+}
+LGT_TEST(frame0_is_the_caller_with_libunwind)
+{
+    check_mode(LG_UNWIND_LIBUNWIND);
+}
+LGT_TEST(frame0_is_the_caller_in_auto_mode)
+{
+    check_mode(LG_UNWIND_AUTO);
+}
 
 LGT_TEST(depth_limit_and_total)
 {

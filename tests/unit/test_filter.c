@@ -32,13 +32,16 @@ static const lg_traceback_t *one_frame(struct one *o, const char *file, unsigned
 
 /* Filter(inclusive, pattern, lineno)._match_frame(file, line): with a single
  * filter, lg_filterset_match() returns exactly Filter._match(). */
-static int match_frame(int inclusive, const char *pattern, unsigned lineno,
-                       const char *file, unsigned line)
+static int match_frame(int inclusive, const char *pattern, unsigned lineno, const char *file,
+                       unsigned line)
 {
     lg_filterset_t *set;
     lg_filterset_new(&set);
-    lg_filter_t f = {.kind = LG_FILTER_TRACE, .inclusive = inclusive,
-                     .filename_pattern = pattern, .lineno = lineno, .domain = -1};
+    lg_filter_t f = {.kind = LG_FILTER_TRACE,
+                     .inclusive = inclusive,
+                     .filename_pattern = pattern,
+                     .lineno = lineno,
+                     .domain = -1};
     int rc = lg_filterset_add(set, &f);
     struct one o;
     int m = rc ? -1 : lg_filterset_match(set, 0, one_frame(&o, file, line));
@@ -90,8 +93,8 @@ static const char *traces_str(const lg_snapshot_t *s)
     for (size_t i = 0; i < lg_snapshot_count(s); i++) {
         const lg_trace_t *t = lg_snapshot_trace(s, i);
         const lg_frame_t *f = t->traceback->frames[0];
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%u/%zu/%s:%u",
-                              i ? ";" : "", t->domain, t->size, f->file, f->line);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%u/%zu/%s:%u", i ? ";" : "", t->domain,
+                              t->size, f->file, f->line);
     }
     return buf;
 }
@@ -113,8 +116,10 @@ static const char *filtered(const lg_snapshot_t *s, const lg_filter_t *fs, int n
 
 static lg_filter_t trace_filter(int inclusive, const char *pattern, unsigned lineno)
 {
-    return (lg_filter_t){.kind = LG_FILTER_TRACE, .inclusive = inclusive,
-                         .filename_pattern = pattern, .lineno = lineno,
+    return (lg_filter_t){.kind = LG_FILTER_TRACE,
+                         .inclusive = inclusive,
+                         .filename_pattern = pattern,
+                         .lineno = lineno,
                          .domain = -1};
 }
 
@@ -266,8 +271,7 @@ LGT_TEST(filter_match_filename_joker)
 }
 
 /* Filter._match_traceback() through a one-filter set. */
-static int match_tb(int inclusive, const char *pattern, int all_frames,
-                    const lg_traceback_t *tb)
+static int match_tb(int inclusive, const char *pattern, int all_frames, const lg_traceback_t *tb)
 {
     lg_filterset_t *set;
     lg_filterset_new(&set);
@@ -334,13 +338,21 @@ LGT_TEST(filter_match_trace)
  * module read as "". */
 LGT_TEST(filter_function_module)
 {
-    lg_frame_t f = {.kind = LG_FRAME_NATIVE, .addr = 0x1234,
-                    .function = "buffer_new", .file = "src/buffer.c", .line = 41,
-                    .module = "/usr/lib/libparse.so", .offset = 0x1a2b};
+    lg_frame_t f = {.kind = LG_FRAME_NATIVE,
+                    .addr = 0x1234,
+                    .function = "buffer_new",
+                    .file = "src/buffer.c",
+                    .line = 41,
+                    .module = "/usr/lib/libparse.so",
+                    .offset = 0x1a2b};
     lg_frame_t bare = {.kind = LG_FRAME_NATIVE, .addr = 0x99};
     const lg_frame_t *fp = &f, *bp = &bare;
     lg_traceback_t tb = {1, 1, &fp}, btb = {1, 1, &bp};
-    struct { const char *file, *function, *module; unsigned line; int want, want_bare; } c[] = {
+    struct {
+        const char *file, *function, *module;
+        unsigned line;
+        int want, want_bare;
+    } c[] = {
         {NULL, "buffer_*", NULL, 0, 1, 0},
         {NULL, "parser_*", NULL, 0, 0, 0},
         {NULL, NULL, "*/libparse.so", 0, 1, 0},
@@ -357,16 +369,18 @@ LGT_TEST(filter_function_module)
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         lg_filterset_t *set;
         lg_filterset_new(&set);
-        lg_filter_t flt = {.kind = LG_FILTER_TRACE, .inclusive = 1,
-                           .filename_pattern = c[i].file, .lineno = c[i].line,
+        lg_filter_t flt = {.kind = LG_FILTER_TRACE,
+                           .inclusive = 1,
+                           .filename_pattern = c[i].file,
+                           .lineno = c[i].line,
                            .function_pattern = c[i].function,
-                           .module_pattern = c[i].module, .domain = -1};
+                           .module_pattern = c[i].module,
+                           .domain = -1};
         lg_filterset_add(set, &flt);
         int m = lg_filterset_match(set, 0, &tb), mb = lg_filterset_match(set, 0, &btb);
         lg_filterset_free(set);
         if (m != c[i].want || mb != c[i].want_bare)
-            LGT_FAIL("case %zu: match %d/%d, want %d/%d", i, m, mb, c[i].want,
-                     c[i].want_bare);
+            LGT_FAIL("case %zu: match %d/%d, want %d/%d", i, m, mb, c[i].want, c[i].want_bare);
     }
 }
 
@@ -393,7 +407,9 @@ LGT_TEST(filter_domains)
     lg_filterset_free(set);
     /* DomainFilter, including the largest domain. */
     lg_filterset_new(&set);
-    lg_filter_t d = {.kind = LG_FILTER_DOMAIN, .inclusive = 1, .domain = UINT32_MAX,
+    lg_filter_t d = {.kind = LG_FILTER_DOMAIN,
+                     .inclusive = 1,
+                     .domain = UINT32_MAX,
                      .filename_pattern = "ignored.py"};
     ASSERT_EQ(lg_filterset_add(set, &d), 0);
     ASSERT_EQ(lg_filterset_match(set, UINT32_MAX, tb), 1);
@@ -434,8 +450,7 @@ LGT_TEST(filter_traces)
 
     /* only include two lines of a.py (after excluding b.py) */
     lg_filter_t f234[] = {f1, trace_filter(1, "a.py", 2), trace_filter(1, "a.py", 5)};
-    ASSERT_STR_EQ(filtered(s, f234, 3),
-                  "0/10/a.py:2;0/10/a.py:2;0/10/a.py:2;1/2/a.py:5");
+    ASSERT_STR_EQ(filtered(s, f234, 3), "0/10/a.py:2;0/10/a.py:2;0/10/a.py:2;1/2/a.py:5");
 
     /* no filter: a copy, a different object, same traces and metadata */
     lg_filterset_t *set;
@@ -492,8 +507,8 @@ static int parse1(const char *line, lg_filterset_t **setp, char *err)
 
 /* Does the one-line set `line` keep a native frame (function, file, line,
  * module) in domain 0? */
-static int keeps(const char *line, const char *function, const char *file,
-                 unsigned lineno, const char *module)
+static int keeps(const char *line, const char *function, const char *file, unsigned lineno,
+                 const char *module)
 {
     lg_filterset_t *set;
     char err[256];
@@ -503,8 +518,7 @@ static int keeps(const char *line, const char *function, const char *file,
         return -1;
     }
     lg_frame_t f = {.function = function, .file = file, .line = lineno, .module = module};
-    lg_frame_t caller = {.function = "main", .file = "main.c", .line = 3,
-                         .module = "/bin/prog"};
+    lg_frame_t caller = {.function = "main", .file = "main.c", .line = 3, .module = "/bin/prog"};
     const lg_frame_t *fr[] = {&f, &caller};
     lg_traceback_t tb = {2, 2, fr};
     int m = lg_filterset_match(set, 0, &tb);
@@ -515,12 +529,21 @@ static int keeps(const char *line, const char *function, const char *file,
 LGT_TEST(parse_good_lines)
 {
     const char *ok[] = {
-        "", "   ", "# a comment", "   # indented comment", "\t\n",
-        "exclude file=*.c", "  include   file=src/*.c  line=12 \r\n",
+        "",
+        "   ",
+        "# a comment",
+        "   # indented comment",
+        "\t\n",
+        "exclude file=*.c",
+        "  include   file=src/*.c  line=12 \r\n",
         "exclude all function=g_* module=*libglib*",
-        "exclude file=x.c # trailing comment", "include domain=4294967295",
-        "include-domain 1", "exclude-domain 0 # comment", "exclude line=7",
-        "leak:foo", "  leak:^foo$  ",
+        "exclude file=x.c # trailing comment",
+        "include domain=4294967295",
+        "include-domain 1",
+        "exclude-domain 0 # comment",
+        "exclude line=7",
+        "leak:foo",
+        "  leak:^foo$  ",
     };
     size_t counts[] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -601,7 +624,9 @@ LGT_TEST(parse_lsan)
 
 LGT_TEST(parse_errors)
 {
-    struct { const char *line, *err; } bad[] = {
+    struct {
+        const char *line, *err;
+    } bad[] = {
         {"exclude fle=x.c",
          "unknown field \"fle\" (expected file=, line=, function=, module=, domain= or all)"},
         {"exclude alll",
@@ -623,8 +648,7 @@ LGT_TEST(parse_errors)
          "bad line \"99999999999\" (expected line=N with N a positive integer)"},
         {"exclude domain=4294967296",
          "bad domain \"4294967296\" (expected domain=N with N from 0 to 4294967295)"},
-        {"exclude domain=-1",
-         "bad domain \"-1\" (expected domain=N with N from 0 to 4294967295)"},
+        {"exclude domain=-1", "bad domain \"-1\" (expected domain=N with N from 0 to 4294967295)"},
         {"exclude-domain",
          "bad exclude-domain line (expected exclude-domain N with N from 0 to 4294967295)"},
         {"include-domain x",
@@ -651,8 +675,8 @@ LGT_TEST(parse_errors)
         size_t n = lg_filterset_count(set);
         lg_filterset_free(set);
         if (rc != LG_ESYNTAX || n != 0 || strcmp(err, bad[i].err) != 0)
-            LGT_FAIL("'%s': rc %d, %zu filters,\n    got  '%s'\n    want '%s'",
-                     bad[i].line, rc, n, err, bad[i].err);
+            LGT_FAIL("'%s': rc %d, %zu filters,\n    got  '%s'\n    want '%s'", bad[i].line, rc, n,
+                     err, bad[i].err);
     }
     /* A short error buffer is truncated, never overrun; NULL is allowed. */
     lg_filterset_t *set;
@@ -696,8 +720,10 @@ LGT_TEST(load_file)
     write_file(path, "exclude file=a.c\n# ok\nexclude fle=b.c\nexclude file=c.c\n");
     ASSERT_EQ(lg_filterset_load(set, path, err, sizeof err), LG_ESYNTAX);
     char want[512];
-    snprintf(want, sizeof want, "%s:3: unknown field \"fle\" (expected file=, line=, "
-             "function=, module=, domain= or all)", path);
+    snprintf(want, sizeof want,
+             "%s:3: unknown field \"fle\" (expected file=, line=, "
+             "function=, module=, domain= or all)",
+             path);
     ASSERT_STR_EQ(err, want);
     ASSERT_EQ(lg_filterset_count(set), 3);
 

@@ -147,8 +147,8 @@ LGT_TEST(stop_forgets_and_clear_resets_counters)
 /* 4 threads, a million mixed operations each; at the end traced memory must
  * equal exactly what the threads still hold. */
 #define THREADS 4
-#define OPS 1000000
-#define SLOTS 512
+#define OPS     1000000
+#define SLOTS   512
 
 static pthread_barrier_t go;
 

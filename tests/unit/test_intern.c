@@ -11,8 +11,8 @@ LGT_TEST(equal_tracebacks_share_an_id)
     ASSERT_EQ(lg__intern(a, 3, 3), ia);
     uint32_t ib = lg__intern(b, 3, 3);
     ASSERT_NE(ia, ib);
-    ASSERT_NE(lg__intern(a, 2, 3), ia);   /* prefix is another traceback */
-    ASSERT_NE(lg__intern(a, 3, 9), ia);   /* so is another total */
+    ASSERT_NE(lg__intern(a, 2, 3), ia); /* prefix is another traceback */
+    ASSERT_NE(lg__intern(a, 3, 9), ia); /* so is another total */
     ASSERT_EQ(lg__intern_count(), n0 + 4);
     const lg__tb_t *tb = lg__tb_get(ib);
     ASSERT_EQ(tb->nframes, 3);

@@ -39,12 +39,12 @@ LGT_TEST(diff_reports_new_and_freed_blocks_by_traceback)
     track_at(0xB0, 0x2100, 30);  /* old, stays */
     lg_mark_t *m;
     ASSERT_EQ(lg_mark_begin(&m), 0);
-    track_at(0xC0, 0x3000, 8);   /* new, stays */
-    track_at(0xC0, 0x3100, 8);   /* new, stays */
-    track_at(0xD0, 0x4000, 64);  /* new, freed: not reported */
+    track_at(0xC0, 0x3000, 8);  /* new, stays */
+    track_at(0xC0, 0x3100, 8);  /* new, stays */
+    track_at(0xD0, 0x4000, 64); /* new, freed: not reported */
     lg_untrack(9, 0x4000);
     lg_untrack(9, 0x2000);
-    track_at(0xE0, 0x2000, 5);   /* new at a freed old address */
+    track_at(0xE0, 0x2000, 5); /* new at a freed old address */
 
     lg_stats_t *st;
     uint64_t lost = 99;

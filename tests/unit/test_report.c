@@ -13,27 +13,23 @@
 
 /* ---- hand-made frames ------------------------------------------------- */
 
-static const lg_frame_t f_buffer_new = {LG_FRAME_NATIVE, 0x1000, "buffer_new",
-                                        "/src/src/buffer.c", 41,
-                                        "/usr/lib/libparse.so", 0x1a2b};
-static const lg_frame_t f_parser_init = {LG_FRAME_NATIVE, 0x2000, "parser_init",
-                                         "/src/src/parser.c", 88, NULL, 0};
-static const lg_frame_t f_test = {LG_FRAME_NATIVE, 0x3000, "test_empty_input",
-                                  "/src/tests/test_parser.c", 17, NULL, 0};
-static const lg_frame_t f_unknown = {LG_FRAME_NATIVE, 0x4000, NULL, NULL, 0,
+static const lg_frame_t f_buffer_new = {
+    LG_FRAME_NATIVE, 0x1000, "buffer_new", "/src/src/buffer.c", 41, "/usr/lib/libparse.so", 0x1a2b};
+static const lg_frame_t f_parser_init = {
+    LG_FRAME_NATIVE, 0x2000, "parser_init", "/src/src/parser.c", 88, NULL, 0};
+static const lg_frame_t f_test = {
+    LG_FRAME_NATIVE, 0x3000, "test_empty_input", "/src/tests/test_parser.c", 17, NULL, 0};
+static const lg_frame_t f_unknown = {LG_FRAME_NATIVE,  0x4000, NULL, NULL, 0,
                                      "/lib/libc.so.6", 0x10};
-static const lg_frame_t f_ext = {LG_FRAME_NATIVE, 0x5000, "PyCFunc", NULL, 0,
+static const lg_frame_t f_ext = {LG_FRAME_NATIVE,   0x5000, "PyCFunc", NULL, 0,
                                  "/usr/lib/ext.so", 0x20};
-static const lg_frame_t f_py_new = {LG_FRAME_PYTHON, 0, NULL,
-                                    "/src/tests/test_x.py", 3, NULL, 0};
-static const lg_frame_t f_py_old = {LG_FRAME_PYTHON, 0, NULL,
-                                    "/src/tests/conftest.py", 10, NULL, 0};
+static const lg_frame_t f_py_new = {LG_FRAME_PYTHON, 0, NULL, "/src/tests/test_x.py", 3, NULL, 0};
+static const lg_frame_t f_py_old = {
+    LG_FRAME_PYTHON, 0, NULL, "/src/tests/conftest.py", 10, NULL, 0};
 
-static const lg_frame_t *const tb1_frames[] = {&f_buffer_new, &f_parser_init,
-                                               &f_test};
+static const lg_frame_t *const tb1_frames[] = {&f_buffer_new, &f_parser_init, &f_test};
 static const lg_traceback_t tb1 = {3, 3, tb1_frames};
-static const lg_frame_t *const tb2_frames[] = {&f_unknown, &f_ext, &f_py_new,
-                                               &f_py_old};
+static const lg_frame_t *const tb2_frames[] = {&f_unknown, &f_ext, &f_py_new, &f_py_old};
 static const lg_traceback_t tb2 = {4, 4, tb2_frames};
 static const lg_frame_t *const tb3_frames[] = {&f_parser_init};
 static const lg_traceback_t tb3 = {1, 1, tb3_frames};
@@ -79,10 +75,9 @@ LGT_TEST(parse_size_accepts)
         const char *text;
         int64_t want;
     } ok[] = {
-        {"0", 0},           {"100", 100},         {"100 B", 100},
-        {"100B", 100},      {"1 KiB", 1024},      {"1KiB", 1024},
-        {"2 MiB", 2 << 20}, {"3 GiB", 3LL << 30}, {"1 kB", 1000},
-        {"1MB", 1000000},   {"1 GB", 1000000000}, {"007", 7},
+        {"0", 0},        {"100", 100},     {"100 B", 100},       {"100B", 100},
+        {"1 KiB", 1024}, {"1KiB", 1024},   {"2 MiB", 2 << 20},   {"3 GiB", 3LL << 30},
+        {"1 kB", 1000},  {"1MB", 1000000}, {"1 GB", 1000000000}, {"007", 7},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         int64_t v = -1;
@@ -94,9 +89,25 @@ LGT_TEST(parse_size_accepts)
 LGT_TEST(parse_size_rejects)
 {
     static const char *const bad[] = {
-        "", "k", "1k", "1K", "1 kib", "1 KB", "1  KiB", " 1", "1 ", "1 KiB ",
-        "-1", "+1", "1.5 MiB", "0x10", "1 TiB", "99999999999999999999",
-        "9223372036854775808", "9000000000 GiB", "1 B B",
+        "",
+        "k",
+        "1k",
+        "1K",
+        "1 kib",
+        "1 KB",
+        "1  KiB",
+        " 1",
+        "1 ",
+        "1 KiB ",
+        "-1",
+        "+1",
+        "1.5 MiB",
+        "0x10",
+        "1 TiB",
+        "99999999999999999999",
+        "9223372036854775808",
+        "9000000000 GiB",
+        "1 B B",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t v = 42;
@@ -113,25 +124,19 @@ LGT_TEST(setting_errors_name_the_setting)
 {
     char err[256];
     int64_t v = 5;
-    ASSERT_EQ(lg_parse_size_setting("LEAKGATE_MAX_SIZE", "1k", &v, err, sizeof err),
-              LG_EINVAL);
+    ASSERT_EQ(lg_parse_size_setting("LEAKGATE_MAX_SIZE", "1k", &v, err, sizeof err), LG_EINVAL);
     ASSERT_STR_EQ(err, "LEAKGATE_MAX_SIZE=1k: expected " LG_SIZE_FORM);
     ASSERT_EQ(v, 5);
     ASSERT_EQ(lg_parse_size_setting("--max-size", "2 KiB", &v, err, sizeof err), 0);
     ASSERT_EQ(v, 2048);
 
-    ASSERT_EQ(lg_parse_int_setting("--frames", "0", 1, 128, &v, err, sizeof err),
-              LG_EINVAL);
+    ASSERT_EQ(lg_parse_int_setting("--frames", "0", 1, 128, &v, err, sizeof err), LG_EINVAL);
     ASSERT_STR_EQ(err, "--frames=0: expected an integer from 1 to 128");
-    ASSERT_EQ(lg_parse_int_setting("X", "129", 1, 128, &v, err, sizeof err),
-              LG_EINVAL);
-    ASSERT_EQ(lg_parse_int_setting("X", "12x", 1, 128, &v, err, sizeof err),
-              LG_EINVAL);
-    ASSERT_EQ(lg_parse_int_setting("X", "", 1, 128, &v, err, sizeof err),
-              LG_EINVAL);
+    ASSERT_EQ(lg_parse_int_setting("X", "129", 1, 128, &v, err, sizeof err), LG_EINVAL);
+    ASSERT_EQ(lg_parse_int_setting("X", "12x", 1, 128, &v, err, sizeof err), LG_EINVAL);
+    ASSERT_EQ(lg_parse_int_setting("X", "", 1, 128, &v, err, sizeof err), LG_EINVAL);
     ASSERT_STR_EQ(err, "X=: expected an integer from 1 to 128");
-    ASSERT_EQ(lg_parse_int_setting("X", "-", -9, 9, &v, err, sizeof err),
-              LG_EINVAL);
+    ASSERT_EQ(lg_parse_int_setting("X", "-", -9, 9, &v, err, sizeof err), LG_EINVAL);
     ASSERT_EQ(lg_parse_int_setting("X", "-5", -9, 9, &v, err, sizeof err), 0);
     ASSERT_EQ(v, -5);
     ASSERT_EQ(lg_parse_int_setting("X", "128", 1, 128, &v, NULL, 0), 0);
@@ -191,19 +196,17 @@ LGT_TEST(failure_text_golden)
     o.top = 2;
     char *text = lg_render_failure(&r, &o);
     lg_stats_free(st);
-    ASSERT_STR_EQ(
-        text,
-        "leakgate: test parser::empty_input leaked 104 B in 3 blocks (limit 0 B)\n"
-        "  64 B in 1 block (+1) allocated at\n"
-        "    #0 buffer_new        src/buffer.c:41         (libparse.so+0x1a2b)\n"
-        "    #1 parser_init       src/parser.c:88\n"
-        "    #2 test_empty_input  tests/test_parser.c:17\n"
-        "  32 B in 1 block (+1) allocated at\n"
-        "    File \"tests/conftest.py\", line 10\n"
-        "    File \"tests/test_x.py\", line 3\n"
-        "    #0 ??       (libc.so.6+0x10)\n"
-        "    #1 PyCFunc  (ext.so+0x20)\n"
-        "  ... and 2 more tracebacks (24 B)\n");
+    ASSERT_STR_EQ(text, "leakgate: test parser::empty_input leaked 104 B in 3 blocks (limit 0 B)\n"
+                        "  64 B in 1 block (+1) allocated at\n"
+                        "    #0 buffer_new        src/buffer.c:41         (libparse.so+0x1a2b)\n"
+                        "    #1 parser_init       src/parser.c:88\n"
+                        "    #2 test_empty_input  tests/test_parser.c:17\n"
+                        "  32 B in 1 block (+1) allocated at\n"
+                        "    File \"tests/conftest.py\", line 10\n"
+                        "    File \"tests/test_x.py\", line 3\n"
+                        "    #0 ??       (libc.so.6+0x10)\n"
+                        "    #1 PyCFunc  (ext.so+0x20)\n"
+                        "  ... and 2 more tracebacks (24 B)\n");
     lg_string_free(text);
 }
 
@@ -355,15 +358,16 @@ static char *json_of_id(const char *id)
 
 LGT_TEST(json_escaping)
 {
-    char *s = json_of_id("a\"b\\c\nd\te\x01" "f\x1f\r\b\f/\x7f");
+    char *s = json_of_id("a\"b\\c\nd\te\x01"
+                         "f\x1f\r\b\f/\x7f");
     ASSERT_CONTAINS(s, "{\"id\": \"a\\\"b\\\\c\\nd\\te\\u0001f\\u001f\\r\\b\\f/\x7f\", ");
     lg_string_free(s);
     /* Valid UTF-8 passes; each invalid byte becomes U+FFFD. */
     s = json_of_id("\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|\xff|\xc0\xaf|"
                    "\xed\xa0\x80|\xe2\x82|\xf4\x90\x80\x80|\xc3");
 #define R "\xef\xbf\xbd"
-    ASSERT_CONTAINS(s, "{\"id\": \"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|" R "|"
-                       R R "|" R R R "|" R R "|" R R R R "|" R "\", ");
+    ASSERT_CONTAINS(s, "{\"id\": \"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|" R "|" R R "|" R R R
+                       "|" R R "|" R R R R "|" R "\", ");
 #undef R
     lg_string_free(s);
 }
@@ -389,25 +393,23 @@ LGT_TEST(json_document_golden)
     ASSERT_EQ(lg_json_report_count(rep), 2);
     char *doc = lg_json_report_string(rep);
     lg_stats_free(st);
-    ASSERT_STR_EQ(
-        doc,
-        "{\"schema\": \"leakgate/1\", \"tests\": [\n"
-        "{\"id\": \"suite::one\", \"outcome\": \"leaked\", \"size_diff\": 56, "
-        "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": 3}, "
-        "\"leaks\": [{\"size_diff\": 64, \"count_diff\": 1, \"size\": 96, "
-        "\"count\": 2, \"domain\": 1, \"traceback\": ["
-        "{\"kind\": \"native\", \"function\": \"buffer_new\", \"file\": "
-        "\"/src/src/buffer.c\", \"line\": 41, \"module\": "
-        "\"/usr/lib/libparse.so\", \"offset\": 6699}, "
-        "{\"kind\": \"native\", \"function\": null, \"file\": null, \"line\": "
-        "null, \"module\": null, \"offset\": null}, "
-        "{\"kind\": \"python\", \"function\": null, \"file\": "
-        "\"/src/tests/test_x.py\", \"line\": 3, \"module\": null, \"offset\": "
-        "null}]}]},\n"
-        "{\"id\": \"suite::two\", \"outcome\": \"skipped\", \"size_diff\": 0, "
-        "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": null}, "
-        "\"leaks\": []}\n"
-        "]}\n");
+    ASSERT_STR_EQ(doc, "{\"schema\": \"leakgate/1\", \"tests\": [\n"
+                       "{\"id\": \"suite::one\", \"outcome\": \"leaked\", \"size_diff\": 56, "
+                       "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": 3}, "
+                       "\"leaks\": [{\"size_diff\": 64, \"count_diff\": 1, \"size\": 96, "
+                       "\"count\": 2, \"domain\": 1, \"traceback\": ["
+                       "{\"kind\": \"native\", \"function\": \"buffer_new\", \"file\": "
+                       "\"/src/src/buffer.c\", \"line\": 41, \"module\": "
+                       "\"/usr/lib/libparse.so\", \"offset\": 6699}, "
+                       "{\"kind\": \"native\", \"function\": null, \"file\": null, \"line\": "
+                       "null, \"module\": null, \"offset\": null}, "
+                       "{\"kind\": \"python\", \"function\": null, \"file\": "
+                       "\"/src/tests/test_x.py\", \"line\": 3, \"module\": null, \"offset\": "
+                       "null}]}]},\n"
+                       "{\"id\": \"suite::two\", \"outcome\": \"skipped\", \"size_diff\": 0, "
+                       "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": null}, "
+                       "\"leaks\": []}\n"
+                       "]}\n");
 
     /* Merging the document into another report reproduces it. */
     lg_json_report_t *merged;
@@ -460,11 +462,9 @@ LGT_TEST(json_merge_rejects_bad_documents)
     ASSERT_EQ(lg_json_report_new(&rep), 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char err[200] = "";
-        int rc = lg_json_report_merge_buffer(rep, bad[i], strlen(bad[i]), err,
-                                             sizeof err);
+        int rc = lg_json_report_merge_buffer(rep, bad[i], strlen(bad[i]), err, sizeof err);
         if (rc != LG_EFORMAT || lg_json_report_count(rep) != 0 || !err[0])
-            LGT_FAIL("accepted (rc %d, %zu tests): %s", rc,
-                     lg_json_report_count(rep), bad[i]);
+            LGT_FAIL("accepted (rc %d, %zu tests): %s", rc, lg_json_report_count(rep), bad[i]);
     }
     const char good[] = " { \"x\": [true, false, null, -1.5e3, {\"a\": []}],"
                         "\"tests\": [ {\"id\": \"\\u00e9\\n\"} ] ,"
@@ -487,8 +487,7 @@ LGT_TEST(default_suppressions_parse)
     ASSERT_GT(lines, 20);
     ASSERT_EQ(lg_filterset_count(set), lines);
 
-    lg_frame_t f = {LG_FRAME_NATIVE, 0, "_IO_file_doallocate", NULL, 0,
-                    "/lib/libc.so.6", 1};
+    lg_frame_t f = {LG_FRAME_NATIVE, 0, "_IO_file_doallocate", NULL, 0, "/lib/libc.so.6", 1};
     const lg_frame_t *frames[] = {&f_buffer_new, &f};
     lg_traceback_t tb = {2, 2, frames};
     ASSERT_EQ(lg_filterset_match(set, 0, &tb), 0);
@@ -520,8 +519,7 @@ LGT_TEST(leaks_from_snapshot_group_and_filter)
     lg_stats_t *st;
     ASSERT_EQ(lg_leaks_from_snapshot(s, NULL, &st), 0);
     ASSERT_EQ(lg_stats_count(st), 3);
-    const lg_stat_t *r0 = lg_stats_get(st, 0), *r1 = lg_stats_get(st, 1),
-                    *r2 = lg_stats_get(st, 2);
+    const lg_stat_t *r0 = lg_stats_get(st, 0), *r1 = lg_stats_get(st, 1), *r2 = lg_stats_get(st, 2);
     ASSERT_EQ(r0->size, 100);
     ASSERT_EQ(r0->size_diff, 100);
     ASSERT_STR_EQ(r0->traceback.frames[0]->function, "parser_init");
@@ -536,8 +534,7 @@ LGT_TEST(leaks_from_snapshot_group_and_filter)
     lg_filterset_t *set;
     char err[128];
     ASSERT_EQ(lg_filterset_new(&set), 0);
-    ASSERT_EQ(lg_filterset_parse_line(set, "exclude function=parser_*", err,
-                                      sizeof err), 0);
+    ASSERT_EQ(lg_filterset_parse_line(set, "exclude function=parser_*", err, sizeof err), 0);
     ASSERT_EQ(lg_leaks_from_snapshot(s, set, &st), 0);
     ASSERT_EQ(lg_stats_count(st), 2);
     int64_t size, count;

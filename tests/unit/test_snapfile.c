@@ -93,14 +93,12 @@ static uint32_t crc32_ref(const unsigned char *p, size_t n)
 
 static uint32_t rd32(const unsigned char *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* Loads exactly n bytes from a heap copy, so that AddressSanitizer sees any
  * read past the end. */
-static int load_copy(const unsigned char *p, size_t n, lg_snapshot_t **out,
-                     const char **detail)
+static int load_copy(const unsigned char *p, size_t n, lg_snapshot_t **out, const char **detail)
 {
     unsigned char *copy = n ? malloc(n) : NULL;
     if (n)
@@ -115,16 +113,28 @@ static int load_copy(const unsigned char *p, size_t n, lg_snapshot_t **out,
 static lg_snapshot_t *sample(void)
 {
     static const lg_frame_t f[] = {
-        {.kind = LG_FRAME_NATIVE, .addr = 0x401234, .function = "buffer_new",
-         .file = "src/buffer.c", .line = 41, .module = "/usr/lib/libparse.so",
+        {.kind = LG_FRAME_NATIVE,
+         .addr = 0x401234,
+         .function = "buffer_new",
+         .file = "src/buffer.c",
+         .line = 41,
+         .module = "/usr/lib/libparse.so",
          .offset = 0x1a2b},
-        {.kind = LG_FRAME_NATIVE, .addr = 0x405678, .function = "parser_init",
-         .file = "src/parser.c", .line = 88, .module = "/usr/lib/libparse.so",
+        {.kind = LG_FRAME_NATIVE,
+         .addr = 0x405678,
+         .function = "parser_init",
+         .file = "src/parser.c",
+         .line = 88,
+         .module = "/usr/lib/libparse.so",
          .offset = 0x5678},
         {.kind = LG_FRAME_PYTHON, .file = "tests/test_x.py", .line = 17},
         {.kind = LG_FRAME_NATIVE, .addr = UINTPTR_MAX, .offset = UINT64_MAX},
-        {.kind = LG_FRAME_NATIVE, .addr = 1, .function = "", .file = "",
-         .line = UINT_MAX, .module = ""},
+        {.kind = LG_FRAME_NATIVE,
+         .addr = 1,
+         .function = "",
+         .file = "",
+         .line = UINT_MAX,
+         .module = ""},
     };
     lg_snapshot_t *s = lg__snapshot_alloc();
     const lg_frame_t *p[5];
@@ -193,8 +203,7 @@ static void assert_same(const lg_snapshot_t *a, const lg_snapshot_t *b)
             ASSERT_EQ(xa == xb, ya == yb);
             for (uint32_t k = 0; k < xa->nframes; k++)
                 for (uint32_t l = 0; l < xb->nframes; l++)
-                    ASSERT_EQ(xa->frames[k] == xb->frames[l],
-                              ya->frames[k] == yb->frames[l]);
+                    ASSERT_EQ(xa->frames[k] == xb->frames[l], ya->frames[k] == yb->frames[l]);
         }
     }
 }
@@ -320,12 +329,29 @@ static void header(struct file *f)
         put64(f, (uint64_t)i * 1000);
 }
 
-static void finish(struct file *f) { put32(f, crc32_ref(f->b, f->n)); }
+static void finish(struct file *f)
+{
+    put32(f, crc32_ref(f->b, f->n));
+}
 
 /* One string, one frame, one traceback, one trace; `bad` spoils one field. */
-enum bad { OK, BAD_LIMIT, BAD_KIND, BAD_STRING, BAD_EMPTY_TB, BAD_LONG_TB,
-           BAD_FRAME, BAD_TB, BAD_TRAILING, BAD_CRC, BAD_NSTRINGS,
-           BAD_NFRAMES, BAD_NTBS, BAD_NTRACES, BAD_NO_NUL };
+enum bad {
+    OK,
+    BAD_LIMIT,
+    BAD_KIND,
+    BAD_STRING,
+    BAD_EMPTY_TB,
+    BAD_LONG_TB,
+    BAD_FRAME,
+    BAD_TB,
+    BAD_TRAILING,
+    BAD_CRC,
+    BAD_NSTRINGS,
+    BAD_NFRAMES,
+    BAD_NTBS,
+    BAD_NTRACES,
+    BAD_NO_NUL
+};
 
 static void tiny(struct file *f, enum bad bad)
 {
@@ -343,12 +369,12 @@ static void tiny(struct file *f, enum bad bad)
     puts_z(f, "main");
     put32(f, bad == BAD_NFRAMES ? 0x10000000 : 1);
     put32(f, bad == BAD_KIND ? 2 : LG_FRAME_NATIVE);
-    put32(f, 12);         /* line */
-    put64(f, 0x401000);   /* addr */
-    put64(f, 0x1000);     /* offset */
-    put32(f, 1);          /* function: "main" */
+    put32(f, 12);                        /* line */
+    put64(f, 0x401000);                  /* addr */
+    put64(f, 0x1000);                    /* offset */
+    put32(f, 1);                         /* function: "main" */
     put32(f, bad == BAD_STRING ? 2 : 0); /* file: "leak.c" */
-    put32(f, UINT32_MAX); /* module: NULL */
+    put32(f, UINT32_MAX);                /* module: NULL */
     put32(f, bad == BAD_NTBS ? 0x40000000 : 1);
     uint32_t nf = bad == BAD_EMPTY_TB ? 0 : bad == BAD_LONG_TB ? 200 : 1;
     put32(f, nf);
@@ -404,7 +430,10 @@ LGT_TEST(file_layout_is_the_documented_one)
 
 LGT_TEST(each_inconsistency_is_named)
 {
-    static const struct { enum bad bad; const char *detail; } cases[] = {
+    static const struct {
+        enum bad bad;
+        const char *detail;
+    } cases[] = {
         {BAD_LIMIT, "traceback limit out of range"},
         {BAD_KIND, "unknown frame kind"},
         {BAD_STRING, "string index out of range"},
@@ -437,14 +466,14 @@ LGT_TEST(each_inconsistency_is_named)
 
 LGT_TEST(foreign_files_are_not_snapshots)
 {
-    static const char *foreign[] = {"\x7f" "ELF\2\1\1\0\0\0\0\0\0\0\0\0",
-                                    "PK\3\4\24\0\0\0\10\0\0\0\0\0\0\0",
-                                    "LGSNAP 1\n"};
+    static const char *foreign[] = {"\x7f"
+                                    "ELF\2\1\1\0\0\0\0\0\0\0\0\0",
+                                    "PK\3\4\24\0\0\0\10\0\0\0\0\0\0\0", "LGSNAP 1\n"};
     for (int i = 0; i < 3; i++) {
         const char *detail = NULL;
         lg_snapshot_t *s = NULL;
-        ASSERT_EQ(load_copy((const unsigned char *)foreign[i],
-                            strlen(foreign[i]) + 1, &s, &detail), LG_EFORMAT);
+        ASSERT_EQ(load_copy((const unsigned char *)foreign[i], strlen(foreign[i]) + 1, &s, &detail),
+                  LG_EFORMAT);
         ASSERT(s == NULL);
         ASSERT_STR_EQ(detail, "no leakgate snapshot magic");
     }
@@ -490,8 +519,7 @@ LGT_TEST(every_truncation_is_an_error)
         const char *detail = NULL;
         int rc = load_copy(b, len, &s, &detail);
         if (rc != LG_ECORRUPT || s != NULL || detail == NULL)
-            LGT_FAIL("prefix of %zu bytes: rc %d, detail %s", len, rc,
-                     detail ? detail : "(null)");
+            LGT_FAIL("prefix of %zu bytes: rc %d, detail %s", len, rc, detail ? detail : "(null)");
     }
     free(b);
     remove_dir();
@@ -513,8 +541,8 @@ LGT_TEST(every_byte_flip_is_an_error)
             int rc = load_copy(b, n, &s, &detail);
             b[pos] ^= flips[k];
             if (rc != want || s != NULL || detail == NULL)
-                LGT_FAIL("byte %zu ^ 0x%02x: rc %d, detail %s", pos, flips[k],
-                         rc, detail ? detail : "(null)");
+                LGT_FAIL("byte %zu ^ 0x%02x: rc %d, detail %s", pos, flips[k], rc,
+                         detail ? detail : "(null)");
         }
     }
     free(b);
@@ -644,8 +672,11 @@ LGT_TEST(seeds_are_small_and_valid)
     char path[256];
     lg_snapshot_t *seeds[3] = {lg__snapshot_alloc(), lg__snapshot_alloc(), sample()};
     lg__snapshot_seal(seeds[0]);
-    lg_frame_t f = {.kind = LG_FRAME_NATIVE, .addr = 0x401000,
-                    .function = "main", .file = "leak.c", .line = 12};
+    lg_frame_t f = {.kind = LG_FRAME_NATIVE,
+                    .addr = 0x401000,
+                    .function = "main",
+                    .file = "leak.c",
+                    .line = 12};
     const lg_frame_t *p = lg__snapshot_add_frame(seeds[1], &f);
     lg__snapshot_add_trace(seeds[1], 0, 64, lg__snapshot_add_traceback(seeds[1], &p, 1, 1));
     lg__snapshot_seal(seeds[1]);

@@ -71,8 +71,8 @@ static const char *rows_str(const lg_stats_t *st, int diffs)
         }
         n += (size_t)snprintf(buf + n, sizeof buf - n, " %zu %zu", r->size, r->count);
         if (diffs)
-            n += (size_t)snprintf(buf + n, sizeof buf - n, " %+" PRId64 " %+" PRId64,
-                                  r->size_diff, r->count_diff);
+            n += (size_t)snprintf(buf + n, sizeof buf - n, " %+" PRId64 " %+" PRId64, r->size_diff,
+                                  r->count_diff);
     }
     return buf;
 }
@@ -88,8 +88,8 @@ static const char *stats_of(const lg_snapshot_t *s, lg_key_type_t key, int cumul
     return r;
 }
 
-static const char *diff_of(const lg_snapshot_t *s, const lg_snapshot_t *old,
-                           lg_key_type_t key, int cumulative)
+static const char *diff_of(const lg_snapshot_t *s, const lg_snapshot_t *old, lg_key_type_t key,
+                           int cumulative)
 {
     lg_stats_t *st;
     int rc = lg_snapshot_compare(s, old, key, cumulative, &st);
@@ -108,8 +108,7 @@ LGT_TEST(group_by_line)
     create_snapshots(&s1, &s2);
     ASSERT_STR_EQ(stats_of(s1, LG_KEY_LINENO, 0),
                   "b.py:1 66 1;a.py:2 30 3;<unknown>:0 7 1;a.py:5 2 1");
-    ASSERT_STR_EQ(stats_of(s2, LG_KEY_LINENO, 0),
-                  "a.py:5 5002 2;c.py:578 400 1;a.py:2 30 3");
+    ASSERT_STR_EQ(stats_of(s2, LG_KEY_LINENO, 0), "a.py:5 5002 2;c.py:578 400 1;a.py:2 30 3");
     ASSERT_STR_EQ(diff_of(s2, s1, LG_KEY_LINENO, 0),
                   "a.py:5 5002 2 +5000 +1;c.py:578 400 1 +400 +1;"
                   "b.py:1 0 0 -66 -1;<unknown>:0 0 0 -7 -1;a.py:2 30 3 +0 +0");
@@ -121,8 +120,7 @@ LGT_TEST(group_by_file)
 {
     lg_snapshot_t *s1, *s2;
     create_snapshots(&s1, &s2);
-    ASSERT_STR_EQ(stats_of(s1, LG_KEY_FILENAME, 0),
-                  "b.py:0 66 1;a.py:0 32 4;<unknown>:0 7 1");
+    ASSERT_STR_EQ(stats_of(s1, LG_KEY_FILENAME, 0), "b.py:0 66 1;a.py:0 32 4;<unknown>:0 7 1");
     ASSERT_STR_EQ(stats_of(s2, LG_KEY_FILENAME, 0), "a.py:0 5032 5;c.py:0 400 1");
     ASSERT_STR_EQ(diff_of(s2, s1, LG_KEY_FILENAME, 0),
                   "a.py:0 5032 5 +5000 +1;c.py:0 400 1 +400 +1;"
@@ -156,8 +154,7 @@ LGT_TEST(group_by_cumulative)
 {
     lg_snapshot_t *s1, *s2;
     create_snapshots(&s1, &s2);
-    ASSERT_STR_EQ(stats_of(s1, LG_KEY_FILENAME, 1),
-                  "b.py:0 98 5;a.py:0 32 4;<unknown>:0 7 1");
+    ASSERT_STR_EQ(stats_of(s1, LG_KEY_FILENAME, 1), "b.py:0 98 5;a.py:0 32 4;<unknown>:0 7 1");
     ASSERT_STR_EQ(stats_of(s1, LG_KEY_LINENO, 1),
                   "b.py:1 66 1;b.py:4 32 4;a.py:2 30 3;<unknown>:0 7 1;a.py:5 2 1");
     ASSERT_STR_EQ(diff_of(s2, s1, LG_KEY_FILENAME, 1),
@@ -199,12 +196,16 @@ LGT_TEST(empty_snapshot)
 
 /* ---- native frames ------------------------------------------------------- */
 
-static const lg_frame_t *native(lg_snapshot_t *s, const char *function,
-                                const char *file, unsigned line,
-                                const char *module, uint64_t offset, uintptr_t addr)
+static const lg_frame_t *native(lg_snapshot_t *s, const char *function, const char *file,
+                                unsigned line, const char *module, uint64_t offset, uintptr_t addr)
 {
-    lg_frame_t f = {.kind = LG_FRAME_NATIVE, .addr = addr, .function = function,
-                    .file = file, .line = line, .module = module, .offset = offset};
+    lg_frame_t f = {.kind = LG_FRAME_NATIVE,
+                    .addr = addr,
+                    .function = function,
+                    .file = file,
+                    .line = line,
+                    .module = module,
+                    .offset = offset};
     return lg__snapshot_add_frame(s, &f);
 }
 
@@ -218,8 +219,10 @@ static const lg_traceback_t *tb1(lg_snapshot_t *s, const lg_frame_t *f)
 LGT_TEST(native_lineno_grouping)
 {
     lg_snapshot_t *s = lg__snapshot_alloc();
-    lg__snapshot_add_trace(s, 0, 10, tb1(s, native(s, "buffer_new", "buf.c", 41, "libp.so", 0x10, 0x1010)));
-    lg__snapshot_add_trace(s, 0, 20, tb1(s, native(s, "buffer_new2", "buf.c", 41, "libp.so", 0x18, 0x1018)));
+    lg__snapshot_add_trace(s, 0, 10,
+                           tb1(s, native(s, "buffer_new", "buf.c", 41, "libp.so", 0x10, 0x1010)));
+    lg__snapshot_add_trace(s, 0, 20,
+                           tb1(s, native(s, "buffer_new2", "buf.c", 41, "libp.so", 0x18, 0x1018)));
     lg__snapshot_add_trace(s, 0, 5, tb1(s, native(s, "f", NULL, 0, "libq.so", 0x100, 0x2100)));
     lg__snapshot_add_trace(s, 0, 5, tb1(s, native(s, "g", NULL, 0, "libq.so", 0x200, 0x2200)));
     lg__snapshot_add_trace(s, 0, 1, tb1(s, native(s, "f", NULL, 0, "libq.so", 0x100, 0x2100)));
@@ -260,8 +263,10 @@ LGT_TEST(native_lineno_grouping)
 LGT_TEST(native_compare_across_processes)
 {
     lg_snapshot_t *old = lg__snapshot_alloc(), *now = lg__snapshot_alloc();
-    lg__snapshot_add_trace(old, 0, 5, tb1(old, native(old, "f", NULL, 0, "libq.so", 0x100, 0x7f00100)));
-    lg__snapshot_add_trace(now, 0, 9, tb1(now, native(now, "f", NULL, 0, "libq.so", 0x100, 0x5500100)));
+    lg__snapshot_add_trace(old, 0, 5,
+                           tb1(old, native(old, "f", NULL, 0, "libq.so", 0x100, 0x7f00100)));
+    lg__snapshot_add_trace(now, 0, 9,
+                           tb1(now, native(now, "f", NULL, 0, "libq.so", 0x100, 0x5500100)));
     lg__snapshot_seal(old);
     lg__snapshot_seal(now);
     lg_stats_t *st;
@@ -316,21 +321,24 @@ LGT_TEST(diff_order)
     lg_frame_t f = {.kind = LG_FRAME_PYTHON, .line = 1};
     const lg_frame_t *fp = &f;
     lg_traceback_t tb = {1, 1, &fp};
-    struct { const char *file; size_t size, count; int64_t sd, cd; } rows[] = {
-        {"a", 0, 0, -100, -1}, {"b", 100, 1, 100, 1}, {"c", 50, 1, -100, -1},
+    struct {
+        const char *file;
+        size_t size, count;
+        int64_t sd, cd;
+    } rows[] = {
+        {"a", 0, 0, -100, -1}, {"b", 100, 1, 100, 1},  {"c", 50, 1, -100, -1},
         {"d", 100, 3, 100, 2}, {"e", 100, 3, 100, -2}, {"f", 100, 4, 100, 2},
         {"g", 100, 4, 100, 2}, {"h", 10, 1, 0, 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         f.file = rows[i].file;
-        ASSERT_EQ(lg__stats_add(st, &tb, 0, rows[i].size, rows[i].count,
-                                rows[i].sd, rows[i].cd), 0);
+        ASSERT_EQ(lg__stats_add(st, &tb, 0, rows[i].size, rows[i].count, rows[i].sd, rows[i].cd),
+                  0);
     }
     lg__stats_sort(st, 1);
-    ASSERT_STR_EQ(rows_str(st, 1),
-                  "g:1 100 4 +100 +2;f:1 100 4 +100 +2;e:1 100 3 +100 -2;"
-                  "d:1 100 3 +100 +2;b:1 100 1 +100 +1;c:1 50 1 -100 -1;"
-                  "a:1 0 0 -100 -1;h:1 10 1 +0 +0");
+    ASSERT_STR_EQ(rows_str(st, 1), "g:1 100 4 +100 +2;f:1 100 4 +100 +2;e:1 100 3 +100 -2;"
+                                   "d:1 100 3 +100 +2;b:1 100 1 +100 +1;c:1 50 1 -100 -1;"
+                                   "a:1 0 0 -100 -1;h:1 10 1 +0 +0");
     int64_t sd, cd;
     lg_stats_totals(st, &sd, &cd);
     ASSERT_EQ(sd, 300);
@@ -339,9 +347,8 @@ LGT_TEST(diff_order)
 
     /* statistics() order on the same rows: size, count, traceback */
     lg__stats_sort(st, 0);
-    ASSERT_STR_EQ(rows_str(st, 0),
-                  "g:1 100 4;f:1 100 4;e:1 100 3;d:1 100 3;b:1 100 1;c:1 50 1;"
-                  "h:1 10 1;a:1 0 0");
+    ASSERT_STR_EQ(rows_str(st, 0), "g:1 100 4;f:1 100 4;e:1 100 3;d:1 100 3;b:1 100 1;c:1 50 1;"
+                                   "h:1 10 1;a:1 0 0");
     lg_stats_free(st);
 }
 
@@ -354,8 +361,9 @@ LGT_TEST(rows_outlive_source)
     lg_snapshot_t *s = lg__snapshot_alloc();
     char file[] = "src/buffer.c", fn[] = "buffer_new", mod[] = "/lib/libp.so";
     const lg_traceback_t *tb = lg__snapshot_add_traceback(
-        s, (const lg_frame_t *[]){native(s, fn, file, 41, mod, 0x1a2b, 0x41a2b),
-                                  native(s, "main", "main.c", 3, "/bin/p", 0x10, 0x10)},
+        s,
+        (const lg_frame_t *[]){native(s, fn, file, 41, mod, 0x1a2b, 0x41a2b),
+                               native(s, "main", "main.c", 3, "/bin/p", 0x10, 0x10)},
         2, 5);
     lg_stats_t *st = lg__stats_new();
     ASSERT_EQ(lg__stats_add(st, tb, 1, 64, 1, 64, 1), 0);

@@ -80,7 +80,7 @@ static int record_caller(const void *a, const void *b)
 /* A return address inside libc: where qsort calls the comparator. */
 static void *libc_address(void)
 {
-    int v[] = { 3, 1, 2 };
+    int v[] = {3, 1, 2};
     libc_ra = NULL;
     qsort(v, 3, sizeof v[0], record_caller);
     return libc_ra;
@@ -99,7 +99,7 @@ LGT_TEST(address_in_libc)
 LGT_TEST(unknown_addresses_give_null_fields)
 {
     void *heap = malloc(16);
-    uintptr_t addrs[] = { 0, 1, 4096, (uintptr_t)heap, UINTPTR_MAX };
+    uintptr_t addrs[] = {0, 1, 4096, (uintptr_t)heap, UINTPTR_MAX};
     for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
         lg_frame_t f;
         lg__symbolize(addrs[i], &f);
@@ -147,7 +147,7 @@ static void *symbolize_thread(void *p)
 LGT_TEST(threads_get_the_same_answers)
 {
     /* Fresh addresses (not cached yet) make the threads race on misses. */
-    uintptr_t addrs[2] = { (uintptr_t)where_am_i(), (uintptr_t)libc_address() };
+    uintptr_t addrs[2] = {(uintptr_t)where_am_i(), (uintptr_t)libc_address()};
     struct thread_arg args[4];
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
@@ -177,15 +177,13 @@ static int build_lib(const char *dir, char *lib, size_t len)
     char src[512], cmd[1536];
     const char *slash = strrchr(__FILE__, '/');
     int n = slash ? (int)(slash - __FILE__) : 1;
-    snprintf(src, sizeof src, "%.*s/data/dlclose_lib.c", n,
-             slash ? __FILE__ : ".");
+    snprintf(src, sizeof src, "%.*s/data/dlclose_lib.c", n, slash ? __FILE__ : ".");
     snprintf(lib, len, "%s/libdlclose_test.so", dir);
     if (access(src, R_OK) != 0) {
         fprintf(stderr, "  cannot read %s (run from the source root)\n", src);
         return -1;
     }
-    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -g -O0 -o '%s' '%s'", lib,
-             src);
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -g -O0 -o '%s' '%s'", lib, src);
     return system(cmd);
 }
 
@@ -204,7 +202,7 @@ static void check_frames_survive_dlclose(const char *lib)
     uint64_t offset = (uintptr_t)where - bias_of(where);
 
     ASSERT_EQ(lg_start(16), 0);
-    uintptr_t frames[2] = { (uintptr_t)where, (uintptr_t)where_am_i() };
+    uintptr_t frames[2] = {(uintptr_t)where, (uintptr_t)where_am_i()};
     ASSERT(lg__intern(frames, 2, 2) != LG_TB_NONE);
 #ifdef LG_NO_INTERPOSE
     lg__symbolize_before_dlclose(h); /* sanitizer builds: no interposer */

@@ -6,8 +6,7 @@
 enum { KEYS = 50000 };
 static size_t model[KEYS]; /* 0 = absent */
 
-static void visit_sum(void *ctx, uint32_t domain, uintptr_t ptr, size_t size,
-                      uint32_t tb)
+static void visit_sum(void *ctx, uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
 {
     LG_UNUSED(domain), LG_UNUSED(ptr), LG_UNUSED(tb);
     *(size_t *)ctx += size;

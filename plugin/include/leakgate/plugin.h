@@ -46,41 +46,42 @@ typedef struct lg_limits {
     int64_t max_count; /* blocks; -1: no count limit */
 } lg_limits_t;
 
-#define LG_LIMITS_INIT {0, -1}
+#define LG_LIMITS_INIT \
+    {                  \
+        0, -1          \
+    }
 
 /* The outcome for these totals: leaked when over a limit; otherwise
  * inconclusive when lost_traces > 0, else clean.  limits NULL: {0, -1}. */
-LG_API lg_outcome_t lg_verdict(const lg_limits_t *limits, int64_t size_diff,
-                               int64_t count_diff, uint64_t lost_traces);
+LG_API lg_outcome_t lg_verdict(const lg_limits_t *limits, int64_t size_diff, int64_t count_diff,
+                               uint64_t lost_traces);
 
 /* Everything the renderers need about one test. */
 typedef struct lg_result {
-    const char *id;           /* test id, borrowed */
+    const char *id; /* test id, borrowed */
     lg_outcome_t outcome;
-    int64_t size_diff;        /* net change over all rows of `leaks` */
+    int64_t size_diff; /* net change over all rows of `leaks` */
     int64_t count_diff;
     lg_limits_t limits;
     uint64_t lost_traces;
-    const lg_stats_t *leaks;  /* borrowed, may be NULL (skipped tests) */
+    const lg_stats_t *leaks; /* borrowed, may be NULL (skipped tests) */
 } lg_result_t;
 
 /* Fills *r from the rows of `leaks` (totals by lg_stats_totals, outcome by
  * lg_verdict).  Borrows id and leaks: they must outlive *r. */
-LG_API void lg_result_init(lg_result_t *r, const char *id,
-                           const lg_stats_t *leaks, const lg_limits_t *limits,
-                           uint64_t lost_traces);
+LG_API void lg_result_init(lg_result_t *r, const char *id, const lg_stats_t *leaks,
+                           const lg_limits_t *limits, uint64_t lost_traces);
 
 /* The leak rows of a whole-process snapshot: its traces that pass `filters`
  * (NULL: all), grouped by (domain, traceback), with size_diff = size and
  * count_diff = count, biggest first.  Caller frees with lg_stats_free(). */
-LG_API int lg_leaks_from_snapshot(const lg_snapshot_t *snap,
-                                  const lg_filterset_t *filters,
+LG_API int lg_leaks_from_snapshot(const lg_snapshot_t *snap, const lg_filterset_t *filters,
                                   lg_stats_t **out);
 
 /* ---- settings: sizes and integers from options and LEAKGATE_* ---------- */
 
-#define LG_SIZE_FORM                                                         \
-    "a size in bytes: N, N B, N KiB, N MiB, N GiB (1024) or N kB, N MB, "  \
+#define LG_SIZE_FORM                                                      \
+    "a size in bytes: N, N B, N KiB, N MiB, N GiB (1024) or N kB, N MB, " \
     "N GB (1000)"
 
 /* Parses "0", "100", "100 B", "1 KiB", "1KiB", "2 MiB", "3 GiB", "1 kB",
@@ -90,14 +91,13 @@ LG_API int lg_parse_size(const char *text, int64_t *out);
 
 /* The same, for a named setting ("--max-size", "LEAKGATE_MAX_SIZE"): on
  * LG_EINVAL, err receives "NAME=TEXT: expected <LG_SIZE_FORM>". */
-LG_API int lg_parse_size_setting(const char *name, const char *text,
-                                 int64_t *out, char *err, size_t errlen);
+LG_API int lg_parse_size_setting(const char *name, const char *text, int64_t *out, char *err,
+                                 size_t errlen);
 
 /* Parses a decimal integer in [lo, hi]; on LG_EINVAL err receives
  * "NAME=TEXT: expected an integer from LO to HI". */
-LG_API int lg_parse_int_setting(const char *name, const char *text,
-                                int64_t lo, int64_t hi, int64_t *out,
-                                char *err, size_t errlen);
+LG_API int lg_parse_int_setting(const char *name, const char *text, int64_t lo, int64_t hi,
+                                int64_t *out, char *err, size_t errlen);
 
 /* Formats a size as tracemalloc's _format_size: "64 B", "10 KiB",
  * "1.5 MiB"; with `sign`, "+64 B" / "-1.5 MiB".  Returns buf. */
@@ -149,8 +149,7 @@ LG_API char *lg_render_traceback(const lg_traceback_t *tb, const char *indent,
  * count=1, average=64 B") or, with `diff`, StatisticDiff.__str__
  * ("... size=64 B (+64 B), count=1 (+1), average=64 B").  The key is the
  * most recent frame.  Returns NULL when out of memory.  Caller frees. */
-LG_API char *lg_render_stat(const lg_stat_t *st, int diff,
-                            const lg_render_opts_t *opts);
+LG_API char *lg_render_stat(const lg_stat_t *st, int diff, const lg_render_opts_t *opts);
 
 /* Frees a string returned by this header's functions (NULL is fine). */
 LG_API void lg_string_free(char *s);
@@ -186,10 +185,10 @@ LG_API int lg_json_report_add(lg_json_report_t *rep, const lg_result_t *r,
 /* Appends every test of a leakgate/1 document (another process's report).
  * Returns 0, LG_EIO (errno tells why), LG_EFORMAT (not valid JSON, or not
  * schema leakgate/1; err says where) or LG_ENOMEM. */
-LG_API int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text,
-                                       size_t len, char *err, size_t errlen);
-LG_API int lg_json_report_merge_file(lg_json_report_t *rep, const char *path,
-                                     char *err, size_t errlen);
+LG_API int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text, size_t len,
+                                       char *err, size_t errlen);
+LG_API int lg_json_report_merge_file(lg_json_report_t *rep, const char *path, char *err,
+                                     size_t errlen);
 
 LG_API size_t lg_json_report_count(const lg_json_report_t *rep);
 

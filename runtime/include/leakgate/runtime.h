@@ -35,16 +35,16 @@ extern "C" {
 /* ---- errors ------------------------------------------------------------ */
 
 /* X(name, value, message): one table for codes and their messages. */
-#define LG_ERRNO_MAP(X)                                               \
-    X(NOMEM, -1, "out of memory")                                     \
-    X(NOTTRACING, -2, "tracing is off")                               \
-    X(INVAL, -3, "invalid argument")                                  \
-    X(IO, -4, "input/output error")                                   \
-    X(FORMAT, -5, "not a leakgate snapshot file")                     \
-    X(VERSION, -6, "unsupported snapshot file version")               \
-    X(CORRUPT, -7, "corrupt or truncated snapshot file")              \
-    X(STALE, -8, "mark is no longer the active mark")                 \
-    X(SYNTAX, -9, "syntax error")                                     \
+#define LG_ERRNO_MAP(X)                                  \
+    X(NOMEM, -1, "out of memory")                        \
+    X(NOTTRACING, -2, "tracing is off")                  \
+    X(INVAL, -3, "invalid argument")                     \
+    X(IO, -4, "input/output error")                      \
+    X(FORMAT, -5, "not a leakgate snapshot file")        \
+    X(VERSION, -6, "unsupported snapshot file version")  \
+    X(CORRUPT, -7, "corrupt or truncated snapshot file") \
+    X(STALE, -8, "mark is no longer the active mark")    \
+    X(SYNTAX, -9, "syntax error")                        \
     X(NOTFOUND, -10, "not found")
 
 enum {
@@ -60,11 +60,11 @@ LG_API const char *lg_strerror(int code);
 
 /* Domains are address spaces, as in tracemalloc: the same address may be
  * traced once per domain.  User domains are any other value. */
-#define LG_DOMAIN_C 0u      /* the C heap: malloc and friends */
+#define LG_DOMAIN_C      0u /* the C heap: malloc and friends */
 #define LG_DOMAIN_PYTHON 1u /* the Python heap (PyMem_SetAllocator hooks) */
 
 #define LG_FRAMES_DEFAULT 16
-#define LG_FRAMES_MAX 128
+#define LG_FRAMES_MAX     128
 
 /* Starts tracing with tracebacks of at most `nframes` frames (1 to
  * LG_FRAMES_MAX; 0 means LEAKGATE_FRAMES from the environment, default 16).
@@ -108,8 +108,7 @@ LG_API int lg_untrack(uint32_t domain, uintptr_t ptr);
 /* Copies the return addresses of the traceback of the block at `ptr`,
  * most recent first, into `frames` (at most `max`).  Returns the number of
  * frames, LG_ENOTFOUND if the block is not traced, or LG_ENOTTRACING. */
-LG_API int lg_get_traceback(uint32_t domain, uintptr_t ptr, uintptr_t *frames,
-                            int max);
+LG_API int lg_get_traceback(uint32_t domain, uintptr_t ptr, uintptr_t *frames, int max);
 
 /* ---- frames and tracebacks --------------------------------------------- */
 
@@ -146,11 +145,11 @@ typedef struct lg_trace {
 } lg_trace_t;
 
 typedef struct lg_metrics {
-    int64_t timestamp_ns;   /* CLOCK_REALTIME when taken */
+    int64_t timestamp_ns; /* CLOCK_REALTIME when taken */
     uint64_t traced_current;
     uint64_t traced_peak;
     uint64_t tracer_memory;
-    uint64_t rss;           /* process resident set size, bytes */
+    uint64_t rss; /* process resident set size, bytes */
     uint64_t lost_traces;
 } lg_metrics_t;
 
@@ -172,10 +171,9 @@ LG_API int lg_snapshot_dump(const lg_snapshot_t *snap, const char *path);
 
 /* Reads a snapshot file.  On LG_EFORMAT, LG_EVERSION or LG_ECORRUPT,
  * *detail (if not NULL) points to a static phrase saying what was wrong. */
-LG_API int lg_snapshot_load(const char *path, lg_snapshot_t **out,
-                            const char **detail);
-LG_API int lg_snapshot_load_buffer(const void *buf, size_t len,
-                                   lg_snapshot_t **out, const char **detail);
+LG_API int lg_snapshot_load(const char *path, lg_snapshot_t **out, const char **detail);
+LG_API int lg_snapshot_load_buffer(const void *buf, size_t len, lg_snapshot_t **out,
+                                   const char **detail);
 
 /* ---- filters ----------------------------------------------------------- */
 
@@ -211,25 +209,22 @@ LG_API int lg_filterset_add(lg_filterset_t *set, const lg_filter_t *f);
  *   leak:PATTERN      (LeakSanitizer: function, file or module, any frame)
  * Blank lines and '#' comments are accepted.  On LG_ESYNTAX a one-line
  * reason is written to err. */
-LG_API int lg_filterset_parse_line(lg_filterset_t *set, const char *line,
-                                   char *err, size_t errlen);
+LG_API int lg_filterset_parse_line(lg_filterset_t *set, const char *line, char *err, size_t errlen);
 
 /* Parses a suppressions file line by line; err names file and line. */
-LG_API int lg_filterset_load(lg_filterset_t *set, const char *path, char *err,
-                             size_t errlen);
+LG_API int lg_filterset_load(lg_filterset_t *set, const char *path, char *err, size_t errlen);
 
 LG_API size_t lg_filterset_count(const lg_filterset_t *set);
 
 /* Returns 1 if a trace of `domain` with traceback `tb` passes the set, with
  * tracemalloc's semantics: kept if it matches any inclusive filter (when
  * there are some) and no exclusive filter excludes it. */
-LG_API int lg_filterset_match(const lg_filterset_t *set, uint32_t domain,
-                              const lg_traceback_t *tb);
+LG_API int lg_filterset_match(const lg_filterset_t *set, uint32_t domain, const lg_traceback_t *tb);
 
 /* New snapshot of the traces of `snap` that pass `set`
  * (Snapshot.filter_traces).  Caller frees. */
-LG_API int lg_snapshot_filter(const lg_snapshot_t *snap,
-                              const lg_filterset_t *set, lg_snapshot_t **out);
+LG_API int lg_snapshot_filter(const lg_snapshot_t *snap, const lg_filterset_t *set,
+                              lg_snapshot_t **out);
 
 /* ---- statistics -------------------------------------------------------- */
 
@@ -251,25 +246,21 @@ typedef struct lg_stats lg_stats_t;
 /* Snapshot.statistics(): rows sorted biggest first by (size, count,
  * traceback).  `cumulative` counts a block once per distinct frame of its
  * traceback (LG_KEY_FILENAME and LG_KEY_LINENO only, else LG_EINVAL). */
-LG_API int lg_snapshot_statistics(const lg_snapshot_t *snap,
-                                  lg_key_type_t key, int cumulative,
+LG_API int lg_snapshot_statistics(const lg_snapshot_t *snap, lg_key_type_t key, int cumulative,
                                   lg_stats_t **out);
 
 /* Snapshot.compare_to(old): rows sorted by (|size_diff|, size,
  * |count_diff|, count, traceback), biggest first. */
-LG_API int lg_snapshot_compare(const lg_snapshot_t *snap,
-                               const lg_snapshot_t *old, lg_key_type_t key,
-                               int cumulative, lg_stats_t **out);
+LG_API int lg_snapshot_compare(const lg_snapshot_t *snap, const lg_snapshot_t *old,
+                               lg_key_type_t key, int cumulative, lg_stats_t **out);
 
 LG_API size_t lg_stats_count(const lg_stats_t *stats);
 /* Borrowed pointer to row i; rows own copies of their frames. */
 LG_API const lg_stat_t *lg_stats_get(const lg_stats_t *stats, size_t i);
 /* Sums of size_diff and count_diff over all rows (either may be NULL). */
-LG_API void lg_stats_totals(const lg_stats_t *stats, int64_t *size_diff,
-                            int64_t *count_diff);
+LG_API void lg_stats_totals(const lg_stats_t *stats, int64_t *size_diff, int64_t *count_diff);
 /* New stats of the rows of `stats` that pass `set`.  Caller frees. */
-LG_API int lg_stats_filter(const lg_stats_t *stats, const lg_filterset_t *set,
-                           lg_stats_t **out);
+LG_API int lg_stats_filter(const lg_stats_t *stats, const lg_filterset_t *set, lg_stats_t **out);
 LG_API void lg_stats_free(lg_stats_t *stats);
 
 /* ---- marks: per-test deltas -------------------------------------------- */
@@ -289,8 +280,7 @@ LG_API int lg_mark_begin(lg_mark_t **out);
  * since the mark, not with the heap.  Returns 0, LG_ESTALE, LG_ENOTTRACING
  * or LG_ENOMEM.  *lost (if not NULL) receives the traces lost since the
  * mark: when non-zero, a clean diff proves nothing. */
-LG_API int lg_mark_diff(const lg_mark_t *mark, lg_stats_t **out,
-                        uint64_t *lost);
+LG_API int lg_mark_diff(const lg_mark_t *mark, lg_stats_t **out, uint64_t *lost);
 
 /* Ends the mark (if active) and frees it. */
 LG_API void lg_mark_free(lg_mark_t *mark);

@@ -71,11 +71,26 @@ NOINLINE static void *deep6(void)
 {
     return malloc(1071); /* SITE:deep6 */
 }
-NOINLINE static void *deep5(void) { return deep6(); } /* SITE:deep5 */
-NOINLINE static void *deep4(void) { return deep5(); } /* SITE:deep4 */
-NOINLINE static void *deep3(void) { return deep4(); } /* SITE:deep3 */
-NOINLINE static void *deep2(void) { return deep3(); } /* SITE:deep2 */
-NOINLINE static void *deep1(void) { return deep2(); } /* SITE:deep1 */
+NOINLINE static void *deep5(void)
+{
+    return deep6(); /* SITE:deep5 */
+}
+NOINLINE static void *deep4(void)
+{
+    return deep5(); /* SITE:deep4 */
+}
+NOINLINE static void *deep3(void)
+{
+    return deep4(); /* SITE:deep3 */
+}
+NOINLINE static void *deep2(void)
+{
+    return deep3(); /* SITE:deep2 */
+}
+NOINLINE static void *deep1(void)
+{
+    return deep2(); /* SITE:deep1 */
+}
 
 /* Three threads leak one block each from the same line: one traceback. */
 NOINLINE static void *thread_leak(void *arg)
@@ -93,8 +108,7 @@ int main(int argc, char **argv)
     setlocale(LC_ALL, "");
     time_t now = time(NULL);
     struct tm *tm = localtime(&now);
-    printf("prog_leaky: %s mode, year %d\n", mode,
-           tm ? tm->tm_year + 1900 : 0);
+    printf("prog_leaky: %s mode, year %d\n", mode, tm ? tm->tm_year + 1900 : 0);
 
     leak_malloc();
     leak_calloc();
