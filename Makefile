@@ -43,6 +43,9 @@ CLI_SRCS   := $(sort $(wildcard plugin/cli/*.c))
 CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 
 SO         := $(BUILD)/lib/libleakgate.so
+CR_SO      := $(BUILD)/lib/libleakgate-criterion.so
+CR_CFLAGS  := $(BASE) $(CFLAGS) -Iruntime/include -Iplugin/include \
+              -Iadapters/criterion/include -fPIC -fvisibility=hidden
 ARCHIVE    := $(BUILD)/lib/libleakgate.a
 CORE_AR    := $(BUILD)/lib/libleakgate-core.a
 CLI        := $(BUILD)/bin/leakgate
@@ -58,7 +61,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
         format help clean
 .DEFAULT_GOAL := all
 
-all: $(SO) $(ARCHIVE) $(CORE_AR) $(CLI) ## build the library, archives and the leakgate command into build/
+all: $(SO) $(CR_SO) $(ARCHIVE) $(CORE_AR) $(CLI) ## build the library, archives and the leakgate command into build/
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -69,6 +72,17 @@ $(SO): $(CORE_OBJS) $(HOOK_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,-soname,libleakgate.so $(LDSAN) -o $@ $^ $(LIBS)
+
+# The Criterion adapter uses only the public headers.
+$(BUILD)/obj/adapters/criterion/%.o: adapters/criterion/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CR_CFLAGS) -c $< -o $@
+
+$(CR_SO): $(BUILD)/obj/adapters/criterion/criterion.o $(SO)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libleakgate-criterion.so $(LDSAN) -o $@ $< \
+	    -L$(BUILD)/lib -lleakgate -Wl,-rpath,'$$ORIGIN'
 
 $(ARCHIVE): $(CORE_OBJS) $(HOOK_OBJ)
 	@mkdir -p $(dir $@)

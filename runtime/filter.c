@@ -444,6 +444,8 @@ int lg_filterset_parse_line(lg_filterset_t *set, const char *line, char *err, si
         char *colon = strchr(word, ':');
         if (strcmp(word, "include") == 0 || strcmp(word, "exclude") == 0)
             rc = parse_filter_line(set, word[0] == 'i', rest, err, errlen);
+        else if (strcmp(word, "limit") == 0)
+            rc = 0; /* per-test limits: read by the test session (plugin) */
         else if (strcmp(word, "include-domain") == 0 || strcmp(word, "exclude-domain") == 0)
             rc = parse_domain_line(set, word[0] == 'i', rest, word, err, errlen);
         else if (colon && colon > word)

@@ -592,3 +592,8 @@ void lg__symbolize_before_dlclose(void *handle)
     }
     errno = saved;
 }
+
+void lg_symbolize(uintptr_t addr, lg_frame_t *out)
+{
+    lg__symbolize(addr, out);
+}

@@ -199,6 +199,53 @@ LG_API char *lg_json_report_string(const lg_json_report_t *rep);
  * it).  Returns 0, LG_EIO (errno tells why) or LG_ENOMEM. */
 LG_API int lg_json_report_write(const lg_json_report_t *rep, const char *path);
 
+/* ---- the test session ----------------------------------------------------
+ *
+ * What every adapter does around each test case:
+ *
+ *   lg_session_new()            settings from the environment (below)
+ *   lg_session_begin_test(id)   limits for this id, tracing on, a mark
+ *     ... the test runs; lg_session_set_limits() may change its limits ...
+ *   lg_session_end_test()       diff since the mark, filters, verdict,
+ *                               result added to the session's JSON report
+ *   lg_session_failure_text()   the text a user reads when it leaked
+ *
+ * Settings: LEAKGATE_MAX_SIZE, LEAKGATE_MAX_COUNT (default limits: 0 B, no
+ * count limit), LEAKGATE_TOP, LEAKGATE_SUPPRESSIONS (filter lines and
+ * `limit` lines), LEAKGATE_NO_DEFAULT_SUPPRESSIONS=1, LEAKGATE_LIMITS.
+ * Per-test limits are lines `limit PATTERN [max_size=SIZE] [max_count=N]`
+ * (PATTERN: fnmatch on the test id), in the suppressions file or in
+ * LEAKGATE_LIMITS separated by ';'; the last matching line wins, the
+ * environment's after the file's. */
+
+typedef struct lg_session lg_session_t;
+
+/* Returns 0, or LG_EINVAL / LG_ESYNTAX / LG_EIO with a one-line message
+ * naming the bad setting in err, or LG_ENOMEM.  Caller frees with
+ * lg_session_free(). */
+LG_API int lg_session_new(lg_session_t **out, char *err, size_t errlen);
+LG_API void lg_session_free(lg_session_t *s);
+
+/* Begins test `id` (copied): starts tracing if it is off, then takes a
+ * mark.  Returns 0 or an LG_E* code (the test is then not checked). */
+LG_API int lg_session_begin_test(lg_session_t *s, const char *id);
+
+/* Replaces the limits of the running test (a test that caches on purpose). */
+LG_API void lg_session_set_limits(lg_session_t *s, const lg_limits_t *limits);
+LG_API lg_limits_t lg_session_limits(const lg_session_t *s);
+
+/* Ends the running test: fills *out (valid until the next begin_test or
+ * lg_session_free) and adds it to the session's report.  Returns 0 or an
+ * LG_E* code (LG_ESTALE: no test was begun, or another mark replaced it). */
+LG_API int lg_session_end_test(lg_session_t *s, lg_result_t *out);
+
+/* The failure text of the last ended test (lg_render_failure with the
+ * session's LEAKGATE_TOP).  Caller frees with lg_string_free(). */
+LG_API char *lg_session_failure_text(const lg_session_t *s);
+
+/* The results of every ended test.  Borrowed until lg_session_free(). */
+LG_API lg_json_report_t *lg_session_report(lg_session_t *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -134,6 +134,13 @@ typedef struct lg_traceback {
     const lg_frame_t *const *frames;
 } lg_traceback_t;
 
+/* Fills *out with the function, file, line, module and offset of the code
+ * address `addr` in this process (libdw; cached).  `addr` is taken as a
+ * return address: the instruction before it is looked up, so pass a
+ * function's entry + 1 to name the function itself.  Unknown fields are
+ * NULL or 0.  Strings are borrowed and live until the process exits. */
+LG_API void lg_symbolize(uintptr_t addr, lg_frame_t *out);
+
 /* ---- snapshots --------------------------------------------------------- */
 
 typedef struct lg_snapshot lg_snapshot_t;
@@ -207,7 +214,8 @@ LG_API int lg_filterset_add(lg_filterset_t *set, const lg_filter_t *f);
  *                   [module=GLOB] [domain=N]
  *   include-domain N | exclude-domain N
  *   leak:PATTERN      (LeakSanitizer: function, file or module, any frame)
- * Blank lines and '#' comments are accepted.  On LG_ESYNTAX a one-line
+ * Blank lines, '#' comments and `limit ...` lines (per-test limits, read by
+ * the test session of plugin.h) add no filter.  On LG_ESYNTAX a one-line
  * reason is written to err. */
 LG_API int lg_filterset_parse_line(lg_filterset_t *set, const char *line, char *err, size_t errlen);
 

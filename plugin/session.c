@@ -1,0 +1,276 @@
+/*
+ * session.c — the test session every adapter drives: begin a test, end it,
+ * judge it.
+ *
+ * A session holds what stays the same for a whole run (filters, default
+ * limits, per-test limit rules, the JSON report being built) and the state
+ * of the one test that is running:
+ *
+ *   begin_test(id) -> limits = last rule matching id, else the defaults
+ *                     mark = lg_mark_begin()
+ *   end_test()     -> rows = lg_mark_diff(mark) passed through the filters
+ *                     result = verdict(rows, limits, lost traces)
+ *                     report += result
+ *
+ * Everything the session allocates comes from the real allocator (lg__x*),
+ * so its own bookkeeping never shows up in a test's diff.  A session is
+ * used by one thread at a time.
+ */
+#include "lg_plugin_internal.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rule {
+    char *pattern; /* fnmatch pattern on test ids */
+    bool has_size, has_count;
+    int64_t max_size, max_count;
+};
+
+struct lg_session {
+    lg_filterset_t *filters;
+    lg_limits_t defaults;
+    struct rule *rules;
+    size_t nrules;
+    lg_render_opts_t render;
+    lg_json_report_t *report;
+    /* the running (or last ended) test */
+    char *id;
+    lg_limits_t limits;
+    lg_mark_t *mark;
+    lg_stats_t *leaks;
+    lg_result_t result;
+    bool ended;
+};
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int rc,
+                                                      const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* Parses "PATTERN [max_size=SIZE] [max_count=N]" (what follows `limit`).
+ * `where` names the input in errors. */
+static int parse_rule(lg_session_t *s, char *text, const char *where, char *err, size_t errlen)
+{
+    const char *form = "expected limit PATTERN [max_size=SIZE] [max_count=N]";
+    char *save = NULL, *pattern = strtok_r(text, " \t", &save);
+    if (!pattern)
+        return fail(err, errlen, LG_ESYNTAX, "%s: %s", where, form);
+    struct rule r = {0};
+    char msg[256];
+    for (char *w; (w = strtok_r(NULL, " \t", &save));) {
+        int rc = LG_ESYNTAX;
+        if (strncmp(w, "max_size=", 9) == 0) {
+            rc = lg_parse_size_setting("max_size", w + 9, &r.max_size, msg, sizeof msg);
+            r.has_size = true;
+        } else if (strncmp(w, "max_count=", 10) == 0) {
+            rc = lg_parse_int_setting("max_count", w + 10, 0, INT64_MAX, &r.max_count, msg,
+                                      sizeof msg);
+            r.has_count = true;
+        } else {
+            snprintf(msg, sizeof msg, "unknown word \"%s\" (%s)", w, form);
+        }
+        if (rc)
+            return fail(err, errlen, LG_ESYNTAX, "%s: %s", where, msg);
+    }
+    if (!r.has_size && !r.has_count)
+        return fail(err, errlen, LG_ESYNTAX, "%s: %s", where, form);
+    struct rule *nr = lg__xrealloc(s->rules, (s->nrules + 1) * sizeof *nr);
+    if (!nr || !(r.pattern = lg__xstrdup(pattern))) {
+        if (nr)
+            s->rules = nr;
+        return LG_ENOMEM;
+    }
+    s->rules = nr;
+    s->rules[s->nrules++] = r;
+    return 0;
+}
+
+/* The `limit` lines of a suppressions file (its filter lines are loaded by
+ * lg_filterset_load, which skips these). */
+static int load_rules(lg_session_t *s, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return fail(err, errlen, LG_EIO, "LEAKGATE_SUPPRESSIONS=%s: %s", path, strerror(errno));
+    char line[1024], where[512];
+    int rc = 0;
+    for (unsigned n = 1; rc == 0 && fgets(line, sizeof line, f); n++) {
+        char *p = line + strspn(line, " \t");
+        if (strncmp(p, "limit", 5) != 0 || (p[5] != ' ' && p[5] != '\t'))
+            continue;
+        p[strcspn(p, "#\r\n")] = '\0';
+        snprintf(where, sizeof where, "%s:%u", path, n);
+        rc = parse_rule(s, p + 5, where, err, errlen);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int load_env_rules(lg_session_t *s, const char *text, char *err, size_t errlen)
+{
+    char *copy = lg__xstrdup(text), *save = NULL, where[64];
+    if (!copy)
+        return LG_ENOMEM;
+    int rc = 0;
+    unsigned n = 1;
+    for (char *e = strtok_r(copy, ";", &save); rc == 0 && e; e = strtok_r(NULL, ";", &save)) {
+        if (e[strspn(e, " \t")] == '\0')
+            continue;
+        snprintf(where, sizeof where, "LEAKGATE_LIMITS entry %u", n++);
+        rc = parse_rule(s, e, where, err, errlen);
+    }
+    lg__xfree(copy);
+    return rc;
+}
+
+static int read_settings(lg_session_t *s, char *err, size_t errlen)
+{
+    const char *v;
+    int64_t n;
+    int rc;
+    if ((v = getenv("LEAKGATE_MAX_SIZE")) && *v &&
+        (rc = lg_parse_size_setting("LEAKGATE_MAX_SIZE", v, &s->defaults.max_size, err, errlen)))
+        return rc;
+    if ((v = getenv("LEAKGATE_MAX_COUNT")) && *v &&
+        (rc = lg_parse_int_setting("LEAKGATE_MAX_COUNT", v, 0, INT64_MAX,
+                                   &s->defaults.max_count, err, errlen)))
+        return rc;
+    if ((v = getenv("LEAKGATE_TOP")) && *v) {
+        if ((rc = lg_parse_int_setting("LEAKGATE_TOP", v, 0, 100000, &n, err, errlen)))
+            return rc;
+        s->render.top = n == 0 ? -1 : (int)n;
+    }
+    v = getenv("LEAKGATE_NO_DEFAULT_SUPPRESSIONS");
+    if (v && *v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+        return fail(err, errlen, LG_EINVAL, "LEAKGATE_NO_DEFAULT_SUPPRESSIONS=%s: expected %s", v,
+                    "0 or 1");
+    if (!(v && strcmp(v, "1") == 0) && (rc = lg_filterset_add_defaults(s->filters)))
+        return rc;
+    if ((v = getenv("LEAKGATE_SUPPRESSIONS")) && *v) {
+        char msg[512];
+        if ((rc = lg_filterset_load(s->filters, v, msg, sizeof msg)))
+            return rc == LG_ENOMEM ? rc
+                                   : fail(err, errlen, rc, "LEAKGATE_SUPPRESSIONS: %s", msg);
+        if ((rc = load_rules(s, v, err, errlen)))
+            return rc;
+    }
+    if ((v = getenv("LEAKGATE_LIMITS")) && *v && (rc = load_env_rules(s, v, err, errlen)))
+        return rc;
+    return 0;
+}
+
+int lg_session_new(lg_session_t **out, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    *out = NULL;
+    lg_session_t *s = lg__xcalloc(1, sizeof *s);
+    if (!s)
+        return LG_ENOMEM;
+    s->defaults = (lg_limits_t)LG_LIMITS_INIT;
+    int rc = lg_filterset_new(&s->filters);
+    if (!rc)
+        rc = lg_json_report_new(&s->report);
+    if (!rc)
+        rc = read_settings(s, err, errlen);
+    if (rc) {
+        lg_session_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+static void end_state(lg_session_t *s)
+{
+    lg_mark_free(s->mark);
+    lg_stats_free(s->leaks);
+    lg__xfree(s->id);
+    s->mark = NULL;
+    s->leaks = NULL;
+    s->id = NULL;
+    s->ended = false;
+}
+
+void lg_session_free(lg_session_t *s)
+{
+    if (!s)
+        return;
+    end_state(s);
+    for (size_t i = 0; i < s->nrules; i++)
+        lg__xfree(s->rules[i].pattern);
+    lg__xfree(s->rules);
+    lg_filterset_free(s->filters);
+    lg_json_report_free(s->report);
+    lg__xfree(s);
+}
+
+int lg_session_begin_test(lg_session_t *s, const char *id)
+{
+    end_state(s);
+    if (!(s->id = lg__xstrdup(id ? id : "")))
+        return LG_ENOMEM;
+    s->limits = s->defaults;
+    for (size_t i = 0; i < s->nrules; i++) {
+        const struct rule *r = &s->rules[i];
+        if (fnmatch(r->pattern, s->id, 0) != 0)
+            continue;
+        if (r->has_size)
+            s->limits.max_size = r->max_size;
+        if (r->has_count)
+            s->limits.max_count = r->max_count;
+    }
+    int rc = lg_is_tracing() ? 0 : lg_start(0);
+    return rc ? rc : lg_mark_begin(&s->mark);
+}
+
+void lg_session_set_limits(lg_session_t *s, const lg_limits_t *limits)
+{
+    s->limits = *limits;
+}
+
+lg_limits_t lg_session_limits(const lg_session_t *s)
+{
+    return s->limits;
+}
+
+int lg_session_end_test(lg_session_t *s, lg_result_t *out)
+{
+    if (!s->mark || s->ended)
+        return LG_ESTALE;
+    lg_stats_t *raw;
+    uint64_t lost = 0;
+    int rc = lg_mark_diff(s->mark, &raw, &lost);
+    if (rc)
+        return rc;
+    rc = lg_stats_filter(raw, s->filters, &s->leaks);
+    lg_stats_free(raw);
+    if (rc)
+        return rc;
+    lg_result_init(&s->result, s->id, s->leaks, &s->limits, lost);
+    s->ended = true;
+    *out = s->result;
+    return lg_json_report_add(s->report, &s->result, &s->render);
+}
+
+char *lg_session_failure_text(const lg_session_t *s)
+{
+    return s->ended ? lg_render_failure(&s->result, &s->render) : NULL;
+}
+
+lg_json_report_t *lg_session_report(lg_session_t *s)
+{
+    return s->report;
+}
