@@ -133,14 +133,15 @@ static void put_frame(lg__sb_t *b, const lg_frame_t *f)
         lg__sb_puts(b, ", \"offset\": null}");
 }
 
-static void put_leak(lg__sb_t *b, const lg_stat_t *st)
+static void put_leak(lg__sb_t *b, const lg_stat_t *st, const lg_render_opts_t *opts)
 {
     lg__sb_printf(b,
                   "{\"size_diff\": %lld, \"count_diff\": %lld, \"size\": %zu, "
                   "\"count\": %zu, \"domain\": %u, \"traceback\": [",
                   (long long)st->size_diff, (long long)st->count_diff, st->size, st->count,
                   st->domain);
-    for (uint32_t i = 0; i < st->traceback.nframes; i++) {
+    uint32_t n = lg__shown_frames(&st->traceback, opts);
+    for (uint32_t i = 0; i < n; i++) {
         if (i)
             lg__sb_puts(b, ", ");
         put_frame(b, st->traceback.frames[i]);
@@ -148,8 +149,9 @@ static void put_leak(lg__sb_t *b, const lg_stat_t *st)
     lg__sb_puts(b, "]}");
 }
 
-static void put_test(lg__sb_t *b, const lg_result_t *r, int top)
+static void put_test(lg__sb_t *b, const lg_result_t *r, const lg_render_opts_t *opts)
 {
+    int top = opts && opts->top ? opts->top : LG_TOP_DEFAULT;
     lg__sb_puts(b, "{\"id\": ");
     lg__sb_json_str(b, r->id ? r->id : "");
     lg__sb_printf(b,
@@ -170,7 +172,7 @@ static void put_test(lg__sb_t *b, const lg_result_t *r, int top)
             continue;
         if (shown++)
             lg__sb_puts(b, ", ");
-        put_leak(b, st);
+        put_leak(b, st, opts);
     }
     lg__sb_puts(b, "]}");
 }
@@ -225,7 +227,7 @@ static int append(lg_json_report_t *rep, char *test)
 int lg_json_report_add(lg_json_report_t *rep, const lg_result_t *r, const lg_render_opts_t *opts)
 {
     lg__sb_t b = {0};
-    put_test(&b, r, opts && opts->top ? opts->top : LG_TOP_DEFAULT);
+    put_test(&b, r, opts);
     return append(rep, lg__sb_finish(&b));
 }
 

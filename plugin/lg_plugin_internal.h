@@ -41,4 +41,7 @@ void lg__sb_json_str(lg__sb_t *b, const char *s);
  * size_diff == 0 and count_diff > 0. */
 bool lg__is_leak_row(const lg_stat_t *st);
 
+/* How many frames of tb a report shows (opts->stop_module). */
+uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts);
+
 #endif /* LG_PLUGIN_INTERNAL_H */

@@ -18,6 +18,8 @@
  */
 #include "lg_plugin_internal.h"
 
+#include <fnmatch.h>
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -192,8 +194,21 @@ static struct sizestr fmt_size(double size, int sign)
 
 /* ---- frames ------------------------------------------------------------- */
 
+uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts)
+{
+    if (!opts || !opts->stop_module)
+        return tb->nframes;
+    for (uint32_t i = 1; i < tb->nframes; i++) {
+        const char *m = tb->frames[i]->module, *slash = m ? strrchr(m, '/') : NULL;
+        if (m && fnmatch(opts->stop_module, slash ? slash + 1 : m, 0) == 0)
+            return i;
+    }
+    return tb->nframes;
+}
+
 struct render {
     int top;
+    lg_render_opts_t opts;
     const char *base; /* NULL: show files as given */
     char cwd[PATH_MAX];
 };
@@ -201,6 +216,7 @@ struct render {
 static void render_init(struct render *rd, const lg_render_opts_t *o)
 {
     rd->top = o && o->top ? o->top : LG_TOP_DEFAULT;
+    rd->opts = o ? *o : (lg_render_opts_t){0};
     rd->base = NULL;
     if (o && o->base_dir) {
         if (*o->base_dir)
@@ -292,15 +308,16 @@ static int digits(size_t n)
 static void put_traceback(lg__sb_t *b, const struct render *rd, const lg_traceback_t *tb,
                           const char *indent)
 {
+    uint32_t nframes = lg__shown_frames(tb, &rd->opts);
     /* Python frames first, oldest first, as Traceback.format(). */
-    for (uint32_t i = tb->nframes; i-- > 0;)
+    for (uint32_t i = nframes; i-- > 0;)
         if (tb->frames[i]->kind == LG_FRAME_PYTHON)
             put_python_frame(b, rd, tb->frames[i], indent);
 
     /* Native frames: measure the columns, then print them aligned. */
     size_t nnative = 0, fw = 0, lw = 0;
     char loc[PATH_MAX + 16];
-    for (uint32_t i = 0; i < tb->nframes; i++) {
+    for (uint32_t i = 0; i < nframes; i++) {
         const lg_frame_t *f = tb->frames[i];
         if (f->kind == LG_FRAME_PYTHON)
             continue;
@@ -313,7 +330,7 @@ static void put_traceback(lg__sb_t *b, const struct render *rd, const lg_traceba
     }
     int iw = nnative ? digits(nnative - 1) : 1;
     size_t k = 0;
-    for (uint32_t i = 0; i < tb->nframes; i++) {
+    for (uint32_t i = 0; i < nframes; i++) {
         const lg_frame_t *f = tb->frames[i];
         if (f->kind == LG_FRAME_PYTHON)
             continue;

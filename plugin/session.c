@@ -144,8 +144,8 @@ static int read_settings(lg_session_t *s, char *err, size_t errlen)
         (rc = lg_parse_size_setting("LEAKGATE_MAX_SIZE", v, &s->defaults.max_size, err, errlen)))
         return rc;
     if ((v = getenv("LEAKGATE_MAX_COUNT")) && *v &&
-        (rc = lg_parse_int_setting("LEAKGATE_MAX_COUNT", v, 0, INT64_MAX,
-                                   &s->defaults.max_count, err, errlen)))
+        (rc = lg_parse_int_setting("LEAKGATE_MAX_COUNT", v, 0, INT64_MAX, &s->defaults.max_count,
+                                   err, errlen)))
         return rc;
     if ((v = getenv("LEAKGATE_TOP")) && *v) {
         if ((rc = lg_parse_int_setting("LEAKGATE_TOP", v, 0, 100000, &n, err, errlen)))
@@ -161,8 +161,7 @@ static int read_settings(lg_session_t *s, char *err, size_t errlen)
     if ((v = getenv("LEAKGATE_SUPPRESSIONS")) && *v) {
         char msg[512];
         if ((rc = lg_filterset_load(s->filters, v, msg, sizeof msg)))
-            return rc == LG_ENOMEM ? rc
-                                   : fail(err, errlen, rc, "LEAKGATE_SUPPRESSIONS: %s", msg);
+            return rc == LG_ENOMEM ? rc : fail(err, errlen, rc, "LEAKGATE_SUPPRESSIONS: %s", msg);
         if ((rc = load_rules(s, v, err, errlen)))
             return rc;
     }
@@ -268,6 +267,11 @@ int lg_session_end_test(lg_session_t *s, lg_result_t *out)
 char *lg_session_failure_text(const lg_session_t *s)
 {
     return s->ended ? lg_render_failure(&s->result, &s->render) : NULL;
+}
+
+void lg_session_stop_frames_at(lg_session_t *s, const char *pattern)
+{
+    s->render.stop_module = pattern;
 }
 
 lg_json_report_t *lg_session_report(lg_session_t *s)

@@ -45,8 +45,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define API __attribute__((visibility("default")))
+#define API       __attribute__((visibility("default")))
 #define PARTS_ENV "LEAKGATE_REPORT_PARTS" /* runner -> workers */
+/* Tracebacks end at the test: libcriterion's frames and ours below it. */
+#define STOP_MODULE "lib*criterion.so*"
 
 static struct {
     bool resolved;
@@ -114,6 +116,8 @@ static void begin(void)
         if (rc && !*A.why)
             snprintf(A.why, sizeof A.why, "leakgate: %s", lg_strerror(rc));
         A.broken = rc != 0;
+        if (!rc)
+            lg_session_stop_frames_at(A.session, STOP_MODULE);
     }
     if (A.broken)
         return;
@@ -133,7 +137,8 @@ static void write_part(const lg_result_t *r)
         return;
     char path[4096];
     snprintf(path, sizeof path, "%s/%ld-%u.json", dir, (long)getpid(), A.ntests++);
-    if (lg_json_report_add(one, r, NULL) != 0 || lg_json_report_write(one, path) != 0)
+    lg_render_opts_t opts = {.stop_module = STOP_MODULE};
+    if (lg_json_report_add(one, r, &opts) != 0 || lg_json_report_write(one, path) != 0)
         fprintf(stderr, "leakgate: cannot write %s\n", path);
     lg_json_report_free(one);
 }

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <limits.h>
 #include <signal.h>
 #include <stddef.h>
@@ -282,16 +283,20 @@ static void exec_child(const struct run_opts *o, const char *lib, const char *sn
     sigprocmask(SIG_SETMASK, oldmask, NULL);
 
     const char *old = getenv("LD_PRELOAD");
-    size_t n = strlen(lib) + (old ? strlen(old) : 0) + 2;
+    size_t n = (lib ? strlen(lib) : 0) + (old ? strlen(old) : 0) + 2;
     char *preload = malloc(n);
     char pid[32];
-    if (preload) {
+    if (preload && lib) {
         snprintf(preload, n, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
         setenv("LD_PRELOAD", preload, 1);
     }
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
-    setenv("LEAKGATE_RUN_SNAPSHOT", snap, 1);
-    setenv("LEAKGATE_RUN_PID", pid, 1);
+    if (snap) {
+        setenv("LEAKGATE_RUN_SNAPSHOT", snap, 1);
+        setenv("LEAKGATE_RUN_PID", pid, 1);
+    } else {
+        set_env("LEAKGATE_REPORT", o->json);
+    }
     set_env("LEAKGATE_MAX_SIZE", o->max_size_text);
     set_env("LEAKGATE_MAX_COUNT", o->max_count_text);
     set_env("LEAKGATE_FRAMES", o->frames_text);
@@ -359,6 +364,85 @@ static int spawn_and_wait(const struct run_opts *o, const char *lib, const char 
         return -1;
     }
     return status;
+}
+
+/* ---- Criterion test binaries ------------------------------------------- */
+
+/* Whether the program that `cmd` names (a path, or a name looked up in
+ * PATH) has libcriterion among its DT_NEEDED libraries. */
+static bool links_criterion(const char *cmd)
+{
+    char path[PATH_MAX];
+    const char *p = cmd;
+    if (!strchr(cmd, '/')) {
+        const char *dirs = getenv("PATH");
+        p = NULL;
+        for (const char *d = dirs ? dirs : ""; d && *d && !p;
+             d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
+            int len = (int)strcspn(d, ":");
+            snprintf(path, sizeof path, "%.*s/%s", len, d, cmd);
+            if (access(path, X_OK) == 0)
+                p = path;
+        }
+        if (!p)
+            return false;
+    }
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    elf_version(EV_CURRENT);
+    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+    bool found = false;
+    for (Elf_Scn *scn = NULL; elf && !found && (scn = elf_nextscn(elf, scn));) {
+        GElf_Shdr sh;
+        Elf_Data *data;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC ||
+            !(data = elf_getdata(scn, NULL)))
+            continue;
+        GElf_Dyn dyn;
+        for (int i = 0; !found && gelf_getdyn(data, i, &dyn); i++) {
+            const char *name =
+                dyn.d_tag == DT_NEEDED ? elf_strptr(elf, sh.sh_link, dyn.d_un.d_val) : NULL;
+            found = name && strncmp(name, "libcriterion.so", 15) == 0;
+        }
+    }
+    if (elf)
+        elf_end(elf);
+    close(fd);
+    return found;
+}
+
+/* A Criterion suite: every test is judged by itself in its worker
+ * (libleakgate-criterion, preloaded beside libleakgate.so); the exit status
+ * is the runner's.  Under --debug leakgate stays out of the way. */
+static int run_criterion(const struct run_opts *o, const char *lib)
+{
+    if (o->snapshot) {
+        cli_error("%s: %s is a Criterion test binary: its tests are judged one by one, "
+                  "there is no exit snapshot",
+                  o->snapshot_name, o->cmd[0]);
+        return CLI_EUSAGE;
+    }
+    char libs[2 * PATH_MAX + 64];
+    const char *slash = strrchr(lib, '/');
+    snprintf(libs, sizeof libs, "%s:%.*s/libleakgate-criterion.so", lib, (int)(slash - lib), lib);
+    if (access(strchr(libs, ':') + 1, R_OK) != 0) {
+        cli_error("cannot find %s: %s", strchr(libs, ':') + 1, strerror(errno));
+        return CLI_EUSAGE;
+    }
+    bool debug = false;
+    for (char **a = o->cmd + 1; *a; a++)
+        debug = debug || strncmp(*a, "--debug", 7) == 0;
+    if (debug)
+        cli_error("--debug: running %s without leak checks", o->cmd[0]);
+    int exec_errno;
+    int ws = spawn_and_wait(o, debug ? NULL : libs, NULL, &exec_errno);
+    if (ws < 0) {
+        if (exec_errno)
+            cli_error("cannot run %s: %s", o->cmd[0], strerror(exec_errno));
+        return 127;
+    }
+    return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }
 
 /* ---- the verdict -------------------------------------------------------- */
@@ -475,6 +559,11 @@ int cli_run(int argc, char **argv)
     if (!find_library(lib, sizeof lib)) {
         lg_filterset_free(filters);
         return CLI_EUSAGE;
+    }
+
+    if (links_criterion(o.cmd[0])) {
+        lg_filterset_free(filters);
+        return run_criterion(&o, lib);
     }
 
     const char *tmp = getenv("TMPDIR");

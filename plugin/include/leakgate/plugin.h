@@ -119,10 +119,14 @@ LG_API int lg_filterset_add_defaults(lg_filterset_t *set);
 #define LG_TOP_DEFAULT 5
 
 typedef struct lg_render_opts {
-    int top;              /* tracebacks shown: 0 means LG_TOP_DEFAULT,
+    int top;                 /* tracebacks shown: 0 means LG_TOP_DEFAULT,
                              -1 means all */
-    const char *base_dir; /* files under it are shown relative to it;
+    const char *base_dir;    /* files under it are shown relative to it;
                              NULL: the current directory, "": never */
+    const char *stop_module; /* fnmatch pattern on a module's file name:
+                                a traceback is cut before the first frame
+                                (after frame 0) in such a module, the test
+                                runner's frames below the test; NULL: whole */
 } lg_render_opts_t;
 
 /* The failure text of DESIGN.md for a leaked or inconclusive result, every
@@ -242,6 +246,10 @@ LG_API int lg_session_end_test(lg_session_t *s, lg_result_t *out);
 /* The failure text of the last ended test (lg_render_failure with the
  * session's LEAKGATE_TOP).  Caller frees with lg_string_free(). */
 LG_API char *lg_session_failure_text(const lg_session_t *s);
+
+/* Cuts the session's tracebacks before the first frame in a module
+ * matching `pattern` (lg_render_opts_t.stop_module; borrowed: a literal). */
+LG_API void lg_session_stop_frames_at(lg_session_t *s, const char *pattern);
 
 /* The results of every ended test.  Borrowed until lg_session_free(). */
 LG_API lg_json_report_t *lg_session_report(lg_session_t *s);
