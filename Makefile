@@ -132,13 +132,16 @@ bench: all $(BENCH_BINS) ## run the benchmark programs; figures go to $(BUILD)/b
 install: all ## install into PREFIX (default /usr/local)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
 	    $(DESTDIR)$(PREFIX)/include/leakgate $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SO) $(CR_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(ARCHIVE) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 runtime/include/leakgate/*.h $(wildcard plugin/include/leakgate/*.h) \
+	    adapters/criterion/include/leakgate/criterion.h \
 	    $(DESTDIR)$(PREFIX)/include/leakgate/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' runtime/leakgate.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' adapters/criterion/leakgate-criterion.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate-criterion.pc
 
 asan: ## build and test with AddressSanitizer in build/asan (hooks not interposed)
 	$(MAKE) BUILD=build/asan SAN=address check
