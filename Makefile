@@ -57,7 +57,7 @@ HELPER_BINS:= $(HELPER_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check unit integration bench install asan ubsan valgrind fuzz \
+.PHONY: all check demo unit integration bench install asan ubsan valgrind fuzz \
         format help clean
 .DEFAULT_GOAL := all
 
@@ -116,6 +116,18 @@ $(BUILD)/bench/%: bench/%.c $(ARCHIVE)
 	@$(if $(Q),echo "  BENCH   $@")
 	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
 	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
+
+EXAMPLE := $(BUILD)/examples/test_kvconf
+$(EXAMPLE): examples/kvconf/kvconf.c examples/kvconf/kvconf.h examples/kvconf/tests/test_kvconf.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -g -O0 -fno-omit-frame-pointer -Iexamples/kvconf \
+	    examples/kvconf/kvconf.c examples/kvconf/tests/test_kvconf.c -lcriterion -o $@
+
+demo: all $(EXAMPLE) ## run the example Criterion suite (examples/) under leakgate
+	@echo "== leakgate run -- $(EXAMPLE)    (three tests leak on purpose)"
+	@$(CLI) run -- $(EXAMPLE); rc=$$?; \
+	    echo "== the runner exited $$rc: the leaking tests failed, the clean ones passed"; \
+	    test $$rc -ne 0
 
 check: unit integration ## run unit and integration tests (and a smoke run of the benchmarks)
 

@@ -290,4 +290,3 @@ API int criterion_run_all_tests(struct criterion_test_set *tests)
         merge_parts(dir, report);
     return ok;
 }
-

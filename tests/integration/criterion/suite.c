@@ -106,9 +106,7 @@ static void balanced_fini(void)
     free(scratch);
 }
 
-static void forgetful_fini(void)
-{
-}
+static void forgetful_fini(void) {}
 
 Test(fixture, balanced, .init = balanced_init, .fini = balanced_fini)
 {
