@@ -85,10 +85,18 @@ export LEAKGATE_LIMITS="plain::limited_by_rule max_size=512"
 "$LG" run --json "$WORK/preload.json" -- "$WORK/suite" -j2 >"$WORK/preload.out" 2>&1
 rc=$?
 check_mode preload
-LEAKGATE_REPORT="$WORK/linked.json" "$WORK/suite_linked" -j2 >"$WORK/linked.out" 2>&1
+unset LEAKGATE_LIMITS
+# Linked mode takes the same per-test limit from a suppressions file.
+printf '# per-test limits\nlimit plain::limited_by_rule max_size=512\n' >"$WORK/supp"
+LEAKGATE_SUPPRESSIONS="$WORK/supp" LEAKGATE_REPORT="$WORK/linked.json" "$WORK/suite_linked" -j2 \
+    >"$WORK/linked.out" 2>&1
 rc=$?
 check_mode linked
-unset LEAKGATE_LIMITS
+printf 'limit plain::clean max_size=lots\n' >"$WORK/badsupp"
+LEAKGATE_SUPPRESSIONS="$WORK/badsupp" "$WORK/suite_linked" --filter 'plain/clean' >"$WORK/badsupp.out" 2>&1 &&
+    fail "bad limit line: the runner exited 0"
+grep -q "badsupp:1: max_size=lots: expected a size" "$WORK/badsupp.out" ||
+    fail "bad limit line: not named: $(head -5 "$WORK/badsupp.out")"
 
 # A clean selection exits 0; --filter keeps the report to what ran.
 "$LG" run --json "$WORK/filter.json" -- "$WORK/suite" --filter 'fixture/balanced' >"$WORK/f.out" 2>&1 ||
