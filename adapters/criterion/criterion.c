@@ -38,6 +38,7 @@
 #include <criterion/stats.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <stddef.h>
 #include <leakgate/criterion.h>
 #include <leakgate/plugin.h>
 #include <stdio.h>
@@ -143,19 +144,35 @@ static void write_part(const lg_result_t *r)
     lg_json_report_free(one);
 }
 
+/* A worker's copy of a test's data may be misaligned in Criterion's arena:
+ * its pointer fields are read and written bytewise. */
+#define FIELD(d, f) ((char *)(d) + offsetof(struct criterion_test_extra_data, f))
+
+static void *get_field(void *at)
+{
+    void *v;
+    memcpy(&v, at, sizeof v);
+    return v;
+}
+
+static void clear_field(void *at)
+{
+    memset(at, 0, sizeof(void *));
+}
+
 /* The fixtures' .fini, now, and never again: see the top of the file. */
 static void run_fini_now(void)
 {
-    struct criterion_test_extra_data *td = (*A.test)->data;
-    struct criterion_test_extra_data *sd = *A.suite ? (*A.suite)->data : NULL;
-    void (*test_fini)(void) = td->fini, (*suite_fini)(void) = sd ? sd->fini : NULL;
-    td->fini = NULL;
+    void *td = (*A.test)->data, *sd = *A.suite ? (*A.suite)->data : NULL;
+    void *test_fini = get_field(FIELD(td, fini)),
+         *suite_fini = sd ? get_field(FIELD(sd, fini)) : NULL;
+    clear_field(FIELD(td, fini));
     if (sd)
-        sd->fini = NULL;
+        clear_field(FIELD(sd, fini));
     if (test_fini)
-        test_fini();
+        ((void (*)(void))test_fini)();
     if (suite_fini)
-        suite_fini();
+        ((void (*)(void))suite_fini)();
 }
 
 /* Ends the test; `own_failure`: the body failed its own assertion. */
@@ -219,7 +236,8 @@ API void criterion_internal_test_main(void (*fn)(void))
         return;
     }
     A.body = fn;
-    A.main((*A.test)->data->param_ ? (void (*)(void))(void *)body_param : body);
+    bool param = get_field(FIELD((*A.test)->data, param_)) != NULL;
+    A.main(param ? (void (*)(void))(void *)body_param : body);
 }
 
 API void criterion_internal_test_teardown(void)
