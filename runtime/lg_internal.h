@@ -216,6 +216,16 @@ void lg__mark_reset(void); /* clear_traces/stop: the active mark goes stale */
 void lg__mark_lock(void);  /* fork */
 void lg__mark_unlock(void);
 
+/* ---- interpreter frames (interp.c) ------------------------------------- */
+
+/* Fills *out with the file and line of an interpreter frame word and
+ * returns true; returns false (out untouched) for a native address. */
+bool lg__interp_resolve(uintptr_t word, lg_frame_t *out);
+/* Appends the registered interpreter's frames to the n native frames of a
+ * traceback being captured (dropping the native frames of the interpreter's
+ * own code); returns the new count.  No-op without a registration. */
+int lg__interp_append(uintptr_t *frames, int n, int max, uint32_t *total);
+
 /* ---- symbolization (symbolize.c) --------------------------------------- */
 
 /* Fills function, file, line, module and offset of the native return
@@ -237,6 +247,8 @@ struct lg_snapshot {
     lg_metrics_t metrics;
     lg__arena_t arena;       /* frames, tracebacks, strings */
     struct lg__dedup *dedup; /* builder maps, freed by lg__snapshot_seal */
+    void *user;              /* lg_snapshot_set_user_data, lg__xmalloc'd */
+    size_t user_len;
 };
 
 lg_snapshot_t *lg__snapshot_alloc(void);

@@ -7,7 +7,7 @@
  *
  *   offset  size
  *   0       8     magic  89 'L' 'G' 'S' '\r' '\n' 1A '\n'
- *   8       4     u32 version (1)
+ *   8       4     u32 version (1, or 2 when user data follows the traces)
  *   12      4     u32 traceback_limit
  *   16      48    i64 timestamp_ns, u64 traced_current, traced_peak,
  *                 tracer_memory, rss, lost_traces        (lg_metrics_t)
@@ -22,6 +22,8 @@
  *                                  u32 total_nframe, nframes x u32 frame index
  *                 trace table      u64 count, then count records of 16 bytes:
  *                                  u32 domain, u32 traceback index, u64 size
+ *                 user data        version 2 only: u32 length, then length
+ *                                  bytes (lg_snapshot_set_user_data)
  *   len-4   4     u32 CRC-32 (IEEE, as zlib's crc32) of bytes [0, len-4)
  *
  * The magic is PNG's trick: the high-bit byte catches 7-bit transfers, the
@@ -49,7 +51,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u /* the newest this build reads */
 #define HEADER_SIZE  64
 #define FRAME_SIZE   36
 #define TB_MIN_SIZE  12 /* nframes, total_nframe and at least one index */
@@ -313,7 +315,7 @@ static void write_snapshot(struct out *o, const lg_snapshot_t *snap, struct tabl
 {
     const lg_metrics_t *m = &snap->metrics;
     out_bytes(o, magic, sizeof magic);
-    out_u32(o, SNAP_VERSION);
+    out_u32(o, snap->user_len ? 2u : 1u);
     out_u32(o, (uint32_t)snap->traceback_limit);
     out_u64(o, (uint64_t)m->timestamp_ns);
     out_u64(o, m->traced_current);
@@ -354,6 +356,10 @@ static void write_snapshot(struct out *o, const lg_snapshot_t *snap, struct tabl
         out_u32(o, tr->domain);
         out_u32(o, known_id(&t->tbs, file_traceback(tr->traceback)));
         out_u64(o, tr->size);
+    }
+    if (snap->user_len) {
+        out_u32(o, (uint32_t)snap->user_len);
+        out_bytes(o, snap->user, snap->user_len);
     }
     out_u32(o, o->crc);
     out_flush(o);
@@ -568,6 +574,17 @@ static int load_traces(struct loader *L)
     return 0;
 }
 
+static int load_user_data(struct loader *L)
+{
+    NEED(L, 4, "truncated user data");
+    uint32_t n = take_u32(L);
+    NEED(L, n, "truncated user data");
+    if (lg_snapshot_set_user_data(L->s, L->p, n))
+        return LG_ENOMEM;
+    L->p += n;
+    return 0;
+}
+
 static int load(struct loader *L, const unsigned char *buf, size_t len)
 {
     if (len == 0)
@@ -580,7 +597,7 @@ static int load(struct loader *L, const unsigned char *buf, size_t len)
     if (len < 12)
         FAIL(L, LG_ECORRUPT, "truncated header");
     uint32_t version = get_u32(buf + 8);
-    if (version != SNAP_VERSION)
+    if (version < 1 || version > SNAP_VERSION)
         FAIL(L, LG_EVERSION,
              version > SNAP_VERSION ? "file written by a newer leakgate"
                                     : "unknown snapshot file version");
@@ -603,10 +620,12 @@ static int load(struct loader *L, const unsigned char *buf, size_t len)
 
     int rc;
     if ((rc = load_strings(L)) || (rc = load_frames(L)) || (rc = load_tracebacks(L)) ||
-        (rc = load_traces(L)))
+        (rc = load_traces(L)) || (version >= 2 && (rc = load_user_data(L))))
         return rc;
     if (left(L))
-        FAIL(L, LG_ECORRUPT, "trailing bytes after the trace table");
+        FAIL(L, LG_ECORRUPT,
+             version >= 2 ? "trailing bytes after the user data"
+                          : "trailing bytes after the trace table");
     if (crc32_update(0, buf, len - 4) != get_u32(buf + len - 4))
         FAIL(L, LG_ECORRUPT, "checksum mismatch");
     return 0;

@@ -232,7 +232,63 @@ void lg_snapshot_free(lg_snapshot_t *s)
     lg__snapshot_seal(s);
     lg__arena_release(&s->arena);
     lg__xfree(s->traces);
+    lg__xfree(s->user);
     lg__xfree(s);
+}
+
+int lg_snapshot_new(int traceback_limit, lg_snapshot_t **out)
+{
+    if (!out)
+        return LG_EINVAL;
+    *out = NULL;
+    if (traceback_limit < 0 || traceback_limit > LG_FRAMES_MAX)
+        return LG_EINVAL;
+    lg_snapshot_t *s = lg__snapshot_alloc();
+    if (!s)
+        return LG_ENOMEM;
+    s->traceback_limit = traceback_limit;
+    s->metrics.timestamp_ns = lg__now_ns();
+    *out = s;
+    return 0;
+}
+
+int lg_snapshot_add(lg_snapshot_t *s, uint32_t domain, size_t size, const lg_frame_t *frames,
+                    uint32_t n, uint32_t total_nframe)
+{
+    if (!s || (n && !frames) || n > LG_FRAMES_MAX + 16)
+        return LG_EINVAL;
+    /* A loaded snapshot was sealed: building on it again needs new maps. */
+    if (!s->dedup && !(s->dedup = lg__xcalloc(1, sizeof *s->dedup)))
+        return LG_ENOMEM;
+    const lg_frame_t *local[LG_FRAMES_MAX + 16];
+    for (uint32_t i = 0; i < n; i++)
+        if (!(local[i] = lg__snapshot_add_frame(s, &frames[i])))
+            return LG_ENOMEM;
+    const lg_traceback_t *tb = n ? lg__snapshot_add_traceback(s, local, n, total_nframe)
+                                 : lg__snapshot_copy_traceback(s, &lg__unknown_traceback);
+    return tb ? lg__snapshot_add_trace(s, domain, size, tb) : LG_ENOMEM;
+}
+
+int lg_snapshot_set_user_data(lg_snapshot_t *s, const void *data, size_t len)
+{
+    void *copy = NULL;
+    if (len > UINT32_MAX)
+        return LG_EINVAL;
+    if (len && !(copy = lg__xmalloc(len)))
+        return LG_ENOMEM;
+    if (len)
+        memcpy(copy, data, len);
+    lg__xfree(s->user);
+    s->user = copy;
+    s->user_len = len;
+    return 0;
+}
+
+const void *lg_snapshot_user_data(const lg_snapshot_t *s, size_t *len)
+{
+    if (len)
+        *len = s->user_len;
+    return s->user;
 }
 
 size_t lg_snapshot_count(const lg_snapshot_t *s)

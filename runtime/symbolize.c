@@ -524,6 +524,8 @@ static void lookup_locked(uintptr_t addr, struct entry *e)
 
 void lg__symbolize(uintptr_t addr, lg_frame_t *out)
 {
+    if (lg__interp_resolve(addr, out))
+        return;
     memset(out, 0, sizeof *out);
     out->kind = LG_FRAME_NATIVE;
     out->addr = addr;

@@ -48,12 +48,10 @@ static void shrink(size_t size)
     atomic_fetch_sub(&st.current, size);
 }
 
-/* Adds a trace with the caller's traceback; counts it lost on failure. */
-LG_HOOK_TEXT static void add(uint32_t domain, uintptr_t ptr, size_t size)
+/* Adds a trace with traceback `frames`; counts it lost on failure. */
+static void add_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintptr_t *frames, int n,
+                       uint32_t total)
 {
-    uintptr_t frames[LG_FRAMES_MAX];
-    uint32_t total = 0;
-    int n = lg__backtrace(frames, atomic_load(&st.nframes), &total);
     uint32_t tb = lg__intern(frames, n, total);
     size_t old_size;
     uint32_t old_tb;
@@ -77,6 +75,18 @@ LG_HOOK_TEXT static void add(uint32_t domain, uintptr_t ptr, size_t size)
     lg__tb_account(tb, (int64_t)size, 1);
     if (lg__mark_active)
         lg__mark_on_alloc(domain, ptr);
+}
+
+/* Adds a trace with the caller's traceback: native frames, then the
+ * frames of an interpreter when one registered (interp.c). */
+LG_HOOK_TEXT static void add(uint32_t domain, uintptr_t ptr, size_t size)
+{
+    uintptr_t frames[LG_FRAMES_MAX];
+    uint32_t total = 0;
+    int limit = atomic_load(&st.nframes);
+    int n = lg__backtrace(frames, limit, &total);
+    n = lg__interp_append(frames, n, limit, &total);
+    add_frames(domain, ptr, size, frames, n, total);
 }
 
 LG_HOOK_TEXT void lg__trace_alloc(uint32_t domain, void *ptr, size_t size)
@@ -202,6 +212,18 @@ LG_HOOK_TEXT int lg_track(uint32_t domain, uintptr_t ptr, size_t size)
         return LG_EINVAL;
     uint64_t lost = lg_get_lost_traces();
     add(domain, ptr, size);
+    return lg_get_lost_traces() == lost ? 0 : LG_ENOMEM;
+}
+
+int lg_track_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintptr_t *frames, int n,
+                    uint32_t total_nframe)
+{
+    if (!lg__tracing())
+        return LG_ENOTTRACING;
+    if (ptr == UINTPTR_MAX || n < 0 || n > LG_FRAMES_MAX || (n && !frames))
+        return LG_EINVAL;
+    uint64_t lost = lg_get_lost_traces();
+    add_frames(domain, ptr, size, frames, n, total_nframe < (uint32_t)n ? (uint32_t)n : total_nframe);
     return lg_get_lost_traces() == lost ? 0 : LG_ENOMEM;
 }
 

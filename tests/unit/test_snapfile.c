@@ -494,7 +494,7 @@ LGT_TEST(other_versions_are_refused)
     tiny(&f, OK);
     const char *detail = NULL;
     lg_snapshot_t *s = NULL;
-    f.b[8] = 2;
+    f.b[8] = 3;
     ASSERT_EQ(load_copy(f.b, f.n, &s, &detail), LG_EVERSION);
     ASSERT_STR_EQ(detail, "file written by a newer leakgate");
     f.b[8] = 0;

@@ -137,9 +137,50 @@ typedef struct lg_traceback {
 /* Fills *out with the function, file, line, module and offset of the code
  * address `addr` in this process (libdw; cached).  `addr` is taken as a
  * return address: the instruction before it is looked up, so pass a
- * function's entry + 1 to name the function itself.  Unknown fields are
- * NULL or 0.  Strings are borrowed and live until the process exits. */
+ * function's entry + 1 to name the function itself.  An interpreter frame
+ * word (below) gives an LG_FRAME_PYTHON frame with its file and line.
+ * Unknown fields are NULL or 0.  Strings are borrowed and live until the
+ * process exits. */
 LG_API void lg_symbolize(uintptr_t addr, lg_frame_t *out);
+
+/* ---- interpreter frames ------------------------------------------------
+ *
+ * An interpreter (leakgate's Python binding) puts its own frames into
+ * tracebacks.  A traceback word with LG_INTERP_FRAME_BIT set is such a
+ * frame, not a return address; user-space code addresses never have it. */
+
+#define LG_INTERP_FRAME_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+
+/* The frame word of source position (file, line), interned: the same
+ * position always gives the same word, valid until the process exits.
+ * Returns 0 when out of memory.  Takes a lock; not for signal handlers. */
+LG_API uintptr_t lg_interp_frame(const char *file, unsigned line);
+
+/* Stores at most `max` interpreter frame words of the calling thread, most
+ * recent first, and in *total how many frames its stack has; returns how
+ * many it stored (0: none, e.g. the thread runs no interpreted code).
+ * Called inside the allocation hooks: it must not take locks that an
+ * allocating thread may hold, and what it allocates is not traced. */
+typedef int (*lg_interp_frames_fn)(uintptr_t *frames, int max, uint32_t *total);
+
+/* Registers `fn` (NULL unregisters).  Tracebacks of C-heap blocks then end
+ * with the interpreter's frames instead of the native frames of the
+ * interpreter's own code, the addresses in (text_lo, text_hi]. */
+LG_API void lg_set_interp_frames(lg_interp_frames_fn fn, uintptr_t text_lo, uintptr_t text_hi);
+
+/* Traces `size` bytes at `ptr` in `domain` with the given traceback (frame
+ * words, most recent first; n == 0 gives the traceback "<unknown>") and
+ * total frame count.  Returns 0, LG_ENOTTRACING, LG_EINVAL or LG_ENOMEM. */
+LG_API int lg_track_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintptr_t *frames,
+                           int n, uint32_t total_nframe);
+
+/* Marks the calling thread's next allocations as the tracer's own: the
+ * hooks pass them through untraced until lg_untraced_leave(previous).
+ * Returns the previous state (non-zero: the thread was already inside);
+ * pairs nest.  An interpreter's allocator hooks use it so that a block is
+ * traced once, in its most specific domain. */
+LG_API int lg_untraced_enter(void);
+LG_API void lg_untraced_leave(int previous);
 
 /* ---- snapshots --------------------------------------------------------- */
 
@@ -171,6 +212,23 @@ LG_API size_t lg_snapshot_count(const lg_snapshot_t *snap);
 LG_API const lg_trace_t *lg_snapshot_trace(const lg_snapshot_t *snap, size_t i);
 LG_API int lg_snapshot_traceback_limit(const lg_snapshot_t *snap);
 LG_API const lg_metrics_t *lg_snapshot_metrics(const lg_snapshot_t *snap);
+
+/* An empty snapshot to fill with lg_snapshot_add() (a snapshot built by
+ * other means, to be dumped).  Caller frees.  Returns 0, LG_EINVAL or
+ * LG_ENOMEM. */
+LG_API int lg_snapshot_new(int traceback_limit, lg_snapshot_t **out);
+
+/* Appends a trace whose traceback is `frames` (copied; n == 0 gives
+ * "<unknown>").  Returns 0, LG_EINVAL or LG_ENOMEM. */
+LG_API int lg_snapshot_add(lg_snapshot_t *snap, uint32_t domain, size_t size,
+                           const lg_frame_t *frames, uint32_t n, uint32_t total_nframe);
+
+/* Bytes an application keeps with a snapshot, stored in its file (the
+ * Python binding keeps extra attributes there).  set copies; returns 0 or
+ * LG_ENOMEM.  get returns a borrowed pointer (NULL when none) and the
+ * length in *len. */
+LG_API int lg_snapshot_set_user_data(lg_snapshot_t *snap, const void *data, size_t len);
+LG_API const void *lg_snapshot_user_data(const lg_snapshot_t *snap, size_t *len);
 
 /* Writes `snap` to `path` in the versioned, checksummed snapshot format.
  * Returns 0, LG_EIO (errno tells why) or LG_ENOMEM. */
