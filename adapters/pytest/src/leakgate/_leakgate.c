@@ -1,0 +1,716 @@
+/*
+ * _leakgate.c — the Python binding's C half: Python-domain allocator hooks,
+ * Python frame capture, and thin wrappers over the runtime (runtime.h).
+ *
+ * leakgate/__init__.py builds the tracemalloc-shaped API on top of this.
+ *
+ * Hooks.  start() wraps the RAW, MEM and OBJ allocators (PyMem_SetAllocator)
+ * as tracemalloc does.  A hook calls the wrapped allocator inside an
+ * untraced section (lg_untraced_enter), so that a PyMem block that reaches
+ * malloc is traced once, in the Python domain, and allocations nested in it
+ * (pymalloc asking the RAW domain for a big block, frame capture interning
+ * a new file name) are not traced at all.
+ *
+ * Frames.  A Python frame becomes a runtime frame word (lg_interp_frame) for
+ * (filename, line).  The line comes from the frame's last instruction, as in
+ * tracemalloc; the word comes from a cache keyed by (hash of the filename,
+ * line), so a known position costs a hash lookup and no string work.  Frames
+ * are read only by a thread holding the GIL: another thread's allocation,
+ * or one made while the GIL is released, gets no Python frames.
+ *
+ * Mixed tracebacks.  The same capture function is registered with the
+ * runtime (lg_set_interp_frames): when libleakgate.so is preloaded
+ * (`leakgate run -- python ...`), malloc calls made by C extensions are
+ * traced with their native frames followed by the Python frames that led
+ * to them, the interpreter's own native frames left out.
+ *
+ * State.  Allocator hooks are process-wide by nature (one PyMem allocator
+ * per process), so their state is one static struct, `hk`, protected by the
+ * GIL; the module itself keeps no state.
+ *
+ * Supported: CPython 3.11 and 3.12 (frame access uses their internal
+ * frame layout, as profilers do).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
+#error "leakgate's Python binding supports CPython 3.11 and 3.12"
+#endif
+#define Py_BUILD_CORE 1
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+
+#include <leakgate/runtime.h>
+
+#include <errno.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Runtime domains as Python sees them: tracemalloc's domain 0 is the
+ * Python heap, so the runtime's two built-in domains swap numbers. */
+static inline uint32_t to_py_domain(uint32_t d)
+{
+    return d == LG_DOMAIN_C ? LG_DOMAIN_PYTHON : d == LG_DOMAIN_PYTHON ? LG_DOMAIN_C : d;
+}
+
+/* ---- frame cache: (filename hash, line) -> frame word ------------------- */
+
+struct slot {
+    Py_hash_t hash;
+    int line;
+    uintptr_t word; /* 0: empty */
+};
+
+static struct {
+    PyMemAllocatorEx raw, mem, obj; /* the wrapped allocators */
+    int installed;                  /* hooks in place */
+    struct slot *slots;             /* frame cache, malloc'd (untraced) */
+    size_t cap, used;
+} hk;
+
+static int cache_grow(void)
+{
+    size_t ncap = hk.cap ? hk.cap * 2 : 1024;
+    struct slot *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < hk.cap; i++) {
+        struct slot *s = &hk.slots[i];
+        if (!s->word)
+            continue;
+        size_t j = ((size_t)s->hash ^ (size_t)s->line * 0x9E3779B97F4A7C15u) & (ncap - 1);
+        while (ns[j].word)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = *s;
+    }
+    free(hk.slots);
+    hk.slots = ns;
+    hk.cap = ncap;
+    return 0;
+}
+
+/* The word of (filename, line).  Two file names with the same 64-bit hash
+ * and line would share a word; the odds are those of a hash collision. */
+static uintptr_t frame_word(PyObject *filename, int line)
+{
+    Py_hash_t h = PyObject_Hash(filename); /* cached by str after once */
+    if (h == -1) {
+        PyErr_Clear();
+        h = 0;
+    }
+    if (hk.used * 2 >= hk.cap && cache_grow() != 0)
+        return 0;
+    size_t i = ((size_t)h ^ (size_t)line * 0x9E3779B97F4A7C15u) & (hk.cap - 1);
+    for (; hk.slots[i].word; i = (i + 1) & (hk.cap - 1))
+        if (hk.slots[i].hash == h && hk.slots[i].line == line)
+            return hk.slots[i].word;
+    /* A miss: name the position once.  PyUnicode_AsUTF8 may fail or
+     * allocate; the program's pending exception, if any, is kept. */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    const char *utf8 = PyUnicode_Check(filename) ? PyUnicode_AsUTF8(filename) : NULL;
+    if (!utf8)
+        PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    uintptr_t word = lg_interp_frame(utf8 ? utf8 : "<unknown>", line < 0 ? 0 : (unsigned)line);
+    if (word) {
+        hk.slots[i] = (struct slot){h, line, word};
+        hk.used++;
+    }
+    return word;
+}
+
+/* The thread state of the calling thread if it holds the GIL, else NULL. */
+static PyThreadState *gil_holder(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return _PyThreadState_UncheckedGet(); /* attached <=> holds the GIL */
+#else
+    PyThreadState *ts = _PyThreadState_UncheckedGet(); /* the GIL's holder */
+    return ts && ts == PyGILState_GetThisThreadState() ? ts : NULL;
+#endif
+}
+
+/* lg_interp_frames_fn: the calling thread's Python frames, most recent
+ * first.  Runs inside allocation hooks, always in an untraced section. */
+static int capture(uintptr_t *out, int max, uint32_t *total)
+{
+    PyThreadState *ts = gil_holder();
+    if (!ts || !ts->cframe)
+        return 0;
+    int saved = errno, n = 0;
+    uint32_t t = 0;
+    for (_PyInterpreterFrame *f = ts->cframe->current_frame; f; f = f->previous) {
+#if PY_VERSION_HEX >= 0x030C0000
+        if (f->owner == FRAME_OWNED_BY_CSTACK)
+            continue;
+#endif
+        if (_PyFrame_IsIncomplete(f))
+            continue;
+        t++;
+        if (n < max) {
+            PyCodeObject *code = f->f_code;
+            int line = PyCode_Addr2Line(code, _PyInterpreterFrame_LASTI(f) * sizeof(_Py_CODEUNIT));
+            uintptr_t w = frame_word(code->co_filename, line);
+            if (w)
+                out[n++] = w;
+        }
+    }
+    *total = t;
+    errno = saved;
+    return n;
+}
+
+/* ---- allocator hooks ---------------------------------------------------- */
+
+static void trace_new(void *p, size_t size)
+{
+    uintptr_t words[LG_FRAMES_MAX];
+    uint32_t total = 0;
+    int n = capture(words, lg_get_traceback_limit(), &total);
+    lg_track_frames(LG_DOMAIN_PYTHON, (uintptr_t)p, size, words, n, total);
+}
+
+static void *hook_malloc(void *ctx, size_t size)
+{
+    PyMemAllocatorEx *a = ctx;
+    int nested = lg_untraced_enter();
+    void *p = a->malloc(a->ctx, size);
+    if (p && !nested)
+        trace_new(p, size);
+    lg_untraced_leave(nested);
+    return p;
+}
+
+static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    PyMemAllocatorEx *a = ctx;
+    int nested = lg_untraced_enter();
+    void *p = a->calloc(a->ctx, nelem, elsize);
+    if (p && !nested)
+        trace_new(p, nelem * elsize);
+    lg_untraced_leave(nested);
+    return p;
+}
+
+/* A moved block's old trace goes after the wrapped realloc: the MEM and
+ * OBJ domains run under the GIL, so no other thread reuses the address
+ * meanwhile (RAW callers without the GIL may race, as in tracemalloc). */
+static void *hook_realloc(void *ctx, void *old, size_t size)
+{
+    PyMemAllocatorEx *a = ctx;
+    int nested = lg_untraced_enter();
+    void *p = a->realloc(a->ctx, old, size);
+    if (p && !nested) {
+        if (old && p != old)
+            lg_untrack(LG_DOMAIN_PYTHON, (uintptr_t)old);
+        trace_new(p, size);
+    }
+    lg_untraced_leave(nested);
+    return p;
+}
+
+static void hook_free(void *ctx, void *p)
+{
+    PyMemAllocatorEx *a = ctx;
+    if (p)
+        lg_untrack(LG_DOMAIN_PYTHON, (uintptr_t)p);
+    a->free(a->ctx, p);
+}
+
+/* The interpreter's own code: the executable segment holding the eval
+ * loop, whose native frames the Python frames replace. */
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    uintptr_t *range = arg, pc = range[0];
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && pc >= lo && pc < hi) {
+            range[0] = lo, range[1] = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void hooks_install(void)
+{
+    if (hk.installed)
+        return;
+    PyMem_GetAllocator(PYMEM_DOMAIN_RAW, &hk.raw);
+    PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &hk.mem);
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &hk.obj);
+    PyMemAllocatorEx a = {NULL, hook_malloc, hook_calloc, hook_realloc, hook_free};
+    a.ctx = &hk.raw;
+    PyMem_SetAllocator(PYMEM_DOMAIN_RAW, &a);
+    a.ctx = &hk.mem;
+    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &a);
+    a.ctx = &hk.obj;
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &a);
+    hk.installed = 1;
+}
+
+static void hooks_remove(void)
+{
+    if (!hk.installed)
+        return;
+    PyMem_SetAllocator(PYMEM_DOMAIN_RAW, &hk.raw);
+    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &hk.mem);
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &hk.obj);
+    hk.installed = 0;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static PyObject *raise_lg(int rc)
+{
+    if (rc == LG_ENOMEM)
+        return PyErr_NoMemory();
+    if (rc == LG_ENOTTRACING)
+        PyErr_SetString(PyExc_RuntimeError, "leakgate is not tracing memory allocations");
+    else
+        PyErr_SetString(PyExc_RuntimeError, lg_strerror(rc));
+    return NULL;
+}
+
+/* ---- frames as Python tuples -------------------------------------------- */
+
+/* A Python frame is (filename, lineno), as tracemalloc's; a native frame
+ * is (filename, lineno, function, module, offset), filename falling back
+ * to the module's path when there is no debug information. */
+static PyObject *frame_tuple(const lg_frame_t *f)
+{
+    if (f->kind == LG_FRAME_PYTHON)
+        return Py_BuildValue("(sI)", f->file ? f->file : "<unknown>", f->line);
+    const char *file = f->file ? f->file : f->module ? f->module : "<unknown>";
+    return Py_BuildValue("(sIzzK)", file, f->line, f->function, f->module,
+                         (unsigned long long)f->offset);
+}
+
+static PyObject *traceback_tuple(const lg_traceback_t *tb)
+{
+    PyObject *t = PyTuple_New(tb->nframes);
+    for (uint32_t i = 0; t && i < tb->nframes; i++) {
+        PyObject *f = frame_tuple(tb->frames[i]);
+        if (!f) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, i, f);
+    }
+    return t;
+}
+
+/* The same traceback (pointer) gives the same tuple object, as
+ * tracemalloc's interned tracebacks do. */
+static PyObject *traceback_cached(PyObject *cache, const lg_traceback_t *tb)
+{
+    PyObject *key = PyLong_FromVoidPtr((void *)tb);
+    if (!key)
+        return NULL;
+    PyObject *t = PyDict_GetItemWithError(cache, key);
+    if (t) {
+        Py_DECREF(key);
+        return Py_NewRef(t);
+    }
+    if (PyErr_Occurred() || !(t = traceback_tuple(tb)) || PyDict_SetItem(cache, key, t) < 0) {
+        Py_DECREF(key);
+        Py_XDECREF(t);
+        return NULL;
+    }
+    Py_DECREF(key);
+    return t;
+}
+
+/* ---- module functions --------------------------------------------------- */
+
+static PyObject *m_start(PyObject *self, PyObject *arg)
+{
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    if (n < 1 || n > LG_FRAMES_MAX)
+        return PyErr_Format(PyExc_ValueError, "the number of frames must be in range [1; %d]",
+                            LG_FRAMES_MAX);
+    int rc = lg_start((int)n);
+    if (rc)
+        return raise_lg(rc);
+    hooks_install();
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_stop(PyObject *self, PyObject *unused)
+{
+    hooks_remove();
+    lg_stop();
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_is_tracing(PyObject *self, PyObject *unused)
+{
+    return PyBool_FromLong(hk.installed && lg_is_tracing());
+}
+
+static PyObject *m_clear_traces(PyObject *self, PyObject *unused)
+{
+    lg_clear_traces();
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_get_traceback_limit(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(lg_get_traceback_limit());
+}
+
+static PyObject *m_get_traced_memory(PyObject *self, PyObject *unused)
+{
+    size_t cur = 0, peak = 0;
+    if (lg_is_tracing())
+        lg_get_traced_memory(&cur, &peak);
+    return Py_BuildValue("(nn)", (Py_ssize_t)cur, (Py_ssize_t)peak);
+}
+
+static PyObject *m_reset_peak(PyObject *self, PyObject *unused)
+{
+    lg_reset_peak();
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_get_tracemalloc_memory(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromSize_t(lg_get_tracer_memory() + hk.cap * sizeof(struct slot));
+}
+
+static PyObject *m_lost_traces(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromUnsignedLongLong(lg_get_lost_traces());
+}
+
+/* Bytes before the object in its block: the GC header (two words in 3.11
+ * and 3.12) and the managed dict's pre-header (two pointers). */
+static size_t pre_header(PyTypeObject *tp)
+{
+    size_t n = 0;
+    if (PyType_IS_GC(tp))
+        n += 2 * sizeof(uintptr_t);
+    if (PyType_HasFeature(tp, Py_TPFLAGS_MANAGED_DICT))
+        n += 2 * sizeof(PyObject *);
+    return n;
+}
+
+static PyObject *m_get_object_traceback(PyObject *self, PyObject *obj)
+{
+    uintptr_t words[LG_FRAMES_MAX];
+    uintptr_t p = (uintptr_t)obj - pre_header(Py_TYPE(obj));
+    int n = lg_get_traceback(LG_DOMAIN_PYTHON, p, words, LG_FRAMES_MAX);
+    if (n < 0)
+        Py_RETURN_NONE;
+    PyObject *t = PyTuple_New(n);
+    for (int i = 0; t && i < n; i++) {
+        lg_frame_t f;
+        lg_symbolize(words[i], &f);
+        PyObject *ft = frame_tuple(&f);
+        if (!ft) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, i, ft);
+    }
+    return t;
+}
+
+/* [(domain, size, frames, total_nframe), ...] of a snapshot. */
+static PyObject *traces_list(const lg_snapshot_t *snap)
+{
+    size_t n = lg_snapshot_count(snap);
+    PyObject *cache = PyDict_New(), *list = cache ? PyList_New((Py_ssize_t)n) : NULL;
+    for (size_t i = 0; list && i < n; i++) {
+        const lg_trace_t *t = lg_snapshot_trace(snap, i);
+        PyObject *tb = traceback_cached(cache, t->traceback);
+        PyObject *item = tb ? Py_BuildValue("(InNI)", to_py_domain(t->domain),
+                                            (Py_ssize_t)t->size, tb, t->traceback->total_nframe)
+                            : NULL;
+        if (!item)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+    }
+    Py_XDECREF(cache);
+    return list;
+}
+
+static PyObject *m_get_traces(PyObject *self, PyObject *unused)
+{
+    if (!hk.installed || !lg_is_tracing())
+        return PyList_New(0);
+    lg_snapshot_t *snap;
+    int rc = lg_snapshot_take(&snap);
+    if (rc)
+        return raise_lg(rc);
+    PyObject *list = traces_list(snap);
+    lg_snapshot_free(snap);
+    return list;
+}
+
+/* Fills *f from a frame tuple (2 or 5 items); strings stay borrowed from
+ * the tuple.  Returns 0 or -1 with TypeError. */
+static int frame_from_tuple(PyObject *t, lg_frame_t *f)
+{
+    memset(f, 0, sizeof *f);
+    Py_ssize_t n = PyTuple_Check(t) ? PyTuple_GET_SIZE(t) : 0;
+    unsigned long long line = 0, offset = 0;
+    if (n == 2) {
+        f->kind = LG_FRAME_PYTHON;
+        if (PyArg_ParseTuple(t, "sK", &f->file, &line))
+            goto ok;
+    } else if (n == 5) {
+        f->kind = LG_FRAME_NATIVE;
+        if (PyArg_ParseTuple(t, "sKzzK", &f->file, &line, &f->function, &f->module, &offset))
+            goto ok;
+    }
+    PyErr_Clear();
+    PyErr_SetString(PyExc_TypeError, "a frame must be (filename, lineno) or "
+                                     "(filename, lineno, function, module, offset)");
+    return -1;
+ok:
+    f->line = (unsigned)line;
+    f->offset = offset;
+    return 0;
+}
+
+static PyObject *m_dump(PyObject *self, PyObject *args)
+{
+    PyObject *path, *traces;
+    int limit;
+    Py_buffer user;
+    if (!PyArg_ParseTuple(args, "O&Oiy*", PyUnicode_FSConverter, &path, &traces, &limit, &user))
+        return NULL;
+    PyObject *seq = PySequence_Fast(traces, "traces must be a sequence");
+    lg_snapshot_t *snap = NULL;
+    int rc = seq ? lg_snapshot_new(limit < 0 ? 0 : limit > LG_FRAMES_MAX ? LG_FRAMES_MAX : limit,
+                                   &snap)
+                 : 0;
+    PyObject *result = NULL;
+    if (!seq || rc) {
+        if (rc)
+            raise_lg(rc);
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        unsigned int domain, total;
+        Py_ssize_t size;
+        PyObject *frames;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "InO!I", &domain, &size,
+                              &PyTuple_Type, &frames, &total))
+            goto out;
+        lg_frame_t fr[LG_FRAMES_MAX + 16];
+        Py_ssize_t n = PyTuple_GET_SIZE(frames);
+        if (n > (Py_ssize_t)(sizeof fr / sizeof fr[0])) {
+            PyErr_SetString(PyExc_ValueError, "traceback too long for a snapshot file");
+            goto out;
+        }
+        for (Py_ssize_t j = 0; j < n; j++)
+            if (frame_from_tuple(PyTuple_GET_ITEM(frames, j), &fr[j]) < 0)
+                goto out;
+        rc = lg_snapshot_add(snap, to_py_domain(domain), (size_t)size, fr, (uint32_t)n, total);
+        if (rc) {
+            raise_lg(rc);
+            goto out;
+        }
+    }
+    if ((rc = lg_snapshot_set_user_data(snap, user.buf, (size_t)user.len))) {
+        raise_lg(rc);
+        goto out;
+    }
+    if ((rc = lg_snapshot_dump(snap, PyBytes_AS_STRING(path)))) {
+        if (rc == LG_EIO)
+            PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        else
+            raise_lg(rc);
+        goto out;
+    }
+    result = Py_NewRef(Py_None);
+out:
+    lg_snapshot_free(snap);
+    Py_XDECREF(seq);
+    PyBuffer_Release(&user);
+    Py_DECREF(path);
+    return result;
+}
+
+/* (traces, traceback_limit, user_data) of a snapshot file. */
+static PyObject *m_load(PyObject *self, PyObject *arg)
+{
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path))
+        return NULL;
+    lg_snapshot_t *snap;
+    const char *detail = NULL;
+    int rc = lg_snapshot_load(PyBytes_AS_STRING(path), &snap, &detail);
+    if (rc) {
+        if (rc == LG_EIO)
+            PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        else if (rc == LG_ENOMEM)
+            PyErr_NoMemory();
+        else
+            PyErr_Format(PyExc_ValueError, "%s: %s%s%s", PyBytes_AS_STRING(path), lg_strerror(rc),
+                         detail ? ": " : "", detail ? detail : "");
+        Py_DECREF(path);
+        return NULL;
+    }
+    Py_DECREF(path);
+    size_t ulen;
+    const char *user = lg_snapshot_user_data(snap, &ulen);
+    PyObject *list = traces_list(snap);
+    PyObject *r = list ? Py_BuildValue("(Niy#)", list, lg_snapshot_traceback_limit(snap),
+                                       user ? user : "", (Py_ssize_t)ulen)
+                       : NULL;
+    lg_snapshot_free(snap);
+    return r;
+}
+
+/* ---- marks -------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    lg_mark_t *mark;
+} MarkObject;
+
+static PyObject *mark_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (!PyArg_ParseTuple(args, ":_Mark"))
+        return NULL;
+    if (!lg_is_tracing())
+        return raise_lg(LG_ENOTTRACING);
+    MarkObject *self = (MarkObject *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    int rc = lg_mark_begin(&self->mark);
+    if (rc) {
+        Py_DECREF(self);
+        return raise_lg(rc);
+    }
+    return (PyObject *)self;
+}
+
+static void mark_dealloc(MarkObject *self)
+{
+    lg_mark_free(self->mark);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* [(domain, frames, size, size_diff, count, count_diff), ...], and the
+ * traces lost since the mark. */
+static PyObject *mark_diff(MarkObject *self, PyObject *unused)
+{
+    if (!self->mark) {
+        PyErr_SetString(PyExc_RuntimeError, "the mark is closed");
+        return NULL;
+    }
+    lg_stats_t *st;
+    uint64_t lost = 0;
+    int rc = lg_mark_diff(self->mark, &st, &lost);
+    if (rc == LG_ESTALE) {
+        PyErr_SetString(PyExc_RuntimeError, "the mark is stale: a newer mark began, or traces "
+                                            "were cleared or tracing stopped since");
+        return NULL;
+    }
+    if (rc)
+        return raise_lg(rc);
+    size_t n = lg_stats_count(st);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        const lg_stat_t *s = lg_stats_get(st, i);
+        PyObject *tb = traceback_tuple(&s->traceback);
+        PyObject *item = tb ? Py_BuildValue("(INnLnL)", to_py_domain(s->domain), tb,
+                                            (Py_ssize_t)s->size, (long long)s->size_diff,
+                                            (Py_ssize_t)s->count, (long long)s->count_diff)
+                            : NULL;
+        if (!item)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+    }
+    lg_stats_free(st);
+    return list ? Py_BuildValue("(NK)", list, (unsigned long long)lost) : NULL;
+}
+
+static PyObject *mark_close(MarkObject *self, PyObject *unused)
+{
+    lg_mark_free(self->mark);
+    self->mark = NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef mark_methods[] = {
+    {"diff", (PyCFunction)mark_diff, METH_NOARGS, NULL},
+    {"close", (PyCFunction)mark_close, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot mark_slots[] = {
+    {Py_tp_new, mark_new},
+    {Py_tp_dealloc, mark_dealloc},
+    {Py_tp_methods, mark_methods},
+    {Py_tp_doc, "A runtime mark: what was allocated and not freed since it began."},
+    {0, NULL},
+};
+
+static PyType_Spec mark_spec = {
+    "leakgate._leakgate._Mark", sizeof(MarkObject), 0, Py_TPFLAGS_DEFAULT, mark_slots,
+};
+
+/* ---- module ------------------------------------------------------------- */
+
+static PyMethodDef methods[] = {
+    {"start", m_start, METH_O, NULL},
+    {"stop", m_stop, METH_NOARGS, NULL},
+    {"is_tracing", m_is_tracing, METH_NOARGS, NULL},
+    {"clear_traces", m_clear_traces, METH_NOARGS, NULL},
+    {"get_traceback_limit", m_get_traceback_limit, METH_NOARGS, NULL},
+    {"get_traced_memory", m_get_traced_memory, METH_NOARGS, NULL},
+    {"reset_peak", m_reset_peak, METH_NOARGS, NULL},
+    {"get_tracemalloc_memory", m_get_tracemalloc_memory, METH_NOARGS, NULL},
+    {"lost_traces", m_lost_traces, METH_NOARGS, NULL},
+    {"get_object_traceback", m_get_object_traceback, METH_O, NULL},
+    {"get_traces", m_get_traces, METH_NOARGS, NULL},
+    {"dump", m_dump, METH_VARARGS, NULL},
+    {"load", m_load, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static int exec_module(PyObject *m)
+{
+    PyObject *mark_type = PyType_FromSpec(&mark_spec);
+    if (!mark_type || PyModule_AddObject(m, "_Mark", mark_type) < 0) {
+        Py_XDECREF(mark_type);
+        return -1;
+    }
+    if (PyModule_AddIntConstant(m, "MAX_NFRAME", LG_FRAMES_MAX) < 0 ||
+        PyModule_AddIntConstant(m, "NATIVE_DOMAIN", to_py_domain(LG_DOMAIN_C)) < 0)
+        return -1;
+    /* When the runtime's malloc hooks are in place (libleakgate.so
+     * preloaded), C-heap tracebacks get their Python frames from now on. */
+    uintptr_t range[2] = {(uintptr_t)&PyEval_EvalCode, 0};
+    if (dl_iterate_phdr(find_text, range) == 1)
+        lg_set_interp_frames(capture, range[0], range[1]);
+    return 0;
+}
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, exec_module},
+    {0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "leakgate._leakgate", "leakgate's C half: hooks and runtime calls.",
+    0, methods, slots, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__leakgate(void)
+{
+    return PyModuleDef_Init(&module);
+}
