@@ -196,11 +196,17 @@ static struct sizestr fmt_size(double size, int sign)
 
 uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts)
 {
-    if (!opts || !opts->stop_module)
+    if (!opts || (!opts->stop_module && !opts->stop_file))
         return tb->nframes;
     for (uint32_t i = 1; i < tb->nframes; i++) {
-        const char *m = tb->frames[i]->module, *slash = m ? strrchr(m, '/') : NULL;
-        if (m && fnmatch(opts->stop_module, slash ? slash + 1 : m, 0) == 0)
+        const lg_frame_t *f = tb->frames[i];
+        if (f->kind == LG_FRAME_PYTHON) {
+            if (opts->stop_file && f->file && fnmatch(opts->stop_file, f->file, 0) == 0)
+                return i;
+            continue;
+        }
+        const char *m = f->module, *slash = m ? strrchr(m, '/') : NULL;
+        if (opts->stop_module && m && fnmatch(opts->stop_module, slash ? slash + 1 : m, 0) == 0)
             return i;
     }
     return tb->nframes;

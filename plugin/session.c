@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct rule {
     char *pattern; /* fnmatch pattern on test ids */
@@ -245,7 +246,7 @@ lg_limits_t lg_session_limits(const lg_session_t *s)
     return s->limits;
 }
 
-int lg_session_end_test(lg_session_t *s, lg_result_t *out)
+int lg_session_measure(lg_session_t *s, lg_result_t *out)
 {
     if (!s->mark || s->ended)
         return LG_ESTALE;
@@ -261,7 +262,61 @@ int lg_session_end_test(lg_session_t *s, lg_result_t *out)
     lg_result_init(&s->result, s->id, s->leaks, &s->limits, lost);
     s->ended = true;
     *out = s->result;
-    return lg_json_report_add(s->report, &s->result, &s->render);
+    return 0;
+}
+
+int lg_session_record(lg_session_t *s)
+{
+    return s->ended ? lg_json_report_add(s->report, &s->result, &s->render) : LG_ESTALE;
+}
+
+int lg_session_end_test(lg_session_t *s, lg_result_t *out)
+{
+    int rc = lg_session_measure(s, out);
+    return rc ? rc : lg_session_record(s);
+}
+
+int lg_session_skip_test(lg_session_t *s, const char *id)
+{
+    lg_result_t r;
+    lg_result_init(&r, id ? id : "", NULL, &s->defaults, 0);
+    r.outcome = LG_OUTCOME_SKIPPED;
+    return lg_json_report_add(s->report, &r, &s->render);
+}
+
+void lg_session_set_defaults(lg_session_t *s, const lg_limits_t *limits)
+{
+    s->defaults = *limits;
+}
+
+void lg_session_set_top(lg_session_t *s, int top)
+{
+    s->render.top = top;
+}
+
+int lg_session_add_suppressions(lg_session_t *s, const char *name, const char *spec, char *err,
+                                size_t errlen)
+{
+    char msg[512];
+    int rc;
+    if (access(spec, F_OK) == 0) {
+        if ((rc = lg_filterset_load(s->filters, spec, msg, sizeof msg)))
+            return rc == LG_ENOMEM ? rc : fail(err, errlen, rc, "%s: %s", name, msg);
+        return load_rules(s, spec, err, errlen);
+    }
+    if (strncmp(spec, "limit", 5) == 0 && (spec[5] == ' ' || spec[5] == '\t')) {
+        char *copy = lg__xstrdup(spec + 6);
+        if (!copy)
+            return LG_ENOMEM;
+        rc = parse_rule(s, copy, name, err, errlen);
+        lg__xfree(copy);
+        return rc;
+    }
+    if ((rc = lg_filterset_parse_line(s->filters, spec, msg, sizeof msg)))
+        return rc == LG_ENOMEM ? rc
+                               : fail(err, errlen, rc, "%s=%s: %s (or the path of a file)", name,
+                                      spec, msg);
+    return 0;
 }
 
 char *lg_session_failure_text(const lg_session_t *s)
@@ -272,6 +327,11 @@ char *lg_session_failure_text(const lg_session_t *s)
 void lg_session_stop_frames_at(lg_session_t *s, const char *pattern)
 {
     s->render.stop_module = pattern;
+}
+
+void lg_session_stop_python_frames_at(lg_session_t *s, const char *pattern)
+{
+    s->render.stop_file = pattern;
 }
 
 lg_json_report_t *lg_session_report(lg_session_t *s)

@@ -286,19 +286,6 @@ HOOK_API size_t HOOK(malloc_usable_size)(void *p)
 
 /* fork(): hold every tracer lock across it so the child inherits consistent
  * tables, then release them on both sides; the child keeps tracing. */
-static void before_fork(void)
-{
-    lg__mark_lock();
-    lg__intern_lock();
-    lg__table_lock_all();
-}
-
-static void after_fork(void)
-{
-    lg__table_unlock_all();
-    lg__intern_unlock();
-    lg__mark_unlock();
-}
 
 /* `leakgate run` asks the process it started (and only that one: not its
  * forked children) to dump what is still allocated when it exits. */
@@ -333,7 +320,7 @@ static bool autostart(void)
 __attribute__((constructor(102))) static void hooks_init(void)
 {
     (void)READY();
-    pthread_atfork(before_fork, after_fork, after_fork);
+    lg__atfork_register();
     if (!autostart())
         return;
     long n;

@@ -174,6 +174,16 @@ LG_HOOK_TEXT int lg__interp_append(uintptr_t *frames, int n, int max, uint32_t *
     return keep + k;
 }
 
+void lg__interp_lock(void)
+{
+    pthread_mutex_lock(&interp.lock);
+}
+
+void lg__interp_unlock(void)
+{
+    pthread_mutex_unlock(&interp.lock);
+}
+
 int lg_untraced_enter(void)
 {
     int prev = lg__in_hook;

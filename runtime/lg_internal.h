@@ -186,6 +186,9 @@ void lg__trace_realloc_done(uint32_t domain, void *old, size_t old_size, uint32_
 void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size, uint32_t tb);
 bool lg__tracing(void);
 void lg__count_lost(void);
+/* Installs the fork handlers that keep the tracer's locks consistent in the
+ * child (once; lg_start and the preload constructor call it). */
+void lg__atfork_register(void);
 
 /* Set while this thread is inside the tracer (or in a section that must not
  * be traced: symbolization, the exit report).  The hooks pass allocations
@@ -225,6 +228,8 @@ bool lg__interp_resolve(uintptr_t word, lg_frame_t *out);
  * traceback being captured (dropping the native frames of the interpreter's
  * own code); returns the new count.  No-op without a registration. */
 int lg__interp_append(uintptr_t *frames, int n, int max, uint32_t *total);
+void lg__interp_lock(void); /* fork */
+void lg__interp_unlock(void);
 
 /* ---- symbolization (symbolize.c) --------------------------------------- */
 

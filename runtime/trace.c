@@ -13,6 +13,7 @@
  */
 #include "lg_internal.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 static struct {
@@ -21,6 +22,7 @@ static struct {
     _Atomic uint64_t current; /* bytes in traced blocks */
     _Atomic uint64_t peak;
     _Atomic uint64_t lost; /* traces dropped for lack of memory */
+    _Atomic(pthread_t) only_thread; /* lg_trace_only_thread(); 0: all */
 } st = {.nframes = LG_FRAMES_DEFAULT};
 
 LG_TLS int lg__in_hook;
@@ -52,6 +54,9 @@ static void shrink(size_t size)
 static void add_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintptr_t *frames, int n,
                        uint32_t total)
 {
+    pthread_t only = atomic_load_explicit(&st.only_thread, memory_order_relaxed);
+    if (LG_UNLIKELY(only) && !pthread_equal(only, pthread_self()))
+        return;
     uint32_t tb = lg__intern(frames, n, total);
     size_t old_size;
     uint32_t old_tb;
@@ -143,6 +148,37 @@ void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size, uint32_t 
         forgotten(domain, (uintptr_t)old, size, tb), lg__count_lost();
 }
 
+/* ---- fork --------------------------------------------------------------- */
+
+/* The tracer's locks are taken around fork() so that the child never
+ * inherits one held by a thread that does not exist there. */
+static void before_fork(void)
+{
+    lg__mark_lock();
+    lg__interp_lock();
+    lg__intern_lock();
+    lg__table_lock_all();
+}
+
+static void after_fork(void)
+{
+    lg__table_unlock_all();
+    lg__intern_unlock();
+    lg__interp_unlock();
+    lg__mark_unlock();
+}
+
+static void atfork_install(void)
+{
+    pthread_atfork(before_fork, after_fork, after_fork);
+}
+
+void lg__atfork_register(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, atfork_install);
+}
+
 /* ---- public control ----------------------------------------------------- */
 
 int lg_start(int nframes)
@@ -156,6 +192,7 @@ int lg_start(int nframes)
         return LG_EINVAL;
     if (lg__real_init() != 0)
         return LG_ENOMEM;
+    lg__atfork_register();
     atomic_store(&st.nframes, nframes);
     atomic_store(&st.tracing, 1);
     return 0;
@@ -225,6 +262,11 @@ int lg_track_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintptr_t
     uint64_t lost = lg_get_lost_traces();
     add_frames(domain, ptr, size, frames, n, total_nframe < (uint32_t)n ? (uint32_t)n : total_nframe);
     return lg_get_lost_traces() == lost ? 0 : LG_ENOMEM;
+}
+
+void lg_trace_only_thread(int on)
+{
+    atomic_store(&st.only_thread, on ? pthread_self() : (pthread_t)0);
 }
 
 int lg_untrack(uint32_t domain, uintptr_t ptr)

@@ -127,6 +127,8 @@ typedef struct lg_render_opts {
                                 a traceback is cut before the first frame
                                 (after frame 0) in such a module, the test
                                 runner's frames below the test; NULL: whole */
+    const char *stop_file;   /* the same for Python frames, on their whole
+                                file path (pytest's own files); NULL: none */
 } lg_render_opts_t;
 
 /* The failure text of DESIGN.md for a leaked or inconclusive result, every
@@ -243,6 +245,29 @@ LG_API lg_limits_t lg_session_limits(const lg_session_t *s);
  * LG_E* code (LG_ESTALE: no test was begun, or another mark replaced it). */
 LG_API int lg_session_end_test(lg_session_t *s, lg_result_t *out);
 
+/* lg_session_end_test in two steps, for adapters that measure a test
+ * several times and report once: measure fills *out without adding it to
+ * the report; record adds the last measured result (LG_ESTALE: none). */
+LG_API int lg_session_measure(lg_session_t *s, lg_result_t *out);
+LG_API int lg_session_record(lg_session_t *s);
+
+/* Adds a result with outcome "skipped" for test `id` (not checked: it
+ * failed, was skipped, or opted out).  Returns 0 or LG_ENOMEM. */
+LG_API int lg_session_skip_test(lg_session_t *s, const char *id);
+
+/* Replaces the default limits (what an adapter's options say). */
+LG_API void lg_session_set_defaults(lg_session_t *s, const lg_limits_t *limits);
+
+/* Tracebacks shown per failure (lg_render_opts_t.top). */
+LG_API void lg_session_set_top(lg_session_t *s, int top);
+
+/* Adds the suppressions of `spec`: the path of a suppressions file, else
+ * one line of it (a filter or a `limit` rule).  `name` names the input in
+ * errors ("--leaks-filter").  Returns 0, LG_ESYNTAX / LG_EINVAL / LG_EIO
+ * with a one-line message in err, or LG_ENOMEM. */
+LG_API int lg_session_add_suppressions(lg_session_t *s, const char *name, const char *spec,
+                                       char *err, size_t errlen);
+
 /* The failure text of the last ended test (lg_render_failure with the
  * session's LEAKGATE_TOP).  Caller frees with lg_string_free(). */
 LG_API char *lg_session_failure_text(const lg_session_t *s);
@@ -250,6 +275,10 @@ LG_API char *lg_session_failure_text(const lg_session_t *s);
 /* Cuts the session's tracebacks before the first frame in a module
  * matching `pattern` (lg_render_opts_t.stop_module; borrowed: a literal). */
 LG_API void lg_session_stop_frames_at(lg_session_t *s, const char *pattern);
+
+/* The same for Python frames: cut before the first one whose file matches
+ * `pattern` (lg_render_opts_t.stop_file; borrowed). */
+LG_API void lg_session_stop_python_frames_at(lg_session_t *s, const char *pattern);
 
 /* The results of every ended test.  Borrowed until lg_session_free(). */
 LG_API lg_json_report_t *lg_session_report(lg_session_t *s);

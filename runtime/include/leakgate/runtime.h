@@ -102,6 +102,11 @@ LG_API uint64_t lg_get_lost_traces(void);
  * LG_ENOTTRACING, LG_EINVAL (ptr == UINTPTR_MAX) or LG_ENOMEM. */
 LG_API int lg_track(uint32_t domain, uintptr_t ptr, size_t size);
 
+/* With `on`, new blocks are traced only when the calling thread allocates
+ * them (a test runner whose suite has busy background threads); with 0,
+ * every thread's again.  Frees are always seen. */
+LG_API void lg_trace_only_thread(int on);
+
 /* Forgets the trace of `ptr` in `domain`.  Returns 0 or LG_ENOTFOUND. */
 LG_API int lg_untrack(uint32_t domain, uintptr_t ptr);
 

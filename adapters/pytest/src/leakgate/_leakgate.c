@@ -41,6 +41,7 @@
 #include <internal/pycore_frame.h>
 #undef Py_BUILD_CORE
 
+#include <leakgate/plugin.h>
 #include <leakgate/runtime.h>
 
 #include <errno.h>
@@ -663,6 +664,268 @@ static PyType_Spec mark_spec = {
     "leakgate._leakgate._Mark", sizeof(MarkObject), 0, Py_TPFLAGS_DEFAULT, mark_slots,
 };
 
+/* ---- the test session (plugin.h): verdicts, failure text, JSON ---------- */
+
+typedef struct {
+    PyObject_HEAD
+    lg_session_t *s;
+    PyObject *patterns; /* keeps the stop patterns the session borrows */
+} SessionObject;
+
+static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (!PyArg_ParseTuple(args, ":Session"))
+        return NULL;
+    SessionObject *self = (SessionObject *)type->tp_alloc(type, 0);
+    if (!self || !(self->patterns = PyList_New(0))) {
+        Py_XDECREF(self);
+        return NULL;
+    }
+    char err[512];
+    int rc = lg_session_new(&self->s, err, sizeof err);
+    if (rc) {
+        Py_DECREF(self);
+        if (rc == LG_ENOMEM)
+            return PyErr_NoMemory();
+        PyErr_SetString(PyExc_ValueError, err[0] ? err : lg_strerror(rc));
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void session_dealloc(SessionObject *self)
+{
+    lg_session_free(self->s);
+    Py_XDECREF(self->patterns);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int parse_limits(PyObject *args, lg_limits_t *l)
+{
+    long long size, count;
+    if (!PyArg_ParseTuple(args, "LL", &size, &count))
+        return -1;
+    if (size < 0) {
+        PyErr_SetString(PyExc_ValueError, "max_size must be >= 0");
+        return -1;
+    }
+    l->max_size = size;
+    l->max_count = count < 0 ? -1 : count;
+    return 0;
+}
+
+static PyObject *session_set_defaults(SessionObject *self, PyObject *args)
+{
+    lg_limits_t l;
+    if (parse_limits(args, &l) < 0)
+        return NULL;
+    lg_session_set_defaults(self->s, &l);
+    Py_RETURN_NONE;
+}
+
+static PyObject *session_set_limits(SessionObject *self, PyObject *args)
+{
+    lg_limits_t l;
+    if (parse_limits(args, &l) < 0)
+        return NULL;
+    lg_session_set_limits(self->s, &l);
+    Py_RETURN_NONE;
+}
+
+static PyObject *session_limits(SessionObject *self, PyObject *unused)
+{
+    lg_limits_t l = lg_session_limits(self->s);
+    return Py_BuildValue("(LL)", (long long)l.max_size, (long long)l.max_count);
+}
+
+static PyObject *session_set_top(SessionObject *self, PyObject *arg)
+{
+    int top = PyLong_AsLong(arg);
+    if (top == -1 && PyErr_Occurred())
+        return NULL;
+    lg_session_set_top(self->s, top);
+    Py_RETURN_NONE;
+}
+
+static PyObject *session_add_suppressions(SessionObject *self, PyObject *args)
+{
+    const char *name, *spec;
+    if (!PyArg_ParseTuple(args, "ss", &name, &spec))
+        return NULL;
+    char err[512] = "";
+    int rc = lg_session_add_suppressions(self->s, name, spec, err, sizeof err);
+    if (rc == LG_ENOMEM)
+        return PyErr_NoMemory();
+    if (rc) {
+        PyErr_SetString(PyExc_ValueError, err[0] ? err : lg_strerror(rc));
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* stop_frames_at(module_pattern, file_pattern): either may be None. */
+static PyObject *session_stop_frames_at(SessionObject *self, PyObject *args)
+{
+    PyObject *module, *file;
+    if (!PyArg_ParseTuple(args, "OO", &module, &file))
+        return NULL;
+    const char *m = NULL, *f = NULL;
+    if (module != Py_None && (!(m = PyUnicode_AsUTF8(module)) ||
+                              PyList_Append(self->patterns, module) < 0))
+        return NULL;
+    if (file != Py_None && (!(f = PyUnicode_AsUTF8(file)) ||
+                            PyList_Append(self->patterns, file) < 0))
+        return NULL;
+    lg_session_stop_frames_at(self->s, m);
+    lg_session_stop_python_frames_at(self->s, f);
+    Py_RETURN_NONE;
+}
+
+static PyObject *session_begin(SessionObject *self, PyObject *arg)
+{
+    const char *id = PyUnicode_AsUTF8(arg);
+    if (!id)
+        return NULL;
+    int rc = lg_session_begin_test(self->s, id);
+    return rc ? raise_lg(rc) : Py_NewRef(Py_None);
+}
+
+/* (outcome, size_diff, count_diff, lost_traces) of the running test. */
+static PyObject *session_measure(SessionObject *self, PyObject *unused)
+{
+    lg_result_t r;
+    int rc = lg_session_measure(self->s, &r);
+    if (rc == LG_ESTALE) {
+        PyErr_SetString(PyExc_RuntimeError, "no test is running, or its mark went stale "
+                                            "(another mark began, or traces were cleared)");
+        return NULL;
+    }
+    if (rc)
+        return raise_lg(rc);
+    return Py_BuildValue("(sLLK)", lg_outcome_name(r.outcome), (long long)r.size_diff,
+                         (long long)r.count_diff, (unsigned long long)r.lost_traces);
+}
+
+static PyObject *session_record(SessionObject *self, PyObject *unused)
+{
+    int rc = lg_session_record(self->s);
+    return rc ? raise_lg(rc) : Py_NewRef(Py_None);
+}
+
+static PyObject *session_skip(SessionObject *self, PyObject *arg)
+{
+    const char *id = PyUnicode_AsUTF8(arg);
+    if (!id)
+        return NULL;
+    int rc = lg_session_skip_test(self->s, id);
+    return rc ? raise_lg(rc) : Py_NewRef(Py_None);
+}
+
+static PyObject *string_result(char *text)
+{
+    if (!text)
+        return PyErr_NoMemory();
+    PyObject *r = PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace");
+    lg_string_free(text);
+    return r;
+}
+
+static PyObject *session_failure_text(SessionObject *self, PyObject *unused)
+{
+    return string_result(lg_session_failure_text(self->s));
+}
+
+static PyObject *session_report_json(SessionObject *self, PyObject *unused)
+{
+    return string_result(lg_json_report_string(lg_session_report(self->s)));
+}
+
+static PyObject *session_merge_report(SessionObject *self, PyObject *arg)
+{
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path))
+        return NULL;
+    char err[512] = "";
+    int rc = lg_json_report_merge_file(lg_session_report(self->s), PyBytes_AS_STRING(path), err,
+                                       sizeof err);
+    if (rc == LG_EIO)
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+    else if (rc)
+        PyErr_Format(PyExc_ValueError, "%s: %s", PyBytes_AS_STRING(path),
+                     err[0] ? err : lg_strerror(rc));
+    Py_DECREF(path);
+    return rc ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *session_write_report(SessionObject *self, PyObject *arg)
+{
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path))
+        return NULL;
+    int rc = lg_json_report_write(lg_session_report(self->s), PyBytes_AS_STRING(path));
+    if (rc == LG_EIO)
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+    else if (rc)
+        raise_lg(rc);
+    Py_DECREF(path);
+    return rc ? NULL : Py_NewRef(Py_None);
+}
+
+static PyMethodDef session_methods[] = {
+    {"set_defaults", (PyCFunction)session_set_defaults, METH_VARARGS, NULL},
+    {"set_limits", (PyCFunction)session_set_limits, METH_VARARGS, NULL},
+    {"limits", (PyCFunction)session_limits, METH_NOARGS, NULL},
+    {"set_top", (PyCFunction)session_set_top, METH_O, NULL},
+    {"add_suppressions", (PyCFunction)session_add_suppressions, METH_VARARGS, NULL},
+    {"stop_frames_at", (PyCFunction)session_stop_frames_at, METH_VARARGS, NULL},
+    {"begin", (PyCFunction)session_begin, METH_O, NULL},
+    {"measure", (PyCFunction)session_measure, METH_NOARGS, NULL},
+    {"record", (PyCFunction)session_record, METH_NOARGS, NULL},
+    {"skip", (PyCFunction)session_skip, METH_O, NULL},
+    {"failure_text", (PyCFunction)session_failure_text, METH_NOARGS, NULL},
+    {"report_json", (PyCFunction)session_report_json, METH_NOARGS, NULL},
+    {"merge_report", (PyCFunction)session_merge_report, METH_O, NULL},
+    {"write_report", (PyCFunction)session_write_report, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot session_slots[] = {
+    {Py_tp_new, session_new},
+    {Py_tp_dealloc, session_dealloc},
+    {Py_tp_methods, session_methods},
+    {Py_tp_doc, "The plugin's test session: limits, filters, verdicts, failure text and "
+                "the leakgate/1 JSON report (settings from LEAKGATE_* first)."},
+    {0, NULL},
+};
+
+static PyType_Spec session_spec = {
+    "leakgate._leakgate.Session", sizeof(SessionObject), 0, Py_TPFLAGS_DEFAULT, session_slots,
+};
+
+/* parse_size(name, text) -> bytes; ValueError naming the setting. */
+static PyObject *m_parse_size(PyObject *self, PyObject *args)
+{
+    const char *name, *text;
+    if (!PyArg_ParseTuple(args, "ss", &name, &text))
+        return NULL;
+    int64_t n;
+    char err[256];
+    if (lg_parse_size_setting(name, text, &n, err, sizeof err) != 0) {
+        PyErr_SetString(PyExc_ValueError, err);
+        return NULL;
+    }
+    return PyLong_FromLongLong(n);
+}
+
+static PyObject *m_trace_only_thread(PyObject *self, PyObject *arg)
+{
+    int on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    lg_trace_only_thread(on);
+    Py_RETURN_NONE;
+}
+
 /* ---- module ------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -679,6 +942,8 @@ static PyMethodDef methods[] = {
     {"get_traces", m_get_traces, METH_NOARGS, NULL},
     {"dump", m_dump, METH_VARARGS, NULL},
     {"load", m_load, METH_O, NULL},
+    {"trace_only_thread", m_trace_only_thread, METH_O, NULL},
+    {"parse_size", m_parse_size, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -687,6 +952,11 @@ static int exec_module(PyObject *m)
     PyObject *mark_type = PyType_FromSpec(&mark_spec);
     if (!mark_type || PyModule_AddObject(m, "_Mark", mark_type) < 0) {
         Py_XDECREF(mark_type);
+        return -1;
+    }
+    PyObject *session_type = PyType_FromSpec(&session_spec);
+    if (!session_type || PyModule_AddObject(m, "Session", session_type) < 0) {
+        Py_XDECREF(session_type);
         return -1;
     }
     if (PyModule_AddIntConstant(m, "MAX_NFRAME", LG_FRAMES_MAX) < 0 ||

@@ -1,0 +1,1 @@
+"""pytest-leakgate: ``pytest --leaks`` makes every test a memory-leak assertion."""

@@ -1,0 +1,405 @@
+"""pytest --leaks: every test is a memory-leak assertion.
+
+What is measured: the bytes a test's call phase allocated and had not freed
+when it returned (after a garbage collection), net of older blocks it freed,
+filtered by the suppressions.  Setup and teardown of fixtures are outside
+the window, so module- and session-scoped fixtures never count.
+
+To tell caches from leaks, the call phase first runs ``warmup`` extra times
+unmeasured; then it is measured, up to ``runs`` times, and the test leaks
+only if every measured run leaks over its limit (a clean run ends the check
+early, so a clean test costs warmup + 1 runs).
+
+Verdicts, failure text and the JSON report come from leakgate's C test
+session (plugin.h), the same as for Criterion and TAP; this module decides
+when to measure.
+"""
+from __future__ import annotations
+
+import ast
+import gc
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+import leakgate
+from leakgate import _leakgate
+
+DEFAULTS = {"max_size": "0", "max_count": None, "warmup": 1, "runs": 2, "frames": 10}
+MARKER_ARGS = ("max_size", "max_count", "warmup", "runs", "filters")
+PYTEST_FILES = "*/_pytest/*"  # tracebacks stop at pytest's own frames
+RUN_HINT = ("To find leaks of C extensions too (native frames after the Python ones), "
+            "run pytest under leakgate's runtime: leakgate run -- pytest --leaks ...")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("leakgate", "memory-leak checks (leakgate)")
+
+    def option(name, ini_type, help, **kw):
+        ini = name[2:].replace("-", "_")
+        group.addoption(name, dest=ini, help=help + f" (ini: {ini})", **kw)
+        parser.addini(ini, help, type=ini_type)
+
+    option("--leaks", "bool", "fail every test whose call phase leaks memory. " + RUN_HINT,
+           action="store_true", default=None)
+    option("--leaks-max-size", "string",
+           "bytes a test may leave allocated: N, '1 KiB', '2 MiB' (default 0)", metavar="SIZE")
+    option("--leaks-max-count", "string", "blocks a test may leave allocated (default: no limit)",
+           metavar="N")
+    option("--leaks-warmup", "string",
+           f"unmeasured runs of each test before measuring (default {DEFAULTS['warmup']})",
+           metavar="N")
+    option("--leaks-runs", "string",
+           f"measured runs; a test leaks only if every one leaks (default {DEFAULTS['runs']})",
+           metavar="N")
+    option("--leaks-frames", "string",
+           f"frames kept per traceback (default {DEFAULTS['frames']})", metavar="N")
+    option("--leaks-json", "string", "write the leakgate/1 JSON report to PATH",
+           metavar="PATH")
+    group.addoption("--leaks-filter", dest="leaks_filter", action="append", default=None,
+                    metavar="FILTER",
+                    help="a suppressions file, a suppression line ('exclude all "
+                         "file=*/cache.py'), or a tracemalloc filter "
+                         "(\"Filter(False, '*/cache.py')\"); repeatable (ini: leaks_filter)")
+    parser.addini("leaks_filter", "suppressions: files, lines or tracemalloc filters",
+                  type="linelist")
+    option("--leaks-own-thread", "bool",
+           "count only what the test's own thread allocates (suites with busy background "
+           "threads; default: every thread's allocations during the test count)",
+           action="store_true", default=None)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "leaks(max_size=, max_count=, warmup=, runs=, filters=): this test's "
+        "leak limits and measurement (leakgate)")
+    config.addinivalue_line(
+        "markers", "no_leak_check(reason=...): do not check this test for leaks (leakgate)")
+    if _setting(config, "leaks") in (True, "true", "1"):
+        config.pluginmanager.register(LeakChecker(config), "leakgate-checker")
+
+
+def _setting(config, name):
+    value = config.getoption(name)
+    if value is None or value == []:
+        value = config.getini(name)
+        if value in ("", [], False):
+            value = None if name != "leaks" else config.getini(name)
+    return value
+
+
+def _int(name, value, lo):
+    try:
+        number = int(value)
+        if number < lo:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"{name}={value!r}: expected an integer >= {lo}") from None
+    return number
+
+
+def _size(name, value):
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    try:
+        return _leakgate.parse_size(name, str(value))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def filter_line(spec):
+    """A suppression line for a tracemalloc filter expression such as
+    ``Filter(False, "*/cache.py", all_frames=True)`` or
+    ``DomainFilter(True, 0)``; other text is returned unchanged."""
+    text = spec.strip()
+    if not re.match(r"(Domain)?Filter\s*\(", text):
+        return spec
+    try:
+        call = ast.parse(text, mode="eval").body
+        args = [ast.literal_eval(a) for a in call.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        f = getattr(leakgate, call.func.id)(*args, **kwargs)
+    except (ValueError, TypeError, SyntaxError, AttributeError) as exc:
+        raise ValueError(f"{spec}: not a tracemalloc filter ({exc})") from None
+    verb = "include" if f.inclusive else "exclude"
+    domain = lambda d: leakgate._leakgate.NATIVE_DOMAIN if d == 0 else 0 if d == 1 else d  # noqa
+    if isinstance(f, leakgate.DomainFilter):
+        return f"{verb}-domain {domain(f.domain)}"
+    line = verb + (" all" if f.all_frames else "") + f" file={f.filename_pattern}"
+    if f.lineno is not None:
+        line += f" line={f.lineno}"
+    if f.domain is not None:
+        line += f" domain={domain(f.domain)}"
+    return line
+
+
+class Settings:
+    """What applies to one test: options, then its markers (closest last)."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+class LeakChecker:
+    def __init__(self, config):
+        self.config = config
+        self.results = []  # (nodeid, size_diff, count_diff) of leaking tests
+        self.checked = 0
+        self.worker = getattr(config, "workerinput", {}).get("workerid")
+        try:
+            self.defaults = Settings(
+                max_size=_size("--leaks-max-size",
+                               _setting(config, "leaks_max_size") or DEFAULTS["max_size"]),
+                max_count=_int("--leaks-max-count", _setting(config, "leaks_max_count"), 0)
+                if _setting(config, "leaks_max_count") not in (None, "") else -1,
+                warmup=_int("--leaks-warmup",
+                            _setting(config, "leaks_warmup") or DEFAULTS["warmup"], 0),
+                runs=_int("--leaks-runs", _setting(config, "leaks_runs") or DEFAULTS["runs"], 1),
+                filters=[])
+            frames = _int("--leaks-frames",
+                          _setting(config, "leaks_frames") or DEFAULTS["frames"], 1)
+            if frames > leakgate.MAX_NFRAME:
+                raise pytest.UsageError(
+                    f"--leaks-frames={frames}: expected an integer from 1 to "
+                    f"{leakgate.MAX_NFRAME}")
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self.filters = list(_setting(config, "leaks_filter") or [])
+        self.session = self._new_session([])
+        self.own_thread = bool(_setting(config, "leaks_own_thread"))
+        self.json = _setting(config, "leaks_json")
+        if not leakgate.is_tracing():
+            leakgate.start(frames)
+
+    def _new_session(self, test_filters):
+        """A session with the options' limits and filters, and test_filters
+        (a marker's) after them."""
+        try:
+            session = _leakgate.Session()  # LEAKGATE_* settings first
+            for name, specs in (("--leaks-filter", self.filters),
+                                ("@pytest.mark.leaks(filters=...)", test_filters)):
+                for spec in specs:
+                    session.add_suppressions(name, filter_line(spec))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        session.set_defaults(self.defaults.max_size, self.defaults.max_count)
+        verbose = self.config.getoption("verbose")
+        session.set_top(5 if verbose < 1 else 20 if verbose < 2 else -1)
+        session.stop_frames_at(None, PYTEST_FILES)
+        return session
+
+    # ---- settings per test ------------------------------------------------
+
+    def settings_for(self, item):
+        """The test's Settings, or None when it is not checked."""
+        if item.get_closest_marker("no_leak_check") is not None:
+            return None
+        s = Settings(**vars(self.defaults))
+        s.custom_limits = False
+        for marker in reversed(list(item.iter_markers("leaks"))):  # closest last
+            if marker.args:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.leaks takes keyword arguments only "
+                    f"({', '.join(MARKER_ARGS)})")
+            for key, value in marker.kwargs.items():
+                where = f"{item.nodeid}: @pytest.mark.leaks({key}={value!r})"
+                if key == "max_size":
+                    s.max_size, s.custom_limits = _size(where, value), True
+                elif key == "max_count":
+                    s.max_count = -1 if value is None else _int(where, value, 0)
+                    s.custom_limits = True
+                elif key in ("warmup", "runs"):
+                    setattr(s, key, _int(where, value, 0 if key == "warmup" else 1))
+                elif key == "filters":
+                    if isinstance(value, str):
+                        value = [value]
+                    s.filters = list(value)
+                else:
+                    raise pytest.UsageError(
+                        f"{item.nodeid}: @pytest.mark.leaks: unknown argument {key!r} "
+                        f"(expected {', '.join(MARKER_ARGS)})")
+        return s
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:  # bad markers stop the run before any test
+            self.settings_for(item)
+
+    # ---- the check ----------------------------------------------------------
+
+    def _begin(self, item, s):
+        gc.collect()
+        self.session.begin(item.nodeid)
+        if s.custom_limits:
+            self.session.set_limits(s.max_size, s.max_count)
+        if self.own_thread:
+            _leakgate.trace_only_thread(True)
+
+    def _measure(self, s):
+        gc.collect()
+        if self.own_thread:
+            _leakgate.trace_only_thread(False)
+        outcome, size_diff, count_diff, _ = self.session.measure()
+        return outcome, size_diff, count_diff
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        s = self.settings_for(item)
+        if s is None or getattr(item, "_leakgate_regions", False) \
+                or not hasattr(item, "ihook") or not hasattr(item, "obj"):
+            if s is None or not hasattr(item, "obj"):
+                self.session.skip(item.nodeid)
+            return (yield)
+        with self._with_filters(s):
+            return (yield from self._check(item, s))
+
+    @contextmanager
+    def _with_filters(self, s):
+        """Marker filters apply to this test only: a session of its own."""
+        if not s.filters:
+            yield
+            return
+        main, self.session = self.session, self._new_session(s.filters)
+        try:
+            yield
+        finally:
+            test_session, self.session = self.session, main
+            self._adopt(test_session)
+
+    def _adopt(self, other):
+        """Moves the results of a per-test session into the main report."""
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
+            tmp.write(other.report_json())
+        try:
+            self.session.merge_report(tmp.name)
+        finally:
+            os.unlink(tmp.name)
+
+    def _check(self, item, s):
+        for _ in range(s.warmup):
+            try:
+                item.ihook.pytest_pyfunc_call(pyfuncitem=item)
+            except Exception:
+                break  # the measured run will fail the same way, and be reported
+        self._begin(item, s)
+        try:
+            result = yield  # the call pytest reports
+        except BaseException:
+            if self.own_thread:
+                _leakgate.trace_only_thread(False)
+            self.session.skip(item.nodeid)  # failed, skipped or xfailed: not judged
+            raise
+        outcome, size_diff, count_diff = self._measure(s)
+        run = 1
+        while outcome == "leaked" and run < s.runs:
+            run += 1
+            self._begin(item, s)
+            item.ihook.pytest_pyfunc_call(pyfuncitem=item)
+            outcome, size_diff, count_diff = self._measure(s)
+        self.session.record()
+        self.checked += 1
+        item.user_properties.append(("leakgate_outcome", outcome))
+        item.user_properties.append(("leakgate_size_diff", size_diff))
+        item.user_properties.append(("leakgate_count_diff", count_diff))
+        if outcome == "clean":
+            return result
+        text = self.session.failure_text()
+        measured = (f"  measured: bytes allocated during the call phase and still allocated "
+                    f"after it, in each of {s.runs} run(s) after {s.warmup} warmup run(s)")
+        body = _with_source(text.rstrip("\n"))
+        if outcome == "leaked":
+            self.results.append((item.nodeid, size_diff, count_diff))
+            pytest.fail(f"{body}\n{measured}", pytrace=False)
+        item.add_report_section("call", "leakgate", body)  # inconclusive: note only
+        return result
+
+    # ---- reporting ------------------------------------------------------------
+
+    def pytest_terminal_summary(self, terminalreporter):
+        leaked = []
+        for report in terminalreporter.stats.get("failed", []):
+            props = dict(report.user_properties)
+            if props.get("leakgate_outcome") == "leaked":
+                leaked.append((report.nodeid, props["leakgate_size_diff"],
+                               props["leakgate_count_diff"]))
+        if not leaked and self.worker is None and not self.results:
+            return
+        leaked = leaked or self.results
+        terminalreporter.write_sep("=", "leakgate: tests that leaked most")
+        for nodeid, size, count in sorted(leaked, key=lambda r: -r[1])[:10]:
+            terminalreporter.write_line(
+                f"{leakgate._format_size(size, False):>10} in {count} block(s)  {nodeid}")
+        if len(leaked) > 10:
+            terminalreporter.write_line(f"... and {len(leaked) - 10} more")
+
+    def pytest_sessionfinish(self, session):
+        if not self.json:
+            return
+        path = Path(self.json)
+        parts = path.with_name(path.name + ".parts")
+        if self.worker is not None:  # xdist worker: one part per worker
+            parts.mkdir(parents=True, exist_ok=True)
+            self.session.write_report(str(parts / f"{self.worker}.json"))
+            return
+        if parts.is_dir():  # xdist controller: merge the workers' parts
+            for part in sorted(parts.glob("*.json")):
+                self.session.merge_report(str(part))
+                part.unlink()
+            parts.rmdir()
+        self.session.write_report(str(path))
+
+
+def _with_source(text):
+    """Adds the source line under each Python frame of a failure text."""
+    import linecache
+    out = []
+    for line in text.splitlines():
+        out.append(line)
+        m = re.match(r'(\s*)File "(.+)", line (\d+)', line)
+        if m:
+            source = linecache.getline(m.group(2), int(m.group(3))).strip()
+            if source:
+                out.append(f"{m.group(1)}  {source}")
+    return "\n".join(out)
+
+
+@pytest.fixture
+def leak_check(request):
+    """Checks explicit regions of a test::
+
+        def test_cache(leak_check):
+            warm_up()
+            with leak_check(max_size="1 KiB"):
+                use_it()
+
+    The region fails the test when what it allocated and did not free
+    exceeds max_size bytes (default 0) or max_count blocks.  A test that
+    uses it is not checked as a whole by --leaks."""
+    request.node._leakgate_regions = True
+    checker = request.config.pluginmanager.get_plugin("leakgate-checker")
+    count = [0]
+
+    @contextmanager
+    def region(max_size=0, max_count=None):
+        session = checker.session if checker else _leakgate.Session()
+        if not leakgate.is_tracing():
+            leakgate.start(DEFAULTS["frames"])
+        if checker is None:
+            session.stop_frames_at(None, PYTEST_FILES)
+        count[0] += 1
+        region_id = f"{request.node.nodeid}[region {count[0]}]"
+        size = _size("leak_check(max_size)", max_size)
+        gc.collect()
+        session.begin(region_id)
+        session.set_limits(size, -1 if max_count is None else _int("max_count", max_count, 0))
+        yield
+        gc.collect()
+        outcome, _, _, _ = session.measure()
+        session.record()
+        if outcome == "leaked":
+            pytest.fail(_with_source(session.failure_text().rstrip("\n")), pytrace=False)
+
+    return region
