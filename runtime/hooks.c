@@ -297,7 +297,11 @@ static void dump_at_exit(void)
         return;
     in_hook = 1; /* from here on nothing is traced: the report is final */
     lg_snapshot_t *snap;
-    int rc = lg_snapshot_take(&snap);
+    /* An interpreter's process: its adapter gave the verdicts, so the exit
+     * snapshot only says so (an empty one with the user data below). */
+    int rc = lg__interp_seen() ? lg_snapshot_new(0, &snap) : lg_snapshot_take(&snap);
+    if (rc == 0 && lg__interp_seen())
+        rc = lg_snapshot_set_user_data(snap, LG_EXIT_INTERPRETER, strlen(LG_EXIT_INTERPRETER));
     if (rc == 0) {
         rc = lg_snapshot_dump(snap, path);
         lg_snapshot_free(snap);

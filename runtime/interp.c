@@ -45,6 +45,7 @@ static struct {
     struct entry **_Atomic dir[DIR_SIZE];
     lg_interp_frames_fn _Atomic capture;
     uintptr_t text_lo, text_hi; /* the interpreter's code; set with capture */
+    atomic_bool seen;           /* an interpreter registered once */
 } interp = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static uint32_t hash_of(const char *file, unsigned line)
@@ -150,6 +151,13 @@ void lg_set_interp_frames(lg_interp_frames_fn fn, uintptr_t text_lo, uintptr_t t
     interp.text_lo = text_lo;
     interp.text_hi = text_hi;
     atomic_store(&interp.capture, fn);
+    if (fn)
+        atomic_store(&interp.seen, true);
+}
+
+bool lg__interp_seen(void)
+{
+    return atomic_load(&interp.seen);
 }
 
 LG_HOOK_TEXT int lg__interp_append(uintptr_t *frames, int n, int max, uint32_t *total)

@@ -228,6 +228,9 @@ bool lg__interp_resolve(uintptr_t word, lg_frame_t *out);
  * traceback being captured (dropping the native frames of the interpreter's
  * own code); returns the new count.  No-op without a registration. */
 int lg__interp_append(uintptr_t *frames, int n, int max, uint32_t *total);
+/* Whether an interpreter ever registered: its process's exit-time
+ * leftovers are the interpreter's, not a program's leaks. */
+bool lg__interp_seen(void);
 void lg__interp_lock(void); /* fork */
 void lg__interp_unlock(void);
 

@@ -4,9 +4,12 @@
  * the tracer itself.
  *
  * lg__real is resolved with dlsym(RTLD_NEXT): the allocator that comes after
- * us in symbol lookup (glibc's, or another preloaded one).  dlsym itself may
- * call calloc; when that reaches our hooks before lg__real is set, hooks.c
- * serves it from a static pool.
+ * us in symbol lookup (glibc's, or another preloaded one).  When nothing
+ * comes after us (the library was linked without being needed first, or
+ * loaded after the C library), the C library's own functions are taken: the
+ * program's calls reach them anyway.  dlsym itself may call calloc; when
+ * that reaches our hooks before lg__real is set, hooks.c serves it from a
+ * static pool.
  */
 #include "lg_internal.h"
 
@@ -36,7 +39,13 @@ int lg__real_init(void)
     if (lg__real.malloc)
         return 0;
     struct lg__real r;
-#define RESOLVE(name) r.name = (__typeof__(r.name))dlsym(RTLD_NEXT, #name)
+    void *libc = NULL;
+#define RESOLVE(name)                                                                \
+    do {                                                                             \
+        r.name = (__typeof__(r.name))dlsym(RTLD_NEXT, #name);                        \
+        if (!r.name && (libc || (libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD)))) \
+            r.name = (__typeof__(r.name))dlsym(libc, #name);                         \
+    } while (0)
     RESOLVE(free);
     RESOLVE(calloc);
     RESOLVE(realloc);
@@ -49,6 +58,8 @@ int lg__real_init(void)
     RESOLVE(malloc_usable_size);
     RESOLVE(malloc);
 #undef RESOLVE
+    if (libc)
+        dlclose(libc); /* RTLD_NOLOAD: only drops the reference just taken */
     if (!r.malloc || !r.free || !r.calloc || !r.realloc)
         return LG_ENOMEM;
     /* Publish malloc last: hooks test it to know the rest is there. */

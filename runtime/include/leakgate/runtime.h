@@ -235,6 +235,11 @@ LG_API int lg_snapshot_add(lg_snapshot_t *snap, uint32_t domain, size_t size,
 LG_API int lg_snapshot_set_user_data(lg_snapshot_t *snap, const void *data, size_t len);
 LG_API const void *lg_snapshot_user_data(const lg_snapshot_t *snap, size_t *len);
 
+/* The user data of the exit snapshot that `leakgate run` gets from a
+ * process in which an interpreter registered (lg_set_interp_frames): its
+ * leftovers at exit are the interpreter's, and are not judged. */
+#define LG_EXIT_INTERPRETER "leakgate:interpreter-exit"
+
 /* Writes `snap` to `path` in the versioned, checksummed snapshot format.
  * Returns 0, LG_EIO (errno tells why) or LG_ENOMEM. */
 LG_API int lg_snapshot_dump(const lg_snapshot_t *snap, const char *path);

@@ -554,8 +554,8 @@ class Mark:
         apply as in Snapshot.filter_traces.
         ``lost_traces`` tells how many traces the tracer could not record
         meanwhile (when non-zero, a clean diff proves nothing)."""
+        rows, self.lost_traces = self._mark.diff()  # before making anything here
         include, exclude = _split_filters(filters)
-        rows, self.lost_traces = self._mark.diff()
         out = []
         for domain, frames, size, size_diff, count, count_diff in rows:
             if (include or exclude) and not _keep(include, exclude,

@@ -14,9 +14,9 @@
  * Frames.  A Python frame becomes a runtime frame word (lg_interp_frame) for
  * (filename, line).  The line comes from the frame's last instruction, as in
  * tracemalloc; the word comes from a cache keyed by (hash of the filename,
- * line), so a known position costs a hash lookup and no string work.  Frames
- * are read only by a thread holding the GIL: another thread's allocation,
- * or one made while the GIL is released, gets no Python frames.
+ * line), so a known position costs a hash lookup and no string work.  A
+ * thread reads its own frames only: with the GIL, or without it while it
+ * runs C code that released the GIL (its frames cannot change then).
  *
  * Mixed tracebacks.  The same capture function is registered with the
  * runtime (lg_set_interp_frames): when libleakgate.so is preloaded
@@ -25,8 +25,9 @@
  * to them, the interpreter's own native frames left out.
  *
  * State.  Allocator hooks are process-wide by nature (one PyMem allocator
- * per process), so their state is one static struct, `hk`, protected by the
- * GIL; the module itself keeps no state.
+ * per process), so their state is one static struct, `hk` (the hooks under
+ * the GIL, the frame cache under its own lock: capture may run without the
+ * GIL); the module itself keeps no state.
  *
  * Supported: CPython 3.11 and 3.12 (frame access uses their internal
  * frame layout, as profilers do).
@@ -46,6 +47,7 @@
 
 #include <errno.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,11 +67,12 @@ struct slot {
 };
 
 static struct {
-    PyMemAllocatorEx raw, mem, obj; /* the wrapped allocators */
-    int installed;                  /* hooks in place */
+    PyMemAllocatorEx raw, mem, obj; /* the wrapped allocators, GIL */
+    int installed;                  /* hooks in place, GIL */
+    pthread_mutex_t lock;           /* protects the frame cache */
     struct slot *slots;             /* frame cache, malloc'd (untraced) */
     size_t cap, used;
-} hk;
+} hk = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int cache_grow(void)
 {
@@ -92,30 +95,36 @@ static int cache_grow(void)
     return 0;
 }
 
-/* The word of (filename, line).  Two file names with the same 64-bit hash
- * and line would share a word; the odds are those of a hash collision. */
-static uintptr_t frame_word(PyObject *filename, int line)
+/* The word of (filename, line), or 0.  Two file names with the same
+ * 64-bit hash and line would share a word; the odds are those of a hash
+ * collision.  `gil`: the caller holds the GIL, so a miss may ask Python for
+ * the file name's UTF-8; without it only allocation-free names (compact
+ * ASCII strings, nearly every path) are looked at.  Called with hk.lock. */
+static uintptr_t frame_word_locked(PyObject *filename, int line, int gil)
 {
-    Py_hash_t h = PyObject_Hash(filename); /* cached by str after once */
-    if (h == -1) {
-        PyErr_Clear();
-        h = 0;
-    }
+    if (!PyUnicode_Check(filename))
+        return 0;
+    Py_hash_t h = PyObject_Hash(filename); /* str: cached, never fails */
     if (hk.used * 2 >= hk.cap && cache_grow() != 0)
         return 0;
     size_t i = ((size_t)h ^ (size_t)line * 0x9E3779B97F4A7C15u) & (hk.cap - 1);
     for (; hk.slots[i].word; i = (i + 1) & (hk.cap - 1))
         if (hk.slots[i].hash == h && hk.slots[i].line == line)
             return hk.slots[i].word;
-    /* A miss: name the position once.  PyUnicode_AsUTF8 may fail or
-     * allocate; the program's pending exception, if any, is kept. */
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    const char *utf8 = PyUnicode_Check(filename) ? PyUnicode_AsUTF8(filename) : NULL;
+    const char *utf8 = NULL;
+    if (PyUnicode_IS_COMPACT_ASCII(filename)) {
+        utf8 = (const char *)PyUnicode_DATA(filename);
+    } else if (gil) {
+        /* May fail or allocate; the program's pending exception is kept. */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (!(utf8 = PyUnicode_AsUTF8(filename)))
+            PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+    }
     if (!utf8)
-        PyErr_Clear();
-    PyErr_Restore(type, value, tb);
-    uintptr_t word = lg_interp_frame(utf8 ? utf8 : "<unknown>", line < 0 ? 0 : (unsigned)line);
+        return 0;
+    uintptr_t word = lg_interp_frame(utf8, line < 0 ? 0 : (unsigned)line);
     if (word) {
         hk.slots[i] = (struct slot){h, line, word};
         hk.used++;
@@ -123,26 +132,34 @@ static uintptr_t frame_word(PyObject *filename, int line)
     return word;
 }
 
-/* The thread state of the calling thread if it holds the GIL, else NULL. */
-static PyThreadState *gil_holder(void)
+/* The thread state of the calling thread, and whether it holds the GIL. */
+static PyThreadState *thread_state(int *gil)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    return _PyThreadState_UncheckedGet(); /* attached <=> holds the GIL */
+    PyThreadState *attached = _PyThreadState_UncheckedGet();
+    PyThreadState *ts = attached ? attached : PyGILState_GetThisThreadState();
+    *gil = attached != NULL;
 #else
-    PyThreadState *ts = _PyThreadState_UncheckedGet(); /* the GIL's holder */
-    return ts && ts == PyGILState_GetThisThreadState() ? ts : NULL;
+    PyThreadState *ts = PyGILState_GetThisThreadState();
+    *gil = ts && ts == _PyThreadState_UncheckedGet(); /* the GIL's holder */
 #endif
+    return ts;
 }
 
 /* lg_interp_frames_fn: the calling thread's Python frames, most recent
- * first.  Runs inside allocation hooks, always in an untraced section. */
+ * first.  Runs inside allocation hooks, always in an untraced section.
+ * A thread that released the GIL (a C extension calling malloc between
+ * Py_BEGIN_ALLOW_THREADS and Py_END_ALLOW_THREADS) is inside C code: its
+ * frames cannot change meanwhile, and are read without the GIL. */
 static int capture(uintptr_t *out, int max, uint32_t *total)
 {
-    PyThreadState *ts = gil_holder();
+    int gil;
+    PyThreadState *ts = thread_state(&gil);
     if (!ts || !ts->cframe)
         return 0;
     int saved = errno, n = 0;
     uint32_t t = 0;
+    pthread_mutex_lock(&hk.lock);
     for (_PyInterpreterFrame *f = ts->cframe->current_frame; f; f = f->previous) {
 #if PY_VERSION_HEX >= 0x030C0000
         if (f->owner == FRAME_OWNED_BY_CSTACK)
@@ -154,11 +171,11 @@ static int capture(uintptr_t *out, int max, uint32_t *total)
         if (n < max) {
             PyCodeObject *code = f->f_code;
             int line = PyCode_Addr2Line(code, _PyInterpreterFrame_LASTI(f) * sizeof(_Py_CODEUNIT));
-            uintptr_t w = frame_word(code->co_filename, line);
-            if (w)
-                out[n++] = w;
+            uintptr_t w = frame_word_locked(code->co_filename, line, gil);
+            out[n++] = w ? w : lg_interp_frame("<unknown>", 0);
         }
     }
+    pthread_mutex_unlock(&hk.lock);
     *total = t;
     errno = saved;
     return n;

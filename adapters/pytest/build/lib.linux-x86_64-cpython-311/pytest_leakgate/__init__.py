@@ -1,1 +1,0 @@
-"""pytest-leakgate: ``pytest --leaks`` makes every test a memory-leak assertion."""
