@@ -261,8 +261,6 @@ static int parse_doc(const char *name, const char *text, size_t len, lg__json_t 
     int rc = lg__json_parse(text, len, doc, detail, sizeof detail);
     if (rc == LG_EFORMAT && len == 0)
         snprintf(detail, sizeof detail, "empty file");
-    else if (rc == LG_EFORMAT && strstr(detail, "unexpected end"))
-        strncat(detail, " (truncated?)", sizeof detail - strlen(detail) - 1);
     if (rc)
         return errf(err, errlen, rc, "%s: %s", name, detail);
     return 0;
@@ -676,7 +674,7 @@ static int make_sites(lg_gate_t *g)
     }
     size_t n = 0;
     for (size_t i = 0; i < g->nleaks; i++)
-        if (g->leaks[i].status <= LG_GATE_KNOWN)
+        if (g->leaks[i].status <= LG_GATE_KNOWN && strcmp(g->leaks[i].signature, OTHER_LEAKS) != 0)
             cur[n++] = &g->leaks[i];
     qsort(cur, n, sizeof *cur, site_sig_cmp);
     int64_t best = -1;

@@ -307,7 +307,8 @@ struct scan {
 static int fail(struct scan *sc, const char *what)
 {
     if (!sc->failed && sc->err && sc->errlen)
-        snprintf(sc->err, sc->errlen, "offset %zu: %s", (size_t)(sc->p - sc->s), what);
+        snprintf(sc->err, sc->errlen, "offset %zu: %s%s", (size_t)(sc->p - sc->s), what,
+                 sc->p >= sc->end ? " (the text ends there: truncated?)" : "");
     sc->failed = true;
     return LG_EFORMAT;
 }

@@ -201,7 +201,7 @@ int cli_gate(int argc, char **argv)
         }
     }
     if (status == 0 && lg_gate_compare(g, &o.gate, err, sizeof err) != 0) {
-        cli_error("gate: %s", err);
+        cli_error("%s", err);
         status = CLI_EUSAGE;
     }
     if (status == 0 && !o.quiet) {
