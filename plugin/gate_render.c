@@ -566,7 +566,10 @@ static void html_leak(lg__sb_t *b, const lg__gate_leak_t *l, bool open)
     lg__sb_puts(b, " at <code>");
     put_xml(b, l->signature);
     lg__sb_puts(b, "</code></summary>\n");
-    if (l->status != LG_GATE_FIXED)
+    if (l->status != LG_GATE_FIXED && !l->traceback && strcmp(l->signature, "(other leaks)") == 0)
+        lg__sb_puts(b, "<p>Leaked memory whose tracebacks the report leaves out (it lists the "
+                       "biggest; <code>--top 0</code> lists them all).</p>");
+    else if (l->status != LG_GATE_FIXED)
         html_frames(b, l->traceback);
     else
         lg__sb_puts(b, "<p>Gone: its test ran and no longer leaks here.</p>");
