@@ -30,7 +30,7 @@
 #include <string.h>
 
 #define BASELINE_SCHEMA "leakgate-baseline/1"
-#define OTHER_LEAKS "(other leaks)"
+#define OTHER_LEAKS     "(other leaks)"
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -127,7 +127,8 @@ char *lg__gate_render_frames(const lg__json_t *traceback, const char *indent)
             const lg__json_t *f = traceback->items[i];
             const char *kind = json_str(f, "kind");
             int64_t line, offset;
-            frames[i].kind = kind && strcmp(kind, "python") == 0 ? LG_FRAME_PYTHON : LG_FRAME_NATIVE;
+            frames[i].kind =
+                kind && strcmp(kind, "python") == 0 ? LG_FRAME_PYTHON : LG_FRAME_NATIVE;
             frames[i].function = json_str(f, "function");
             frames[i].file = json_str(f, "file");
             frames[i].module = json_str(f, "module");
@@ -231,8 +232,8 @@ static int check_report(const lg__json_t *doc, char *err, size_t errlen)
             return errf(err, errlen, LG_EFORMAT,
                         "test %s: \"outcome\" must be clean, leaked, inconclusive or skipped", id);
         if (!json_int(t, "size_diff", &v) || !json_int(t, "count_diff", &v))
-            return errf(err, errlen, LG_EFORMAT, "test %s: size_diff and count_diff must be integers",
-                        id);
+            return errf(err, errlen, LG_EFORMAT,
+                        "test %s: size_diff and count_diff must be integers", id);
         if (!json_int(t, "attempt", &v) || v < 0)
             return errf(err, errlen, LG_EFORMAT, "test %s: \"attempt\" must be an integer >= 1",
                         id);
@@ -328,8 +329,8 @@ int lg_gate_load_baseline(lg_gate_t *g, const char *name, const char *text, size
     const lg__json_t *leaks = lg__json_get(doc, "leaks");
     if (doc->type != LG__JSON_OBJECT || !schema || strcmp(schema, BASELINE_SCHEMA) != 0) {
         errf(err, errlen, LG_EFORMAT, "%s: not a " BASELINE_SCHEMA " file (%s%s%s)", name,
-             schema ? "schema \"" : "", doc->type == LG__JSON_OBJECT ? schema_of(doc) : "not an object",
-             schema ? "\"" : "");
+             schema ? "schema \"" : "",
+             doc->type == LG__JSON_OBJECT ? schema_of(doc) : "not an object", schema ? "\"" : "");
         lg__json_free(doc);
         return LG_EFORMAT;
     }
@@ -444,7 +445,8 @@ static int merge_tests(lg_gate_t *g, char *err, size_t errlen)
         t->report = g->names[occ[i].report];
         t->attempt = occ[i].attempt;
         for (; j < nocc && strcmp(occ[j].id, occ[i].id) == 0; j++) {
-            if (j > i && occ[j].attempt == occ[j - 1].attempt && occ[j].report != occ[j - 1].report) {
+            if (j > i && occ[j].attempt == occ[j - 1].attempt &&
+                occ[j].report != occ[j - 1].report) {
                 rc = errf(err, errlen, LG_EINVAL,
                           "test %s is in both %s and %s at attempt %lld (a re-run must say "
                           "\"attempt\": N in its report)",
@@ -629,7 +631,8 @@ static int classify(lg_gate_t *g, struct leakvec *lv)
             l->status = grown(&g->opts, l->size, bsize) ? LG_GATE_GROWN : LG_GATE_KNOWN;
         } else {
             /* In the baseline only: pushing may move lv->v, so index. */
-            if ((l = leakvec_push(lv)) == NULL || !(l->signature = lg__xstrdup(json_str(e, "signature")))) {
+            if ((l = leakvec_push(lv)) == NULL ||
+                !(l->signature = lg__xstrdup(json_str(e, "signature")))) {
                 if (l)
                     lv->n--;
                 rc = LG_ENOMEM;

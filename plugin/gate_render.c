@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHART_MAX_BARS 40
+#define CHART_MAX_BARS  40
 #define CHART_BAR_WIDTH 420
 
 struct sz {
@@ -139,8 +139,8 @@ static void text_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, con
         else if (st == LG_GATE_GROWN)
             lg__sb_printf(b, "  %s: %s in %lld %s, baseline %s in %lld %s (%s)\n", l->test,
                           fsize(l->size).s, (long long)l->count, blocks(l->count),
-                          fsize(l->base_size).s, (long long)l->base_count,
-                          blocks(l->base_count), fdelta(l->size - l->base_size).s);
+                          fsize(l->base_size).s, (long long)l->base_count, blocks(l->base_count),
+                          fdelta(l->size - l->base_size).s);
         else
             lg__sb_printf(b, "  %s: %s in %lld %s\n", l->test, fsize(l->size).s,
                           (long long)l->count, blocks(l->count));
@@ -240,8 +240,10 @@ static void md_details(lg__sb_t *b, const char *summary_html_test, const char *w
                        const lg__json_t *tb)
 {
     char *frames = tb ? lg__gate_render_frames(tb, "") : NULL;
-    if (!frames)
+    if (!frames) {
+        b->oom = b->oom || tb;
         return;
+    }
     lg__sb_puts(b, "<details><summary><code>");
     put_xml(b, summary_html_test);
     lg__sb_puts(b, "</code> ");
@@ -298,8 +300,7 @@ static void render_markdown(lg__sb_t *b, const lg_gate_t *g)
     tolerance_text(&g->opts, tol, sizeof tol);
     verdict_text(g, verdict, sizeof verdict);
     lg__sb_printf(b, "## leakgate gate: %s\n\n", verdict);
-    lg__sb_printf(b,
-                  "%zu %s, %zu %s (%zu leaked, %zu skipped, %zu inconclusive); baseline ",
+    lg__sb_printf(b, "%zu %s, %zu %s (%zu leaked, %zu skipped, %zu inconclusive); baseline ",
                   c->reports, plural(c->reports, "report", "reports"), c->tests,
                   plural(c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
                   c->inconclusive_tests);
@@ -532,8 +533,8 @@ static void html_chart(lg__sb_t *b, const lg_gate_t *g)
         size_t y = i * (size_t)row_h + 3;
         lg__sb_printf(b, "<g><title>");
         put_xml(b, bars[i].t->id);
-        lg__sb_printf(b, ": %s in %lld %s</title>", fsize(bars[i].size).s,
-                      (long long)bars[i].count, blocks(bars[i].count));
+        lg__sb_printf(b, ": %s in %lld %s</title>", fsize(bars[i].size).s, (long long)bars[i].count,
+                      blocks(bars[i].count));
         lg__sb_printf(b, "<text x=\"%d\" y=\"%zu\" text-anchor=\"end\">", label_w - 8, y + 15);
         const char *id = bars[i].t->id;
         size_t len = strlen(id);
@@ -599,7 +600,8 @@ static void render_html(lg__sb_t *b, const lg_gate_t *g)
     put_xml(b, tol);
     lg__sb_puts(b, ".</p>\n<table id=\"counts\"><tr>");
     for (int st = LG_GATE_NEW; st <= LG_GATE_UNCHECKED; st++)
-        lg__sb_printf(b, "<th class=\"num\">%s</th>", st == LG_GATE_UNCHECKED ? "not run" : status_names[st]);
+        lg__sb_printf(b, "<th class=\"num\">%s</th>",
+                      st == LG_GATE_UNCHECKED ? "not run" : status_names[st]);
     lg__sb_puts(b, "</tr>\n<tr>");
     for (int st = LG_GATE_NEW; st <= LG_GATE_UNCHECKED; st++)
         lg__sb_printf(b, "<td class=\"num\">%zu</td>", c->by_status[st]);

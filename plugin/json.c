@@ -683,9 +683,8 @@ static int node_append(lg__json_t *node, char *key, lg__json_t *v)
         lg__json_t **ni = lg__xrealloc(node->items, cap * sizeof *ni);
         if (ni)
             node->items = ni;
-        char **nk = ni && node->type == LG__JSON_OBJECT
-                        ? lg__xrealloc(node->keys, cap * sizeof *nk)
-                        : NULL;
+        char **nk =
+            ni && node->type == LG__JSON_OBJECT ? lg__xrealloc(node->keys, cap * sizeof *nk) : NULL;
         if (nk)
             node->keys = nk;
         if (!ni || (node->type == LG__JSON_OBJECT && !nk)) {

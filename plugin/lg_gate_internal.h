@@ -28,8 +28,8 @@ typedef struct lg__gate_test {
 
 /* One (test, signature) pair, now and in the baseline. */
 typedef struct lg__gate_leak {
-    const char *test;  /* borrowed (report or baseline) */
-    char *signature;   /* owned */
+    const char *test;              /* borrowed (report or baseline) */
+    char *signature;               /* owned */
     int64_t size, count;           /* now; 0 when fixed or unchecked */
     int64_t base_size, base_count; /* -1 when not in the baseline */
     lg_gate_status_t status;
@@ -50,8 +50,8 @@ struct lg_gate {
     lg__json_t **docs; /* parsed reports, owned */
     size_t nreports;
 
-    lg__json_t *baseline;  /* parsed baseline or NULL, owned */
-    char *baseline_name;   /* owned */
+    lg__json_t *baseline; /* parsed baseline or NULL, owned */
+    char *baseline_name;  /* owned */
 
     lg__gate_test_t *tests; /* sorted by id */
     size_t ntests;

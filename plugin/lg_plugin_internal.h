@@ -73,10 +73,10 @@ struct lg__json {
     bool is_int;     /* NUMBER written as an integer that fits int64_t */
     int64_t integer; /* valid when is_int */
     double number;
-    char *string;        /* STRING: decoded UTF-8; \u0000 becomes U+FFFD */
-    size_t n;            /* ARRAY and OBJECT: elements */
-    lg__json_t **items;  /* ARRAY elements, OBJECT values */
-    char **keys;         /* OBJECT keys, decoded */
+    char *string;       /* STRING: decoded UTF-8; \u0000 becomes U+FFFD */
+    size_t n;           /* ARRAY and OBJECT: elements */
+    lg__json_t **items; /* ARRAY elements, OBJECT values */
+    char **keys;        /* OBJECT keys, decoded */
 };
 
 /* Parses one JSON document.  Returns 0 (caller frees *out with

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define DEFAULT_BASELINE "leakgate-baseline.json"
-#define GATE_EFAIL 1
+#define GATE_EFAIL       1
 
 static const char gate_usage[] =
     "usage: leakgate gate [options] REPORT.json...\n"
