@@ -115,5 +115,16 @@ grep -q -- '--tolerance=lots: expected a size in bytes' "$WORK/err" || fail "bad
 expect_status 2 "$LG" gate --baseline "$WORK/baseline.json"
 expect_status 2 "$LG" gate --bogus "$D/shard-c.json"
 
+# The CI configurations of ci/ call the gate with options it has.
+"$LG" gate --help >"$WORK/help"
+for f in ci/github-actions.yml ci/gitlab-ci.yml; do
+    grep -q 'leakgate gate --baseline leakgate-baseline.json' "$f" || fail "$f does not gate"
+    for opt in $(sed -n '/leakgate gate/,/json/p' "$f" | grep -o -- '--[a-z-]*' | sort -u); do
+        grep -q -- "^  $opt" "$WORK/help" || fail "$f: leakgate gate has no option $opt"
+    done
+    grep -q 'leakgate run --json' "$f" || fail "$f: no leak report from the C suite"
+    grep -q 'LEAKGATE_REPORT' "$f" || fail "$f: no leak report from the pytest suite"
+done
+
 [ "$failures" = 0 ] && echo "test_gate.sh: all checks passed"
 [ "$failures" = 0 ]
