@@ -119,7 +119,7 @@ expect_status 2 "$LG" gate --bogus "$D/shard-c.json"
 "$LG" gate --help >"$WORK/help"
 for f in ci/github-actions.yml ci/gitlab-ci.yml; do
     grep -q 'leakgate gate --baseline leakgate-baseline.json' "$f" || fail "$f does not gate"
-    for opt in $(sed -n '/leakgate gate/,/json/p' "$f" | grep -o -- '--[a-z-]*' | sort -u); do
+    for opt in $(sed -n '/^[ -]*leakgate gate --/,/\*\.json/p' "$f" | grep -o -- '--[a-z-]*' | sort -u); do
         grep -q -- "^  $opt" "$WORK/help" || fail "$f: leakgate gate has no option $opt"
     done
     grep -q 'leakgate run --json' "$f" || fail "$f: no leak report from the C suite"
