@@ -10,7 +10,8 @@
  *
  * Reports of other processes merge in by parsing them just enough to find
  * the elements of "tests" (a small validating scanner, no DOM), which are
- * kept verbatim.  Strings are escaped per RFC 8259; invalid UTF-8 becomes
+ * kept verbatim.  Readers that need the values (the CI gate) get a small
+ * tree from the same scanner: lg__json_parse().  Strings are escaped per RFC 8259; invalid UTF-8 becomes
  * U+FFFD so the document always parses.  Memory comes from lg__xmalloc and
  * files are written with write(2), so reports can be made inside a traced
  * process without being traced.
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -257,19 +259,15 @@ static int write_all(int fd, const char *s, size_t len)
     return 0;
 }
 
-int lg_json_report_write(const lg_json_report_t *rep, const char *path)
+int lg__write_file_atomic(const char *path, const char *text, size_t len)
 {
-    char *doc = lg_json_report_string(rep);
     char tmp[4096];
-    if (!doc)
-        return LG_ENOMEM;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        lg__xfree(doc);
         errno = ENAMETOOLONG;
         return LG_EIO;
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = fd < 0 ? -1 : write_all(fd, doc, strlen(doc));
+    int rc = fd < 0 ? -1 : write_all(fd, text, len);
     int saved = errno;
     if (fd >= 0 && close(fd) != 0 && rc == 0) {
         rc = -1;
@@ -281,9 +279,20 @@ int lg_json_report_write(const lg_json_report_t *rep, const char *path)
     }
     if (rc != 0 && fd >= 0)
         unlink(tmp);
-    lg__xfree(doc);
     errno = saved;
     return rc ? LG_EIO : 0;
+}
+
+int lg_json_report_write(const lg_json_report_t *rep, const char *path)
+{
+    char *doc = lg_json_report_string(rep);
+    if (!doc)
+        return LG_ENOMEM;
+    int rc = lg__write_file_atomic(path, doc, strlen(doc));
+    int saved = errno;
+    lg__xfree(doc);
+    errno = saved;
+    return rc;
 }
 
 /* ---- merging: a scanner that validates JSON without building it --------- */
@@ -298,7 +307,8 @@ struct scan {
 static int fail(struct scan *sc, const char *what)
 {
     if (!sc->failed && sc->err && sc->errlen)
-        snprintf(sc->err, sc->errlen, "offset %zu: %s", (size_t)(sc->p - sc->s), what);
+        snprintf(sc->err, sc->errlen, "offset %zu: %s%s", (size_t)(sc->p - sc->s), what,
+                 sc->p >= sc->end ? " (the text ends there: truncated?)" : "");
     sc->failed = true;
     return LG_EFORMAT;
 }
@@ -519,24 +529,24 @@ int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text, size_t 
     return rc;
 }
 
-int lg_json_report_merge_file(lg_json_report_t *rep, const char *path, char *err, size_t errlen)
+int lg__read_file(const char *path, char **out, size_t *outlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
+    *out = NULL;
+    *outlen = 0;
     if (fd < 0 || fstat(fd, &st) != 0) {
         int saved = errno;
         if (fd >= 0)
             close(fd);
-        if (err && errlen)
-            snprintf(err, errlen, "%s: %s", path, strerror(saved));
         errno = saved;
         return LG_EIO;
     }
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size : 4096, len = 0;
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, len = 0;
     char *buf = lg__xmalloc(cap);
     int rc = buf ? 0 : LG_ENOMEM;
     while (rc == 0) {
-        if (len == cap) {
+        if (len + 1 >= cap) {
             char *nb = lg__xrealloc(buf, cap * 2);
             if (!nb) {
                 rc = LG_ENOMEM;
@@ -545,27 +555,286 @@ int lg_json_report_merge_file(lg_json_report_t *rep, const char *path, char *err
             buf = nb;
             cap *= 2;
         }
-        ssize_t r = read(fd, buf + len, cap - len);
+        ssize_t r = read(fd, buf + len, cap - len - 1);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0) {
-            if (err && errlen)
-                snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (r < 0)
             rc = LG_EIO;
-        } else if (r == 0) {
+        else if (r == 0)
             break;
-        }
-        len += r > 0 ? (size_t)r : 0;
+        else
+            len += (size_t)r;
     }
     int saved = errno;
     close(fd);
-    if (rc == 0) {
-        char detail[200];
-        rc = lg_json_report_merge_buffer(rep, buf, len, detail, sizeof detail);
-        if (rc == LG_EFORMAT && err && errlen)
-            snprintf(err, errlen, "%s: %s", path, detail);
+    if (rc) {
+        lg__xfree(buf);
+        errno = saved;
+        return rc;
     }
+    buf[len] = '\0';
+    *out = buf;
+    *outlen = len;
+    return 0;
+}
+
+int lg_json_report_merge_file(lg_json_report_t *rep, const char *path, char *err, size_t errlen)
+{
+    char *buf;
+    size_t len;
+    int rc = lg__read_file(path, &buf, &len);
+    if (rc) {
+        int saved = errno;
+        if (rc == LG_EIO && err && errlen)
+            snprintf(err, errlen, "%s: %s", path, strerror(saved));
+        errno = saved;
+        return rc;
+    }
+    char detail[200];
+    rc = lg_json_report_merge_buffer(rep, buf, len, detail, sizeof detail);
+    if (rc == LG_EFORMAT && err && errlen)
+        snprintf(err, errlen, "%s: %s", path, detail);
     lg__xfree(buf);
-    errno = saved;
     return rc;
+}
+
+/* ---- reading: the same scanner, building a small tree ------------------- */
+
+/* Appends code point cp as UTF-8 (U+FFFD for NUL and lone surrogates, so
+ * the result is a valid C string). */
+static void put_utf8(lg__sb_t *b, unsigned long cp)
+{
+    char u[4];
+    if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        cp = 0xfffd;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        lg__sb_putn(b, u, 1);
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        lg__sb_putn(b, u, 2);
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        lg__sb_putn(b, u, 3);
+    } else {
+        u[0] = (char)(0xf0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        lg__sb_putn(b, u, 4);
+    }
+}
+
+static unsigned long hex4(const char *p)
+{
+    char h[5] = {p[0], p[1], p[2], p[3], 0};
+    return strtoul(h, NULL, 16);
+}
+
+/* Scans a string (validated by scan_string) and decodes it into *out. */
+static int read_string(struct scan *sc, char **out)
+{
+    skip_ws(sc);
+    const char *start = sc->p + 1;
+    int rc = scan_string(sc);
+    if (rc)
+        return rc;
+    const char *end = sc->p - 1, *p = start;
+    lg__sb_t b = {0};
+    while (p < end) {
+        const char *run = p;
+        while (p < end && *p != '\\')
+            p++;
+        lg__sb_putn(&b, run, (size_t)(p - run));
+        if (p >= end)
+            break;
+        char c = p[1];
+        p += 2;
+        if (c != 'u') {
+            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+            lg__sb_putn(&b, &to[strchr(from, c) - from], 1);
+            continue;
+        }
+        unsigned long cp = hex4(p);
+        p += 4;
+        if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+            unsigned long lo = hex4(p + 2);
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+        }
+        put_utf8(&b, cp);
+    }
+    *out = lg__sb_finish(&b);
+    return *out ? 0 : LG_ENOMEM;
+}
+
+static int read_value(struct scan *sc, int depth, lg__json_t **out);
+
+/* Appends (key, v) to an array or object node; takes v (freed on failure). */
+static int node_append(lg__json_t *node, char *key, lg__json_t *v)
+{
+    if ((node->n & (node->n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
+        size_t cap = node->n ? node->n * 2 : 1;
+        lg__json_t **ni = lg__xrealloc(node->items, cap * sizeof *ni);
+        if (ni)
+            node->items = ni;
+        char **nk =
+            ni && node->type == LG__JSON_OBJECT ? lg__xrealloc(node->keys, cap * sizeof *nk) : NULL;
+        if (nk)
+            node->keys = nk;
+        if (!ni || (node->type == LG__JSON_OBJECT && !nk)) {
+            lg__xfree(key);
+            lg__json_free(v);
+            return LG_ENOMEM;
+        }
+    }
+    if (node->type == LG__JSON_OBJECT)
+        node->keys[node->n] = key;
+    node->items[node->n++] = v;
+    return 0;
+}
+
+static int read_container(struct scan *sc, int depth, lg__json_t *node)
+{
+    bool object = node->type == LG__JSON_OBJECT;
+    if (expect(sc, object ? '{' : '[', object ? "expected an object" : "expected an array"))
+        return LG_EFORMAT;
+    if (peek(sc, object ? '}' : ']')) {
+        sc->p++;
+        return 0;
+    }
+    for (;;) {
+        char *key = NULL;
+        lg__json_t *v = NULL;
+        int rc = 0;
+        if (object && ((rc = read_string(sc, &key)) || (rc = expect(sc, ':', "expected ':'")))) {
+            lg__xfree(key);
+            return rc;
+        }
+        if ((rc = read_value(sc, depth + 1, &v)) != 0) {
+            lg__xfree(key);
+            return rc;
+        }
+        if ((rc = node_append(node, key, v)) != 0)
+            return rc;
+        if (peek(sc, object ? '}' : ']')) {
+            sc->p++;
+            return 0;
+        }
+        if (expect(sc, ',', object ? "expected ',' or '}'" : "expected ',' or ']'"))
+            return LG_EFORMAT;
+    }
+}
+
+static int read_value(struct scan *sc, int depth, lg__json_t **out)
+{
+    *out = NULL;
+    if (depth > 64)
+        return fail(sc, "nested too deeply");
+    skip_ws(sc);
+    if (sc->p >= sc->end)
+        return fail(sc, "unexpected end");
+    lg__json_t *v = lg__xcalloc(1, sizeof *v);
+    if (!v)
+        return LG_ENOMEM;
+    int rc;
+    const char *start = sc->p;
+    switch (*sc->p) {
+    case '{':
+    case '[':
+        v->type = *sc->p == '{' ? LG__JSON_OBJECT : LG__JSON_ARRAY;
+        rc = read_container(sc, depth, v);
+        break;
+    case '"':
+        v->type = LG__JSON_STRING;
+        rc = read_string(sc, &v->string);
+        break;
+    case 't':
+    case 'f':
+        v->type = LG__JSON_BOOL;
+        v->boolean = *sc->p == 't';
+        rc = scan_literal(sc, v->boolean ? "true" : "false");
+        break;
+    case 'n':
+        v->type = LG__JSON_NULL;
+        rc = scan_literal(sc, "null");
+        break;
+    default: {
+        v->type = LG__JSON_NUMBER;
+        rc = scan_number(sc);
+        if (rc)
+            break;
+        char num[64], *endp;
+        size_t n = (size_t)(sc->p - start);
+        if (n >= sizeof num) {
+            sc->p = start;
+            rc = fail(sc, "number too long");
+            break;
+        }
+        memcpy(num, start, n);
+        num[n] = '\0';
+        errno = 0;
+        long long i = strtoll(num, &endp, 10);
+        v->is_int = *endp == '\0' && errno == 0;
+        v->integer = v->is_int ? (int64_t)i : 0;
+        v->number = strtod(num, &endp);
+        if (*endp != '\0') {
+            sc->p = start;
+            rc = fail(sc, "bad number");
+        }
+    }
+    }
+    if (rc) {
+        lg__json_free(v);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+int lg__json_parse(const char *text, size_t len, lg__json_t **out, char *err, size_t errlen)
+{
+    struct scan sc = {text, text, text + len, err, errlen, false};
+    int rc = read_value(&sc, 0, out);
+    if (rc == 0) {
+        skip_ws(&sc);
+        if (sc.p != sc.end) {
+            rc = fail(&sc, "text after the document");
+            lg__json_free(*out);
+            *out = NULL;
+        }
+    }
+    if (rc == LG_ENOMEM && err && errlen)
+        snprintf(err, errlen, "%s", lg_strerror(rc));
+    return rc;
+}
+
+void lg__json_free(lg__json_t *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->n; i++) {
+        lg__json_free(v->items[i]);
+        if (v->keys)
+            lg__xfree(v->keys[i]);
+    }
+    lg__xfree(v->items);
+    lg__xfree(v->keys);
+    lg__xfree(v->string);
+    lg__xfree(v);
+}
+
+const lg__json_t *lg__json_get(const lg__json_t *obj, const char *key)
+{
+    if (!obj || obj->type != LG__JSON_OBJECT)
+        return NULL;
+    for (size_t i = obj->n; i-- > 0;) /* the last of duplicate keys wins */
+        if (strcmp(obj->keys[i], key) == 0)
+            return obj->items[i];
+    return NULL;
 }

@@ -44,4 +44,48 @@ bool lg__is_leak_row(const lg_stat_t *st);
 /* How many frames of tb a report shows (opts->stop_module). */
 uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts);
 
+/* ---- files and JSON input (json.c) ---------------------------------------- */
+
+/* Reads a whole file into *out (NUL-terminated, lg__xmalloc'd; *len bytes
+ * without the NUL).  Returns 0, LG_EIO (errno tells why) or LG_ENOMEM. */
+int lg__read_file(const char *path, char **out, size_t *len);
+
+/* Writes text to path through a temporary file renamed over it, so readers
+ * see the old file or the new one, never a part.  Returns 0 or LG_EIO
+ * (errno tells why). */
+int lg__write_file_atomic(const char *path, const char *text, size_t len);
+
+/* A parsed JSON value, for readers of reports and baselines.  Built by the
+ * report scanner of json.c (one grammar for merging and reading). */
+typedef enum {
+    LG__JSON_NULL,
+    LG__JSON_BOOL,
+    LG__JSON_NUMBER,
+    LG__JSON_STRING,
+    LG__JSON_ARRAY,
+    LG__JSON_OBJECT
+} lg__json_type_t;
+
+typedef struct lg__json lg__json_t;
+struct lg__json {
+    lg__json_type_t type;
+    bool boolean;
+    bool is_int;     /* NUMBER written as an integer that fits int64_t */
+    int64_t integer; /* valid when is_int */
+    double number;
+    char *string;       /* STRING: decoded UTF-8; \u0000 becomes U+FFFD */
+    size_t n;           /* ARRAY and OBJECT: elements */
+    lg__json_t **items; /* ARRAY elements, OBJECT values */
+    char **keys;        /* OBJECT keys, decoded */
+};
+
+/* Parses one JSON document.  Returns 0 (caller frees *out with
+ * lg__json_free), LG_EFORMAT (err: "offset N: what") or LG_ENOMEM. */
+int lg__json_parse(const char *text, size_t len, lg__json_t **out, char *err, size_t errlen);
+void lg__json_free(lg__json_t *v);
+
+/* The member `key` of an object (the last one when repeated), or NULL when
+ * absent or obj is not an object.  Borrowed from obj. */
+const lg__json_t *lg__json_get(const lg__json_t *obj, const char *key);
+
 #endif /* LG_PLUGIN_INTERNAL_H */

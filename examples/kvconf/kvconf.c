@@ -1,6 +1,10 @@
 /*
  * kvconf.c — a tiny "key = value" configuration parser: entries in a
  * growable array, keys unique (a later line replaces an earlier one).
+ *
+ * Two build switches serve the CI gate's end-to-end test: KVCONF_EXTRA_LEAK
+ * adds a new leak (kv_keys), KVCONF_FIX_REPLACE_LEAK fixes the leak of a
+ * replaced entry.  The plain build is the example of `make demo`.
  */
 #include "kvconf.h"
 
@@ -59,7 +63,12 @@ static void set(kvconf_t *kv, char *key, char *value)
     struct entry *old = find(kv, key);
     if (old) {
         /* DEMO LEAK: the replaced value is never freed (and neither is the
-         * duplicate key). */
+         * duplicate key).  -DKVCONF_FIX_REPLACE_LEAK fixes it (the CI gate's
+         * end-to-end test then sees a known leak fixed). */
+#ifdef KVCONF_FIX_REPLACE_LEAK
+        free(old->value);
+        free(key);
+#endif
         old->value = value;
         return;
     }
@@ -119,5 +128,12 @@ const char **kv_keys(const kvconf_t *kv)
         keys[i] = kv->e[i].key;
     qsort(keys, kv->n, sizeof *keys, by_string);
     keys[kv->n] = NULL;
+#ifdef KVCONF_EXTRA_LEAK
+    /* A regression on purpose, for the CI gate's end-to-end test: a copy of
+     * the keys kept "for later" and never freed. */
+    static const char **spare;
+    spare = malloc((kv->n + 1) * sizeof *spare);
+    memcpy(spare, keys, (kv->n + 1) * sizeof *spare);
+#endif
     return keys;
 }

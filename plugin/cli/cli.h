@@ -20,6 +20,7 @@
 int cli_run(int argc, char **argv);
 int cli_show(int argc, char **argv);
 int cli_compare(int argc, char **argv);
+int cli_gate(int argc, char **argv);
 
 /* Prints "leakgate: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

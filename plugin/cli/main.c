@@ -5,6 +5,7 @@
  *   leakgate run [options] -- CMD...     whole-process leak check (run.c)
  *   leakgate show FILE                   top statistics of a snapshot (show.c)
  *   leakgate compare OLD NEW             top differences (show.c)
+ *   leakgate gate [options] REPORT...    CI gate over JSON reports (gate.c)
  *
  * Exit status 2 means the command line or a LEAKGATE_* variable was wrong;
  * every such error is one line naming the option or variable and the
@@ -26,6 +27,8 @@ static const char usage[] =
     "                                  it allocated is still allocated at exit\n"
     "  show FILE                       top statistics of a snapshot file\n"
     "  compare OLD NEW                 top differences between two snapshots\n"
+    "  gate [options] REPORT.json...   merge JSON reports, compare their leaks\n"
+    "                                  with a baseline; fail on new or grown ones\n"
     "\n"
     "`leakgate COMMAND --help` lists the options of a command;\n"
     "`leakgate --version` prints the version.\n";
@@ -122,6 +125,8 @@ int main(int argc, char **argv)
         return cli_show(argc - 1, argv + 1);
     if (strcmp(verb, "compare") == 0)
         return cli_compare(argc - 1, argv + 1);
+    if (strcmp(verb, "gate") == 0)
+        return cli_gate(argc - 1, argv + 1);
     if (verb[0] == '-')
         cli_error("unknown option %s (try leakgate --help)", verb);
     else

@@ -1,0 +1,234 @@
+/*
+ * gate.c — `leakgate gate [options] REPORT.json...`: the CI gate.
+ *
+ *   read every report (shards of one CI run), merge them
+ *   read the baseline of known leaks (--baseline, or leakgate-baseline.json)
+ *   classify every leak: new, grown, known, fixed
+ *   summary on stdout; --markdown, --junit, --html files on request;
+ *   --update-baseline writes the baseline from these reports
+ *
+ * Exit status: 0 when no leak is new or grown beyond --tolerance (or the
+ * baseline was updated), 1 when the gate fails, 2 for usage and input
+ * errors (a corrupt, truncated or foreign report, one line naming the
+ * file).  Nothing is written over the baseline without --update-baseline,
+ * and then atomically.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_BASELINE "leakgate-baseline.json"
+#define GATE_EFAIL       1
+
+static const char gate_usage[] =
+    "usage: leakgate gate [options] REPORT.json...\n"
+    "\n"
+    "Merges leakgate/1 reports (the shards of one CI run) and compares their\n"
+    "leaks with a baseline of known leaks.  Exits 0 when no leak is new or\n"
+    "grown beyond the tolerance, 1 when one is, 2 for bad options or input.\n"
+    "\n"
+    "options:\n"
+    "  --baseline FILE     known leaks (default " DEFAULT_BASELINE ";\n"
+    "                      a missing default file is an empty baseline)\n"
+    "  --update-baseline   write the baseline from these reports, exit 0\n"
+    "  --tolerance T       how much a known leak may grow: a size (N, N KiB...)\n"
+    "                      or a percentage of its baseline (N%); default 0\n"
+    "  --top N             allocation sites shown, 0 for all (default 5)\n"
+    "  --markdown FILE     write a Markdown summary (CI job summaries)\n"
+    "  --junit FILE        write JUnit XML, one test case per checked test\n"
+    "  --html FILE         write a self-contained HTML report\n"
+    "  -q, --quiet         no summary on stdout\n"
+    "  -h, --help          show this help\n";
+
+struct gate_opts {
+    const char *baseline, *markdown, *junit, *html;
+    bool baseline_given, update, quiet;
+    lg_gate_opts_t gate;
+    char **reports;
+    int nreports;
+};
+
+static bool parse_tolerance(const char *text, lg_gate_opts_t *o)
+{
+    size_t n = strlen(text);
+    if (n > 1 && text[n - 1] == '%') {
+        char *end;
+        errno = 0;
+        double pct = strtod(text, &end);
+        if (end == text + n - 1 && errno == 0 && pct >= 0 && pct <= 1e6) {
+            o->tolerance_percent = pct;
+            return true;
+        }
+        cli_error("--tolerance=%s: expected %s, or a percentage N%%", text, LG_SIZE_FORM);
+        return false;
+    }
+    char err[256];
+    if (lg_parse_size_setting("--tolerance", text, &o->tolerance_bytes, err, sizeof err)) {
+        cli_error("%s, or a percentage N%%", err);
+        return false;
+    }
+    return true;
+}
+
+/* Returns 0 when parsed, 1 after --help, CLI_EUSAGE on errors.  Options
+ * and reports may come in any order; after "--" everything is a report.
+ * o->reports is malloc'd (the caller frees it). */
+static int parse_args(int argc, char **argv, struct gate_opts *o)
+{
+    o->baseline = DEFAULT_BASELINE;
+    o->reports = calloc((size_t)argc, sizeof *o->reports);
+    if (!o->reports) {
+        cli_error("gate: %s", lg_strerror(LG_ENOMEM));
+        return CLI_EUSAGE;
+    }
+    bool only_reports = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int r;
+        if (only_reports || a[0] != '-' || !a[1]) {
+            o->reports[o->nreports++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_reports = true;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(gate_usage, stdout);
+            return 1;
+        }
+        if (strcmp(a, "--update-baseline") == 0) {
+            o->update = true;
+            continue;
+        }
+        if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            o->quiet = true;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--baseline", &v)) != 0) {
+            if (r < 0)
+                return CLI_EUSAGE;
+            o->baseline = v;
+            o->baseline_given = true;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--tolerance", &v)) != 0) {
+            if (r < 0 || !parse_tolerance(v, &o->gate))
+                return CLI_EUSAGE;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--top", &v)) != 0) {
+            int64_t top = LG_TOP_DEFAULT;
+            if (r < 0 || !cli_int_setting(v, "--top", NULL, 0, 1000000, &top))
+                return CLI_EUSAGE;
+            o->gate.top = top == 0 ? -1 : (int)top;
+            continue;
+        }
+        const char **file = NULL;
+        if ((r = cli_opt_value(argc, argv, &i, "--markdown", &v)) != 0)
+            file = &o->markdown;
+        else if ((r = cli_opt_value(argc, argv, &i, "--junit", &v)) != 0)
+            file = &o->junit;
+        else if ((r = cli_opt_value(argc, argv, &i, "--html", &v)) != 0)
+            file = &o->html;
+        if (r < 0)
+            return CLI_EUSAGE;
+        if (!file) {
+            cli_error("gate: unknown option %s (try leakgate gate --help)", a);
+            return CLI_EUSAGE;
+        }
+        *file = v;
+    }
+    if (o->nreports == 0) {
+        cli_error("gate: no report given (usage: leakgate gate [options] REPORT.json...)");
+        return CLI_EUSAGE;
+    }
+    o->gate.baseline = o->baseline;
+    return 0;
+}
+
+static bool write_output(lg_gate_t *g, lg_gate_format_t format, const char *opt, const char *path)
+{
+    if (!path)
+        return true;
+    char *text = lg_gate_render(g, format);
+    int rc = text ? lg_gate_write_file(path, text) : LG_ENOMEM;
+    if (rc)
+        cli_error("%s=%s: %s", opt, path, rc == LG_EIO ? strerror(errno) : lg_strerror(rc));
+    lg_string_free(text);
+    return rc == 0;
+}
+
+int cli_gate(int argc, char **argv)
+{
+    struct gate_opts o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc) {
+        free(o.reports);
+        return rc == 1 ? 0 : rc;
+    }
+
+    lg_gate_t *g;
+    char err[1024];
+    if (lg_gate_new(&g)) {
+        cli_error("gate: %s", lg_strerror(LG_ENOMEM));
+        free(o.reports);
+        return CLI_EUSAGE;
+    }
+    int status = 0;
+    for (int i = 0; i < o.nreports && status == 0; i++) {
+        if (lg_gate_add_report_file(g, o.reports[i], err, sizeof err) != 0) {
+            cli_error("%s", err);
+            status = CLI_EUSAGE;
+        }
+    }
+    if (status == 0) {
+        rc = lg_gate_load_baseline_file(g, o.baseline, err, sizeof err);
+        if (rc == LG_EIO && errno == ENOENT && (!o.baseline_given || o.update)) {
+            /* Day one: no baseline yet, every leak is new. */
+            if (!o.update)
+                fprintf(stderr,
+                        "leakgate: no baseline %s: every leak is new (record one with "
+                        "--update-baseline)\n",
+                        o.baseline);
+            o.gate.baseline = NULL;
+        } else if (rc) {
+            cli_error("baseline %s", err);
+            status = CLI_EUSAGE;
+        }
+    }
+    if (status == 0 && lg_gate_compare(g, &o.gate, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        status = CLI_EUSAGE;
+    }
+    if (status == 0 && !o.quiet) {
+        char *text = lg_gate_render(g, LG_GATE_TEXT);
+        if (text)
+            fputs(text, stdout);
+        lg_string_free(text);
+        fflush(stdout);
+    }
+    if (status == 0 && (!write_output(g, LG_GATE_MARKDOWN, "--markdown", o.markdown) ||
+                        !write_output(g, LG_GATE_JUNIT, "--junit", o.junit) ||
+                        !write_output(g, LG_GATE_HTML, "--html", o.html)))
+        status = CLI_EUSAGE;
+    if (status == 0 && o.update) {
+        char *text = lg_gate_baseline_string(g);
+        rc = text ? lg_gate_write_file(o.baseline, text) : LG_ENOMEM;
+        if (rc)
+            cli_error("--baseline=%s: %s", o.baseline,
+                      rc == LG_EIO ? strerror(errno) : lg_strerror(rc));
+        else
+            fprintf(stderr, "leakgate: baseline %s updated\n", o.baseline);
+        lg_string_free(text);
+        status = rc ? CLI_EUSAGE : 0;
+    } else if (status == 0 && !lg_gate_passed(g)) {
+        status = GATE_EFAIL;
+    }
+    lg_gate_free(g);
+    free(o.reports);
+    return status;
+}
