@@ -66,21 +66,21 @@ static void put_frames(lg__sb_t *b, const char *indent, const lg_stat_t *st,
 {
     uint32_t n = lg__shown_frames(&st->traceback, opts);
     if (n == 0) {
-        lg__sb_printf(b, "%s        frames: []\n", indent);
+        lg__sb_printf(b, "%s      frames: []\n", indent);
         return;
     }
-    lg__sb_printf(b, "%s        frames:\n", indent);
+    lg__sb_printf(b, "%s      frames:\n", indent);
     for (uint32_t i = 0; i < n; i++) {
         const lg_frame_t *f = st->traceback.frames[i];
-        lg__sb_printf(b, "%s          - function: ", indent);
+        lg__sb_printf(b, "%s        - function: ", indent);
         put_str(b, f->function);
-        lg__sb_printf(b, "\n%s            file: ", indent);
+        lg__sb_printf(b, "\n%s          file: ", indent);
         put_str(b, f->file);
         if (f->line)
-            lg__sb_printf(b, "\n%s            line: %u", indent, f->line);
+            lg__sb_printf(b, "\n%s          line: %u", indent, f->line);
         else
-            lg__sb_printf(b, "\n%s            line: ~", indent);
-        lg__sb_printf(b, "\n%s            module: ", indent);
+            lg__sb_printf(b, "\n%s          line: ~", indent);
+        lg__sb_printf(b, "\n%s          module: ", indent);
         put_str(b, f->module);
         lg__sb_puts(b, "\n");
     }
