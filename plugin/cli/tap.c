@@ -24,7 +24,8 @@
  * default and user suppressions, and less what was allocated inside a
  * test case of libleakgate-tap, which that case judged already.  A
  * Criterion binary gets per-test verdicts instead (its adapter preloaded,
- * its --tap report sent to the pipe); leakgate's point is then a SKIP.
+ * its --tap report sent to the pipe, its YAML made readable, see
+ * filter_line); leakgate's point is then a SKIP.
  *
  * Exit status: as `leakgate run` — CMD's own unless CMD exited 0 and
  * leaked (--error-exitcode, default 23); 2 for usage errors, CMD not
@@ -70,6 +71,7 @@ struct filter {
     char held_rest[512];
     bool skip_all;
     bool bailed;
+    bool criterion; /* CMD is a Criterion suite */
 };
 
 static void emit(const char *line)
@@ -128,9 +130,16 @@ static long parse_point(const char *line)
     return isdigit((unsigned char)*p) ? strtol(p, NULL, 10) : 0;
 }
 
-static void filter_line(struct filter *f, const char *line)
+static void filter_line(struct filter *f, char *line)
 {
     start(f, line);
+    /* Criterion 2.4 writes an assertion's message as a `|+` block scalar,
+     * which Test::Harness' YAML reader rejects (and then stops reading):
+     * the one change made to a Criterion suite's TAP is `|+` -> `|`. */
+    size_t len = strlen(line);
+    if (f->criterion && (line[0] == ' ' || line[0] == '\t') && len >= 4 &&
+        strcmp(line + len - 4, ": |+") == 0)
+        line[len - 1] = '\0';
     const char *rest;
     long n;
     if ((n = parse_point(line)) >= 0) {
@@ -351,7 +360,7 @@ int cli_tap(int argc, char **argv)
     /* A consumer that stops reading (after "Bail out!") must not kill us
      * before CMD is waited for. */
     signal(SIGPIPE, SIG_IGN);
-    struct filter f = {.cmd = cmd[0], .held = -1};
+    struct filter f = {.cmd = cmd[0], .held = -1, .criterion = criterion};
     filter_run(&f, pfd[0]);
     status = cli_child_wait(&c);
     start(&f, NULL);
