@@ -216,7 +216,8 @@ $(TAP_PROGS): $(BUILD)/tests/%: tests/integration/%.c $(TAP_SO)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  PROG    $@")
 	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -fno-builtin -Iadapters/tap/include \
-	    $(LDSAN) -o $@ $< -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../../lib' -lleakgate-tap -lleakgate
+	    $(LDSAN) -o $@ $< -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../../lib' -lleakgate-tap \
+	    -Wl,--push-state,--no-as-needed -lleakgate -Wl,--pop-state
 
 .PHONY: install-tap
 install-tap: $(TAP_SO)
