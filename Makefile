@@ -189,4 +189,42 @@ clean: ## remove build/
 help: ## list the targets
 	@grep -hE '^[a-z]+:.*## ' Makefile | sed -e 's/:.*## /\t/' | expand -t 12
 
+# ---- the TAP adapter: libleakgate-tap.so (public headers only), its
+# pkg-config file, and the integration programs written with its API
+# (tests/integration/tap/prog_api_*.c, linked with it).
+TAP_SO     := $(BUILD)/lib/libleakgate-tap.so
+TAP_CFLAGS := $(BASE) $(CFLAGS) -Iruntime/include -Iplugin/include \
+              -Iadapters/tap/include -fPIC -fvisibility=hidden
+TAP_PROGS  := $(patsubst tests/integration/%.c,$(BUILD)/tests/%, \
+              $(wildcard tests/integration/tap/prog_api_*.c))
+
+all: $(TAP_SO)
+integration: $(TAP_PROGS)
+install: install-tap
+
+$(BUILD)/obj/adapters/tap/%.o: adapters/tap/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(TAP_CFLAGS) -c $< -o $@
+
+$(TAP_SO): $(BUILD)/obj/adapters/tap/tap.o $(SO)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libleakgate-tap.so $(LDSAN) -o $@ $< \
+	    -L$(BUILD)/lib -lleakgate -Wl,-rpath,'$$ORIGIN'
+
+$(TAP_PROGS): $(BUILD)/tests/%: tests/integration/%.c $(TAP_SO)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  PROG    $@")
+	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -fno-builtin -Iadapters/tap/include \
+	    $(LDSAN) -o $@ $< -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../../lib' -lleakgate-tap \
+	    -Wl,--push-state,--no-as-needed -lleakgate -Wl,--pop-state
+
+.PHONY: install-tap
+install-tap: $(TAP_SO)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/leakgate
+	install -m 755 $(TAP_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 adapters/tap/include/leakgate/tap.h $(DESTDIR)$(PREFIX)/include/leakgate/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' adapters/tap/leakgate-tap.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate-tap.pc
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

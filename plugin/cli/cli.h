@@ -9,7 +9,9 @@
 #define LG_CLI_H
 
 #include <leakgate/plugin.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #ifndef LEAKGATE_VERSION
 #define LEAKGATE_VERSION "0.1.0"
@@ -21,6 +23,7 @@ int cli_run(int argc, char **argv);
 int cli_show(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_gate(int argc, char **argv);
+int cli_tap(int argc, char **argv);
 
 /* Prints "leakgate: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -43,5 +46,110 @@ bool cli_int_setting(const char *opt_text, const char *opt, const char *env, int
 
 /* "--key-type" of show and compare. */
 bool cli_parse_key_type(const char *text, lg_key_type_t *out);
+
+/* ---- running CMD under the runtime (child.c): run and tap -------------- */
+
+#define CLI_DEFAULT_ERROR_EXITCODE 23
+
+/* The options `run` and `tap` share, as their --help lists them. */
+#define CLI_CHILD_OPTIONS_HELP                                                 \
+    "options (each also read from the environment variable shown):\n"          \
+    "  --max-size N        leaked bytes allowed (N, N KiB, N MB...; default 0)\n" \
+    "                                                   LEAKGATE_MAX_SIZE\n"   \
+    "  --max-count N       leaked blocks allowed (default: no count limit)\n"  \
+    "                                                   LEAKGATE_MAX_COUNT\n"  \
+    "  --frames N          frames per traceback, 1 to 128 (default 16)\n"     \
+    "                                                   LEAKGATE_FRAMES\n"     \
+    "  --top N             tracebacks shown, 0 for all (default 5)\n"         \
+    "                                                   LEAKGATE_TOP\n"        \
+    "  --json FILE         write a JSON report (schema leakgate/1)\n"         \
+    "                                                   LEAKGATE_JSON\n"       \
+    "  --suppressions FILE suppression file (include/exclude lines, leak:PAT)\n" \
+    "                                                   LEAKGATE_SUPPRESSIONS\n" \
+    "  --no-default-suppressions\n"                                            \
+    "                      also report the C library's kept-until-exit state\n" \
+    "                                       LEAKGATE_NO_DEFAULT_SUPPRESSIONS=1\n" \
+    "  --error-exitcode N  exit status when CMD leaked, 0 to 255 (default 23;\n" \
+    "                      0 keeps CMD's status)    LEAKGATE_ERROR_EXITCODE\n" \
+    "  --snapshot FILE     keep CMD's exit snapshot in FILE (leakgate show)\n" \
+    "                                                   LEAKGATE_SNAPSHOT\n"   \
+    "  -h, --help          show this help\n"                                   \
+    "\n"                                                                       \
+    "LEAKGATE_LIBRARY overrides the path of libleakgate.so.\n"
+
+struct cli_opts {
+    const char *json, *suppressions, *snapshot;
+    const char *json_name, *snapshot_name; /* option or variable */
+    int64_t frames, top, error_exitcode, no_defaults;
+    lg_limits_t limits;
+    char **cmd;
+    /* Validated texts passed on to CMD as LEAKGATE_* variables. */
+    const char *max_size_text, *max_count_text, *frames_text, *top_text;
+    char suppressions_abs[PATH_MAX];
+};
+
+/* Parses argv (argv[0] the verb) and the LEAKGATE_* variables, and checks
+ * that output files can be written.  Returns 0, 1 for --help, or
+ * CLI_EUSAGE after reporting. */
+int cli_opts_parse(int argc, char **argv, struct cli_opts *o);
+
+/* Default and user suppressions; NULL after reporting.  Caller frees. */
+lg_filterset_t *cli_load_filters(const struct cli_opts *o);
+
+/* The absolute path of libleakgate.so: LEAKGATE_LIBRARY, else
+ * <dir of this executable>/../lib/libleakgate.so.  False after reporting. */
+bool cli_find_library(char *out, size_t len);
+
+/* Whether the program `cmd` names (a path, or a name looked up in PATH)
+ * links libcriterion. */
+bool cli_links_criterion(const char *cmd);
+
+/* "LIB:<dir of LIB>/libleakgate-criterion.so" into out, the preload of a
+ * Criterion suite; false after reporting that the adapter is missing. */
+bool cli_criterion_preload(const char *lib, char *out, size_t len);
+
+/* CMD as one string, arguments separated by spaces (malloc'd; NULL when
+ * out of memory). */
+char *cli_join_cmd(char **cmd);
+
+/* One run of CMD.  The caller sets preload, out_fd and snap_wanted. */
+struct cli_child {
+    const char *preload; /* LD_PRELOAD prefix (':'-separated), or NULL */
+    int out_fd;          /* CMD's standard output, or -1 to share ours */
+    bool snap_wanted;    /* ask CMD for an exit snapshot in a temporary dir */
+    char dir[PATH_MAX], snap[PATH_MAX + 32]; /* "" when not wanted */
+    pid_t pid;
+    int exec_errno; /* exec failed with it */
+    bool waited, signaled;
+    int signal, status; /* status: CMD's exit status, 128+N if killed by N */
+};
+
+/* Starts CMD; returns once it runs (exec succeeded).  Returns 0, or after
+ * reporting CLI_EUSAGE (no temporary directory) or 127 (CMD cannot be run). */
+int cli_child_start(const struct cli_opts *o, struct cli_child *c);
+
+/* Waits for CMD; returns its status (c->status). */
+int cli_child_wait(struct cli_child *c);
+
+/* Whether CMD left its exit snapshot; says why not when it did not. */
+bool cli_child_has_snapshot(const struct cli_child *c, const char *cmd);
+
+/* Removes the snapshot and the temporary directory. */
+void cli_child_cleanup(struct cli_child *c);
+
+/* The whole-process verdict on an exit snapshot. */
+struct cli_verdict {
+    lg_snapshot_t *snap;
+    lg_stats_t *leaks;
+    lg_result_t r; /* borrows leaks and the id given */
+    lg_render_opts_t ro;
+};
+
+/* Loads `snap_path`, keeps a copy for --snapshot, applies `filters`, fills
+ * *v and writes the --json report.  Returns 0, or -1 after reporting that
+ * there is no verdict.  Free with cli_verdict_free(). */
+int cli_verdict_load(const struct cli_opts *o, const char *snap_path, const char *id,
+                     const lg_filterset_t *filters, struct cli_verdict *v);
+void cli_verdict_free(struct cli_verdict *v);
 
 #endif /* LG_CLI_H */

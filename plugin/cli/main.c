@@ -3,6 +3,7 @@
  * option helpers the verbs share.
  *
  *   leakgate run [options] -- CMD...     whole-process leak check (run.c)
+ *   leakgate tap [options] -- CMD...     TAP filter adding a leak verdict (tap.c)
  *   leakgate show FILE                   top statistics of a snapshot (show.c)
  *   leakgate compare OLD NEW             top differences (show.c)
  *   leakgate gate [options] REPORT...    CI gate over JSON reports (gate.c)
@@ -25,6 +26,8 @@ static const char usage[] =
     "commands:\n"
     "  run [options] -- CMD [ARG...]   run CMD under leakgate; fail when memory\n"
     "                                  it allocated is still allocated at exit\n"
+    "  tap [options] -- CMD [ARG...]   run the TAP program CMD under leakgate; its\n"
+    "                                  TAP plus one test point: the leak verdict\n"
     "  show FILE                       top statistics of a snapshot file\n"
     "  compare OLD NEW                 top differences between two snapshots\n"
     "  gate [options] REPORT.json...   merge JSON reports, compare their leaks\n"
@@ -121,6 +124,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(verb, "run") == 0)
         return cli_run(argc - 1, argv + 1);
+    if (strcmp(verb, "tap") == 0)
+        return cli_tap(argc - 1, argv + 1);
     if (strcmp(verb, "show") == 0)
         return cli_show(argc - 1, argv + 1);
     if (strcmp(verb, "compare") == 0)

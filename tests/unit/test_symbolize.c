@@ -99,7 +99,7 @@ LGT_TEST(address_in_libc)
 LGT_TEST(unknown_addresses_give_null_fields)
 {
     void *heap = malloc(16);
-    uintptr_t addrs[] = {0, 1, 4096, (uintptr_t)heap, UINTPTR_MAX};
+    uintptr_t addrs[] = {0, 1, 4096, (uintptr_t)heap, UINTPTR_MAX >> 1};
     for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
         lg_frame_t f;
         lg__symbolize(addrs[i], &f);
@@ -109,6 +109,13 @@ LGT_TEST(unknown_addresses_give_null_fields)
         ASSERT_EQ(f.offset, 0);
     }
     free(heap);
+    /* A word with the interpreter bit never names native code; one that no
+     * lg_interp_frame() gave is an unknown interpreter frame. */
+    lg_frame_t f;
+    lg__symbolize(UINTPTR_MAX, &f);
+    ASSERT_EQ(f.kind, LG_FRAME_PYTHON);
+    ASSERT_STR_EQ(f.file, "<unknown>");
+    ASSERT(f.function == NULL && f.module == NULL);
 }
 
 LGT_TEST(repeated_lookups_share_strings)

@@ -157,6 +157,37 @@ LG_API char *lg_render_traceback(const lg_traceback_t *tb, const char *indent,
  * most recent frame.  Returns NULL when out of memory.  Caller frees. */
 LG_API char *lg_render_stat(const lg_stat_t *st, int diff, const lg_render_opts_t *opts);
 
+/* The TAP version 13 YAML diagnostic block of a leaked or inconclusive
+ * result, for the line after its `not ok` (or `ok`) test point; every line
+ * is prefixed by `indent` (NULL: two spaces) and ends in '\n':
+ *
+ *   ---
+ *   message: "leaked 96 B in 2 blocks (limit 0 B)"
+ *   severity: fail                        (inconclusive: warn)
+ *   data:
+ *     outcome: leaked
+ *     size_diff: 96
+ *     count_diff: 2
+ *     limits:
+ *       max_size: 0
+ *       max_count: ~
+ *     lost_traces: 0
+ *     leaks:                              (the top opts->top rows)
+ *       - size_diff: 64
+ *         count_diff: 1
+ *         domain: 0
+ *         frames:                         (most recent first, cut at
+ *           - function: "buffer_new"       opts->stop_module; files and
+ *             file: "/src/buffer.c"        modules as recorded)
+ *             line: 41
+ *             module: "/lib/libparse.so"
+ *   ...
+ *
+ * Clean and skipped results render as "".  Returns NULL when out of
+ * memory.  Caller frees. */
+LG_API char *lg_render_tap_yaml(const lg_result_t *r, const lg_render_opts_t *opts,
+                                const char *indent);
+
 /* Frees a string returned by this header's functions (NULL is fine). */
 LG_API void lg_string_free(char *s);
 
