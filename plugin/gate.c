@@ -139,7 +139,7 @@ char *lg__gate_render_frames(const lg__json_t *traceback, const char *indent)
             ptrs[i] = &frames[i];
         }
         lg_traceback_t tb = {(uint32_t)n, (uint32_t)n, ptrs};
-        lg_render_opts_t ro = {0, NULL, NULL};
+        lg_render_opts_t ro = {.top = 0};
         text = lg_render_traceback(&tb, indent, &ro);
     }
     lg__xfree(frames);
