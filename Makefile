@@ -57,8 +57,8 @@ HELPER_BINS:= $(HELPER_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check demo unit integration bench install asan ubsan valgrind fuzz \
-        format help clean
+.PHONY: all check demo unit integration python python-install bench install asan ubsan \
+        valgrind fuzz format help clean
 .DEFAULT_GOAL := all
 
 all: $(SO) $(CR_SO) $(ARCHIVE) $(CORE_AR) $(CLI) ## build the library, archives and the leakgate command into build/
@@ -129,7 +129,33 @@ demo: all $(EXAMPLE) ## run the example Criterion suite (examples/) under leakga
 	    echo "== the runner exited $$rc: the leaking tests failed, the clean ones passed"; \
 	    test $$rc -ne 0
 
-check: unit integration ## run unit and integration tests (and a smoke run of the benchmarks)
+# ---- Python: leakgate's package in the virtual environment -----------------
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.leakgate-installed
+PY_SRCS  := $(shell find adapters/pytest/src adapters/pytest/setup.py adapters/pytest/pyproject.toml \
+              -name '*.py' -o -name '*.c' -o -name '*.toml' 2>/dev/null) \
+            $(CORE_SRCS) $(wildcard runtime/*.h runtime/include/leakgate/*.h plugin/*.h \
+              plugin/include/leakgate/*.h)
+
+$(PY_STAMP): $(PY_SRCS)
+	@test -x $(PY) || { echo "leakgate: no Python environment in $(VENV): run sh ci/install-deps.sh"; exit 1; }
+	@echo "  PIP     adapters/pytest -> $(VENV)"
+	$(Q)$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+	    ./adapters/pytest && touch $@
+
+python-install: $(PY_STAMP) ## install leakgate's Python package into $(VENV)
+
+# Under sanitizers the Python tests are skipped: the interpreter is not built
+# with them.
+python: all $(PY_STAMP) ## run the Python tests (binding, CPython's test_tracemalloc, pytest plugin)
+ifeq ($(SAN),)
+	$(Q)cd tests/python && LEAKGATE_BUILD=$(abspath $(BUILD)) ../../$(PY) run_tracemalloc_suite.py
+	$(Q)cd tests/python && LEAKGATE_BUILD=$(abspath $(BUILD)) ../../$(PY) -m pytest -q \
+	    -p no:cacheprovider -n 2 .
+endif
+
+check: unit integration python ## run unit, integration and Python tests (and a smoke run of the benchmarks)
 
 unit: $(UNIT_BINS)
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-unit.sh $(UNIT_BINS)

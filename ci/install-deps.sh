@@ -17,3 +17,21 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
+
+# Python: a virtual environment in .venv (VENV overrides) with the test
+# tools; `make` installs leakgate's own package into it.
+VENV=${VENV:-.venv}
+if ! python3 -c 'import ensurepip, sysconfig, os, sys
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null
+then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "leakgate: installing: python3-venv python3-dev"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+        python3-venv python3-dev
+fi
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+PYPKGS="setuptools wheel pytest pytest-xdist pytest-asyncio"
+"$VENV/bin/python" -c 'import setuptools, wheel, pytest, xdist, pytest_asyncio' 2>/dev/null ||
+    "$VENV/bin/pip" install -q --disable-pip-version-check $PYPKGS
