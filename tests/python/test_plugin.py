@@ -1,0 +1,393 @@
+"""pytest --leaks, tested with pytester: every run is a separate pytest
+process (tracing is process-wide), and each test asserts outcomes and what
+the report says."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import LEAKGATE
+
+pytest_plugins = ["pytester"]
+
+LEAKY = """
+    import pytest
+    CACHE = []
+
+    def test_clean():
+        data = [bytearray(100) for _ in range(10)]
+        assert len(data) == 10
+
+    def test_leaks():
+        CACHE.append(bytearray(5000))
+"""
+
+
+def run(pytester, *args):
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def outcomes(result):
+    return result.parseoutcomes()
+
+
+def test_off_unless_asked(pytester):
+    pytester.makepyfile(LEAKY)
+    assert outcomes(run(pytester)) == {"passed": 2}
+
+
+def test_a_leaking_test_fails_with_the_traceback_that_leaked(pytester):
+    pytester.makepyfile(LEAKY)
+    result = run(pytester, "--leaks")
+    assert outcomes(result) == {"passed": 1, "failed": 1}
+    result.stdout.fnmatch_lines([
+        "*_ test_leaks _*",
+        "leakgate: test test_a_leaking_test_fails_with_the_traceback_that_leaked.py::test_leaks "
+        "leaked * B in 2 blocks (limit 0 B)",
+        "  * B in 2 blocks (+2) allocated at",
+        '    File "*test_a_leaking_test_fails_with_the_traceback_that_leaked.py", line 9',
+        "      CACHE.append(bytearray(5000))",
+        "  measured: bytes allocated during the call phase and still allocated after it, "
+        "in each of 2 measured run(s), after 1 warmup run(s)",
+        "*= leakgate: tests that leaked most =*",
+        "*B in 2 block(s)  *::test_leaks",
+    ])
+    # The traceback stops at the test: none of pytest's own frames.
+    assert "_pytest" not in result.stdout.str()
+
+
+def test_ini_option_turns_it_on(pytester):
+    pytester.makepyfile(LEAKY)
+    pytester.makeini("[pytest]\nleaks = true\nleaks_max_size = 10 KiB\n")
+    assert outcomes(run(pytester)) == {"passed": 2}
+    pytester.makeini("[pytest]\nleaks = true\n")
+    assert outcomes(run(pytester)) == {"passed": 1, "failed": 1}
+
+
+def test_caches_are_not_leaks_thanks_to_warmup(pytester):
+    pytester.makepyfile("""
+        import functools
+
+        @functools.lru_cache(maxsize=None)
+        def table(n):
+            return [bytearray(64) for _ in range(n)]
+
+        MEMO = {}
+
+        def test_memoizes():
+            MEMO.setdefault("key", bytearray(4096))
+            assert len(table(50)) == 50
+    """)
+    assert outcomes(run(pytester, "--leaks")) == {"passed": 1}
+    # Without warmup and with one measured run, the run that fills the
+    # caches is judged: that looks like a leak.
+    assert outcomes(run(pytester, "--leaks", "--leaks-warmup=0", "--leaks-runs=1")) == {
+        "failed": 1}
+
+
+def test_a_test_leaks_only_if_every_measured_run_leaks(pytester):
+    pytester.makepyfile("""
+        CALLS = []
+        KEPT = []
+
+        def test_first_call_only():
+            CALLS.append(1)
+            if len(CALLS) == 1:
+                KEPT.append(bytearray(3000))
+    """)
+    assert outcomes(run(pytester, "--leaks", "--leaks-warmup=0", "--leaks-runs=2")) == {
+        "passed": 1}
+    assert outcomes(run(pytester, "--leaks", "--leaks-warmup=0", "--leaks-runs=1")) == {
+        "failed": 1}
+
+
+def test_limits_per_test_and_per_parametrized_case(pytester):
+    pytester.makepyfile("""
+        import pytest
+        KEPT = []
+
+        @pytest.mark.leaks(max_size="10 KiB")
+        def test_allowed():
+            KEPT.append(bytearray(5000))
+
+        @pytest.mark.leaks(max_count=5)
+        def test_few_blocks():
+            KEPT.append(bytearray(50000))
+
+        @pytest.mark.parametrize("n", [
+            100,
+            pytest.param(8000, marks=pytest.mark.leaks(max_size="16 KiB")),
+            pytest.param(20000, id="too-big"),
+        ])
+        def test_case(n):
+            KEPT.append(bytearray(n))
+    """)
+    result = run(pytester, "--leaks", "--leaks-max-size=1 KiB", "-rf")
+    assert outcomes(result) == {"passed": 3, "failed": 2}
+    result.stdout.fnmatch_lines(["FAILED *::test_few_blocks*", "FAILED *::test_case[[]too-big[]]*"])
+    assert "(limit 50000 B" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*test_few_blocks leaked * (limits 1024 B, 5 blocks)*"])
+
+
+def test_no_leak_check_opts_out(pytester):
+    pytester.makepyfile("""
+        import pytest
+        KEPT = []
+
+        @pytest.mark.no_leak_check(reason="keeps a cache on purpose")
+        def test_cache():
+            KEPT.append(bytearray(5000))
+    """)
+    assert outcomes(run(pytester, "--leaks")) == {"passed": 1}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--leaks-max-size=lots"],
+     "*--leaks-max-size=lots: expected a size in bytes: N, N B, N KiB*"),
+    (["--leaks-runs=0"], "*--leaks-runs='0': expected an integer >= 1*"),
+    (["--leaks-frames=500"], "*--leaks-frames=500: expected an integer from 1 to 128*"),
+    (["--leaks-filter=exclude bogus=1"], "*--leaks-filter=exclude bogus=1: *"),
+])
+def test_bad_options_are_named(pytester, args, message):
+    pytester.makepyfile(LEAKY)
+    result = run(pytester, "--leaks", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_bad_markers_are_named(pytester):
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.leaks(max_sise=10)
+        def test_typo():
+            pass
+    """)
+    result = run(pytester, "--leaks")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "*test_typo: @pytest.mark.leaks: unknown argument 'max_sise' (expected max_size, "
+        "max_count, warmup, runs, filters)*"])
+
+
+def test_bad_environment_is_named(pytester):
+    pytester.makepyfile(LEAKY)
+    result = pytester.runpytest_subprocess("--leaks", "-p", "no:cacheprovider")
+    assert result.ret != pytest.ExitCode.USAGE_ERROR
+    import os
+    os.environ["LEAKGATE_MAX_SIZE"] = "huge"
+    try:
+        result = run(pytester, "--leaks")
+    finally:
+        del os.environ["LEAKGATE_MAX_SIZE"]
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*LEAKGATE_MAX_SIZE=huge: expected a size in bytes*"])
+
+
+def test_fixtures_of_wider_scope_are_not_leaks(pytester):
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def big():
+            return [bytearray(10000) for _ in range(10)]
+    """)
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def table():
+            return {i: bytearray(100) for i in range(100)}
+
+        @pytest.fixture
+        def scratch():
+            return bytearray(7000)
+
+        def test_uses_them(big, table, scratch):
+            assert len(big) == 10 and len(table) == 100 and scratch
+    """)
+    assert outcomes(run(pytester, "--leaks")) == {"passed": 1}
+
+
+def test_other_threads_count_unless_own_thread_only(pytester):
+    pytester.makepyfile("""
+        import threading
+        KEPT = []
+
+        def test_thread_leaks():
+            t = threading.Thread(target=lambda: KEPT.append(bytearray(6000)))
+            t.start()
+            t.join()
+    """)
+    assert outcomes(run(pytester, "--leaks")) == {"failed": 1}
+    assert outcomes(run(pytester, "--leaks", "--leaks-own-thread")) == {"passed": 1}
+
+
+def test_more_tracebacks_with_verbose(pytester):
+    pytester.makepyfile("""
+        KEPT = []
+
+        def test_many_sites():
+            KEPT.append(bytearray(1001))
+            KEPT.append(bytearray(1002))
+            KEPT.append(bytearray(1003))
+            KEPT.append(bytearray(1004))
+            KEPT.append(bytearray(1005))
+            KEPT.append(bytearray(1006))
+            KEPT.append(bytearray(1007))
+    """)
+    quiet = run(pytester, "--leaks").stdout.str()
+    assert quiet.count("allocated at") == 5
+    assert "... and 2 more tracebacks" in quiet
+    verbose = run(pytester, "--leaks", "-v").stdout.str()
+    assert verbose.count("allocated at") == 7
+
+
+def test_filters_from_options_markers_and_files(pytester):
+    pytester.makepyfile(LEAKY)
+    name = "test_filters_from_options_markers_and_files.py"
+    assert outcomes(run(pytester, "--leaks", f"--leaks-filter=exclude file=*/{name}")) == {
+        "passed": 2}
+    assert outcomes(run(pytester, "--leaks",
+                        f"--leaks-filter=Filter(False, '*/{name}')")) == {"passed": 2}
+    pytester.path.joinpath("supp.txt").write_text(f"# known\nexclude all file=*{name}\n")
+    assert outcomes(run(pytester, "--leaks", "--leaks-filter=supp.txt")) == {"passed": 2}
+    pytester.makepyfile(**{name[:-3]: LEAKY.replace(
+        "def test_leaks", f"@pytest.mark.leaks(filters=['exclude file=*/{name}'])\n    "
+                          "def test_leaks")})
+    assert outcomes(run(pytester, "--leaks")) == {"passed": 2}
+
+
+def test_json_report(pytester):
+    pytester.makepyfile(LEAKY)
+    run(pytester, "--leaks", "--leaks-json=out/report.json")
+    report = json.loads(pytester.path.joinpath("out/report.json").read_text())
+    assert report["schema"] == "leakgate/1"
+    by_id = {t["id"].split("::")[1]: t for t in report["tests"]}
+    assert by_id["test_clean"]["outcome"] == "clean"
+    assert by_id["test_leaks"]["outcome"] == "leaked"
+    assert by_id["test_leaks"]["size_diff"] >= 5000
+    frame = by_id["test_leaks"]["leaks"][0]["traceback"][0]
+    assert (frame["kind"], frame["line"]) == ("python", 9)
+
+
+def test_xdist_workers_and_one_merged_report(pytester):
+    pytester.makepyfile(**{f"test_part{i}": LEAKY for i in range(3)})
+    result = run(pytester, "--leaks", "-n", "2", "--leaks-json=r.json")
+    assert outcomes(result) == {"passed": 3, "failed": 3}
+    report = json.loads(pytester.path.joinpath("r.json").read_text())
+    assert sorted(t["outcome"] for t in report["tests"]) == ["clean"] * 3 + ["leaked"] * 3
+    assert not pytester.path.joinpath("r.json.parts").exists()
+    result.stdout.fnmatch_lines(["*= leakgate: tests that leaked most =*"])
+
+
+def test_junitxml_gets_the_failure_text(pytester):
+    pytester.makepyfile(LEAKY)
+    run(pytester, "--leaks", "--junitxml=j.xml")
+    xml = pytester.path.joinpath("j.xml").read_text()
+    assert "leakgate: test " in xml and "leaked" in xml and "CACHE.append" in xml
+
+
+def test_exitfirst_lastfailed_skips_and_xfail(pytester):
+    pytester.makepyfile("""
+        import pytest
+        KEPT = []
+
+        def test_a_leaks():
+            KEPT.append(bytearray(5000))
+
+        def test_b_clean():
+            pass
+
+        @pytest.mark.skip(reason="not today")
+        def test_c_skipped():
+            KEPT.append(bytearray(5000))
+
+        @pytest.mark.xfail(reason="known")
+        def test_d_xfail_that_leaks():
+            KEPT.append(bytearray(5000))
+
+        @pytest.mark.xfail(reason="known")
+        def test_e_xfail_that_fails():
+            assert False
+    """)
+    assert outcomes(run(pytester, "--leaks", "-x")) == {"failed": 1}
+    result = pytester.runpytest_subprocess("--leaks")  # with the cache: records the failure
+    assert outcomes(result) == {"failed": 1, "passed": 1, "skipped": 1, "xfailed": 2}
+    rerun = pytester.runpytest_subprocess("--leaks", "--lf")
+    assert outcomes(rerun)["failed"] == 1 and "passed" not in outcomes(rerun)
+    rerun.stdout.fnmatch_lines(["*test_a_leaks leaked*"])
+
+
+def test_async_tests(pytester):
+    pytester.makeini("[pytest]\nasyncio_mode = auto\n"
+                     "asyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile("""
+        import asyncio
+        KEPT = []
+
+        async def test_async_leaks():
+            await asyncio.sleep(0)
+            KEPT.append(bytearray(5000))
+
+        async def test_async_clean():
+            await asyncio.sleep(0)
+    """)
+    result = run(pytester, "--leaks")
+    assert outcomes(result) == {"passed": 1, "failed": 1}
+    result.stdout.fnmatch_lines(["*test_async_leaks leaked*"])
+
+
+def test_leak_check_fixture_checks_regions(pytester):
+    pytester.makepyfile("""
+        KEPT = []
+
+        def test_region_clean(leak_check):
+            KEPT.append(bytearray(5000))  # outside the region
+            with leak_check():
+                x = bytearray(100)
+                del x
+
+        def test_region_leaks(leak_check):
+            with leak_check(max_size="1 KiB"):
+                KEPT.append(bytearray(5000))
+    """)
+    for args in ([], ["--leaks"]):
+        result = run(pytester, *args)
+        assert outcomes(result) == {"passed": 1, "failed": 1}
+        result.stdout.fnmatch_lines(["*test_region_leaks[[]region 1[]] leaked*(limit 1024 B)*"])
+
+
+def test_the_help_says_how_to_find_native_leaks(pytester):
+    result = run(pytester, "--help")
+    result.stdout.fnmatch_lines(["*memory-leak checks (leakgate)*", "*--leaks*",
+                                 "*leakgate run -- pytest --leaks*"])
+
+
+def test_native_leaks_under_leakgate_run(pytester, leaky_ext):
+    pytester.makepyfile(f"""
+        import sys
+        sys.path.insert(0, {str(leaky_ext)!r})
+        import leaky_ext
+
+        def test_native_leak():
+            leaky_ext.leak(4444)
+
+        def test_native_clean():
+            leaky_ext.leak(100)
+            leaky_ext.release()
+    """)
+    r = subprocess.run([str(LEAKGATE), "run", "--", sys.executable, "-m", "pytest", "-p",
+                        "no:cacheprovider", "--leaks"], cwd=pytester.path, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = r.stdout
+    assert "1 failed, 1 passed" in out
+    assert "test_native_leak leaked" in out
+    text = out[out.index("test_native_leak leaked"):]
+    assert "#0 leaky_alloc" in text and "leaky_ext.c" in text
+    assert 'test_native_leaks_under_leakgate_run.py", line 6' in text
+    # Python frames first, then the native ones.
+    assert text.index("line 6") < text.index("#0 leaky_alloc")
