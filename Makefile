@@ -117,18 +117,6 @@ $(BUILD)/bench/%: bench/%.c $(ARCHIVE)
 	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
 	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
 
-EXAMPLE := $(BUILD)/examples/test_kvconf
-$(EXAMPLE): examples/kvconf/kvconf.c examples/kvconf/kvconf.h examples/kvconf/tests/test_kvconf.c
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) -std=gnu11 -g -O0 -fno-omit-frame-pointer -Iexamples/kvconf \
-	    examples/kvconf/kvconf.c examples/kvconf/tests/test_kvconf.c -lcriterion -o $@
-
-demo: all $(EXAMPLE) ## run the example Criterion suite (examples/) under leakgate
-	@echo "== leakgate run -- $(EXAMPLE)    (three tests leak on purpose)"
-	@$(CLI) run -- $(EXAMPLE); rc=$$?; \
-	    echo "== the runner exited $$rc: the leaking tests failed, the clean ones passed"; \
-	    test $$rc -ne 0
-
 # ---- Python: leakgate's package in the virtual environment -----------------
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
@@ -137,6 +125,30 @@ PY_SRCS  := $(shell find adapters/pytest/src adapters/pytest/setup.py adapters/p
               -name '*.py' -o -name '*.c' -o -name '*.toml' 2>/dev/null) \
             $(CORE_SRCS) $(wildcard runtime/*.h runtime/include/leakgate/*.h plugin/*.h \
               plugin/include/leakgate/*.h)
+
+EXAMPLE := $(BUILD)/examples/test_kvconf
+$(EXAMPLE): examples/kvconf/kvconf.c examples/kvconf/kvconf.h examples/kvconf/tests/test_kvconf.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -g -O0 -fno-omit-frame-pointer -Iexamples/kvconf \
+	    examples/kvconf/kvconf.c examples/kvconf/tests/test_kvconf.c -lcriterion -o $@
+
+PYEXT_SUFFIX = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+PYEXT_INC    = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+EXAMPLE_EXT := $(BUILD)/examples/wordstats/_fastcount$(PYEXT_SUFFIX)
+$(EXAMPLE_EXT): examples/wordstats/_fastcount.c $(PY_STAMP)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -shared -fPIC -g -O0 -fno-omit-frame-pointer -I$(PYEXT_INC) $< -o $@
+
+demo: all $(EXAMPLE) $(EXAMPLE_EXT) ## run the example suites (examples/) under leakgate: Criterion and pytest
+	@echo "== leakgate run -- $(EXAMPLE)    (three tests leak on purpose)"
+	@$(CLI) run -- $(EXAMPLE); rc=$$?; \
+	    echo "== the runner exited $$rc: the leaking tests failed, the clean ones passed"; \
+	    test $$rc -ne 0
+	@echo "== leakgate run -- pytest --leaks examples/wordstats    (a Python and a C leak)"
+	@WORDSTATS_EXT=$(abspath $(dir $(EXAMPLE_EXT))) $(CLI) run -- $(PY) -m pytest --leaks \
+	    -p no:cacheprovider examples/wordstats; rc=$$?; \
+	    echo "== pytest exited $$rc: the leaking tests failed, the clean ones passed"; \
+	    test $$rc -eq 1
 
 $(PY_STAMP): $(PY_SRCS)
 	@test -x $(PY) || { echo "leakgate: no Python environment in $(VENV): run sh ci/install-deps.sh"; exit 1; }

@@ -2,9 +2,9 @@
 process (tracing is process-wide), and each test asserts outcomes and what
 the report says."""
 import json
+import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -172,16 +172,10 @@ def test_bad_markers_are_named(pytester):
         "max_count, warmup, runs, filters)*"])
 
 
-def test_bad_environment_is_named(pytester):
+def test_bad_environment_is_named(pytester, monkeypatch):
     pytester.makepyfile(LEAKY)
-    result = pytester.runpytest_subprocess("--leaks", "-p", "no:cacheprovider")
-    assert result.ret != pytest.ExitCode.USAGE_ERROR
-    import os
-    os.environ["LEAKGATE_MAX_SIZE"] = "huge"
-    try:
-        result = run(pytester, "--leaks")
-    finally:
-        del os.environ["LEAKGATE_MAX_SIZE"]
+    monkeypatch.setenv("LEAKGATE_MAX_SIZE", "huge")
+    result = run(pytester, "--leaks")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*LEAKGATE_MAX_SIZE=huge: expected a size in bytes*"])
 
@@ -391,3 +385,23 @@ def test_native_leaks_under_leakgate_run(pytester, leaky_ext):
     assert 'test_native_leaks_under_leakgate_run.py", line 6' in text
     # Python frames first, then the native ones.
     assert text.index("line 6") < text.index("#0 leaky_alloc")
+
+
+def test_the_demo_suite_fails_its_python_and_c_leaks(tmp_path):
+    """examples/wordstats, as `make demo` runs it."""
+    import sysconfig
+    from conftest import ROOT
+    ext = tmp_path / f"_fastcount{sysconfig.get_config_var('EXT_SUFFIX')}"
+    subprocess.run(["cc", "-shared", "-fPIC", "-g", "-O0", "-fno-omit-frame-pointer",
+                    f"-I{sysconfig.get_paths()['include']}",
+                    str(ROOT / "examples/wordstats/_fastcount.c"), "-o", str(ext)], check=True)
+    r = subprocess.run([str(LEAKGATE), "run", "--", sys.executable, "-m", "pytest", "--leaks",
+                        "-p", "no:cacheprovider", "examples/wordstats"], cwd=ROOT,
+                       env=dict(os.environ, WORDSTATS_EXT=str(tmp_path)), capture_output=True,
+                       text=True, timeout=300)
+    out = r.stdout
+    assert r.returncode == 1, out + r.stderr
+    assert "3 failed, 3 passed" in out
+    assert out.count("DEMO LEAK") == 2  # the Python leak's source line, in both cases
+    assert "#0 count_letters  examples/wordstats/_fastcount.c:11" in out
+    assert 'File "examples/wordstats/wordstats.py", line 35' in out

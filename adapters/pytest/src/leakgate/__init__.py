@@ -14,6 +14,9 @@ same functions and classes, with the same documented semantics), so that
   Python's own allocations are in domain 0, as in tracemalloc.
 * Snapshots are saved in leakgate's snapshot files (``leakgate show FILE``
   reads them), not with pickle.
+
+(PYTEST_DONT_REWRITE: leakgate.pth may import this module before pytest
+starts; it holds no assertions to rewrite.)
 """
 from __future__ import annotations
 
