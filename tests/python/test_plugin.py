@@ -254,8 +254,11 @@ def test_filters_from_options_markers_and_files(pytester):
     assert outcomes(run(pytester, "--leaks")) == {"passed": 2}
 
 
-def test_json_report(pytester):
+def test_json_report(pytester, monkeypatch):
     pytester.makepyfile(LEAKY)
+    monkeypatch.setenv("LEAKGATE_REPORT", "from-env.json")  # as for every adapter
+    run(pytester, "--leaks")
+    assert json.loads(pytester.path.joinpath("from-env.json").read_text())["tests"]
     run(pytester, "--leaks", "--leaks-json=out/report.json")
     report = json.loads(pytester.path.joinpath("out/report.json").read_text())
     assert report["schema"] == "leakgate/1"

@@ -66,7 +66,8 @@ def pytest_addoption(parser):
            metavar="N")
     option("--leaks-frames", "string",
            f"frames kept per traceback (default {DEFAULTS['frames']})", metavar="N")
-    option("--leaks-json", "string", "write the leakgate/1 JSON report to PATH",
+    option("--leaks-json", "string",
+           "write the leakgate/1 JSON report to PATH (default: $LEAKGATE_REPORT)",
            metavar="PATH")
     group.addoption("--leaks-filter", dest="leaks_filter", action="append", default=None,
                     metavar="FILTER",
@@ -168,8 +169,8 @@ class LeakChecker:
                             _setting(config, "leaks_warmup") or DEFAULTS["warmup"], 0),
                 runs=_int("--leaks-runs", _setting(config, "leaks_runs") or DEFAULTS["runs"], 1),
                 filters=[])
-            frames = _int("--leaks-frames",
-                          _setting(config, "leaks_frames") or DEFAULTS["frames"], 1)
+            frames = _int("--leaks-frames", _setting(config, "leaks_frames")
+                          or os.environ.get("LEAKGATE_FRAMES") or DEFAULTS["frames"], 1)
             if frames > leakgate.MAX_NFRAME:
                 raise pytest.UsageError(
                     f"--leaks-frames={frames}: expected an integer from 1 to "
@@ -179,7 +180,8 @@ class LeakChecker:
         self.filters = list(_setting(config, "leaks_filter") or [])
         self.session = self._new_session([])
         self.own_thread = bool(_setting(config, "leaks_own_thread"))
-        self.json = _setting(config, "leaks_json")
+        # LEAKGATE_REPORT names the report for every adapter.
+        self.json = _setting(config, "leaks_json") or os.environ.get("LEAKGATE_REPORT") or None
         if not leakgate.is_tracing():
             leakgate.start(frames)
 
@@ -199,7 +201,8 @@ class LeakChecker:
             raise pytest.UsageError(str(exc)) from None
         session.set_defaults(self.defaults.max_size, self.defaults.max_count)
         verbose = self.config.getoption("verbose")
-        session.set_top(5 if verbose < 1 else 20 if verbose < 2 else -1)
+        if not os.environ.get("LEAKGATE_TOP"):  # else the session's
+            session.set_top(5 if verbose < 1 else 20 if verbose < 2 else -1)
         session.stop_frames_at(None, PYTEST_FILES)
         return session
 
