@@ -271,11 +271,14 @@ def test_json_report(pytester, monkeypatch):
 
 
 def test_xdist_workers_and_one_merged_report(pytester):
-    pytester.makepyfile(**{f"test_part{i}": LEAKY for i in range(3)})
+    skipped = "\n    @pytest.mark.skip\n    def test_skipped():\n        pass\n"
+    pytester.makepyfile(**{f"test_part{i}": LEAKY + skipped for i in range(3)})
     result = run(pytester, "--leaks", "-n", "2", "--leaks-json=r.json")
-    assert outcomes(result) == {"passed": 3, "failed": 3}
+    assert outcomes(result) == {"passed": 3, "failed": 3, "skipped": 3}
     report = json.loads(pytester.path.joinpath("r.json").read_text())
-    assert sorted(t["outcome"] for t in report["tests"]) == ["clean"] * 3 + ["leaked"] * 3
+    assert sorted(t["outcome"] for t in report["tests"]) == \
+        ["clean"] * 3 + ["leaked"] * 3 + ["skipped"] * 3
+    assert len({t["id"] for t in report["tests"]}) == 9
     assert not pytester.path.joinpath("r.json.parts").exists()
     result.stdout.fnmatch_lines(["*= leakgate: tests that leaked most =*"])
 

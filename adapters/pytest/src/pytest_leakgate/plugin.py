@@ -156,8 +156,6 @@ class Settings:
 class LeakChecker:
     def __init__(self, config):
         self.config = config
-        self.results = []  # (nodeid, size_diff, count_diff) of leaking tests
-        self.checked = 0
         self.worker = getattr(config, "workerinput", {}).get("workerid")
         try:
             self.defaults = Settings(
@@ -313,7 +311,6 @@ class LeakChecker:
             item.runtest()
             outcome, size_diff, count_diff = self._measure(s)
         self.session.record()
-        self.checked += 1
         item.user_properties.append(("leakgate_outcome", outcome))
         item.user_properties.append(("leakgate_size_diff", size_diff))
         item.user_properties.append(("leakgate_count_diff", count_diff))
@@ -325,23 +322,29 @@ class LeakChecker:
                     f"warmup run(s)")
         body = text.rstrip("\n")
         if outcome == "leaked":
-            self.results.append((item.nodeid, size_diff, count_diff))
             pytest.fail(f"{body}\n{measured}", pytrace=False)
         item.add_report_section("call", "leakgate", body)  # inconclusive: note only
         return result
 
     # ---- reporting ------------------------------------------------------------
 
+    def pytest_runtest_logreport(self, report):
+        # A test skipped at set-up is in the JSON report, as not checked (by
+        # the process that ran it: an xdist controller sees workers' too).
+        controller = self.worker is None and self.config.pluginmanager.hasplugin("dsession")
+        if report.when == "setup" and report.skipped and not controller:
+            self.session.skip(report.nodeid)
+
     def pytest_terminal_summary(self, terminalreporter):
+        """The tests that leaked most (from the reports: xdist workers' too)."""
         leaked = []
         for report in terminalreporter.stats.get("failed", []):
             props = dict(report.user_properties)
             if props.get("leakgate_outcome") == "leaked":
                 leaked.append((report.nodeid, props["leakgate_size_diff"],
                                props["leakgate_count_diff"]))
-        if not leaked and self.worker is None and not self.results:
+        if not leaked:
             return
-        leaked = leaked or self.results
         terminalreporter.write_sep("=", "leakgate: tests that leaked most")
         for nodeid, size, count in sorted(leaked, key=lambda r: -r[1])[:10]:
             terminalreporter.write_line(
