@@ -4,7 +4,7 @@
 set -eu
 PKGS="make gcc pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev
       clang libclang-rt-14-dev clang-format valgrind chromium
-      perl python3-tap python3-yaml python3-more-itertools"
+      perl python3-tap python3-yaml python3-more-itertools libcmocka-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_tap.sh — TAP output end to end: the leakgate/tap.h API
 # (prog_api_cases.c), `leakgate tap` over a plain printf TAP program
-# (prog_plain_tap.c; Debian packages no C TAP library) and over a Criterion
-# suite run with --tap.  Checks golden TAP files (UPDATE_GOLDEN=1 rewrites
+# (prog_plain_tap.c), a suite written with cmocka, a common C test library
+# that prints TAP (cmocka_suite.c), and a Criterion suite run with --tap.  Checks golden TAP files (UPDATE_GOLDEN=1 rewrites
 # them), that Test::Harness and tap.py read every one without a parse
 # error (and find the YAML data), prove's summary and exit status over
 # directories of such programs, exit statuses and usage errors.
@@ -156,6 +156,9 @@ grep -q '^1\.\.3$' "$WORK/api_under_tap.out" || fail "api under leakgate tap: pl
 CR=$BUILD/tests/tap/criterion_suite
 cc -std=gnu11 -g -O0 -fno-omit-frame-pointer $HERE/criterion_suite.c -lcriterion -o "$CR" ||
     fail "cannot build criterion_suite.c"
+CM=$BUILD/tests/tap/cmocka_suite
+cc -std=gnu11 -g -O0 -fno-omit-frame-pointer $HERE/cmocka_suite.c -lcmocka -o "$CM" ||
+    fail "cannot build cmocka_suite.c"
 mkdir -p "$WORK/clean" "$WORK/mixed"
 script() { printf '#!/bin/sh\nexec %s %s\n' "$2" "$3" >"$1" && chmod +x "$1"; }
 for s in clean skip todo; do script "$WORK/clean/api_$s.t" "$API" $s; done
@@ -165,6 +168,7 @@ script "$WORK/mixed/api_clean.t" "$API" clean
 script "$WORK/mixed/plain_leak.t" "$PLAIN" leak
 script "$WORK/mixed/plain_fail.t" "$PLAIN" fail
 ln -s "$CR" "$WORK/mixed/criterion.t"
+ln -s "$CM" "$WORK/mixed/cmocka.t"
 
 (cd "$WORK" && prove --exec "$LG tap --" clean/*.t) >"$WORK/p1.out" 2>&1
 rc=$?
@@ -176,7 +180,7 @@ grep -q '^Files=4, Tests=16,' "$WORK/p1.out" || fail "prove over clean/: $(grep 
 rc=$?
 [ "$rc" != 0 ] || fail "prove over mixed/: exit 0"
 grep -q '^Result: FAIL$' "$WORK/p2.out" || fail "prove over mixed/: no FAIL result"
-grep -q '^Files=5, Tests=16,' "$WORK/p2.out" || fail "prove over mixed/: $(grep Files= "$WORK/p2.out")"
+grep -q '^Files=6, Tests=19,' "$WORK/p2.out" || fail "prove over mixed/: $(grep Files= "$WORK/p2.out")"
 summary() { grep -A2 "^$1 " "$WORK/p2.out"; }
 summary mixed/api_leak.t | grep -q 'Tests: 3 Failed: 1)' || fail "api_leak.t: $(summary mixed/api_leak.t)"
 summary mixed/api_leak.t | grep -q 'Failed test:  2$' || fail "api_leak.t: not test 2"
@@ -186,6 +190,12 @@ summary mixed/plain_leak.t | grep -q 'Failed test:  3$' || fail "plain_leak.t: n
 summary mixed/plain_fail.t | grep -q '(Wstat: 256 (exited 1) Tests: 3 Failed: 1)' ||
     fail "plain_fail.t: $(summary mixed/plain_fail.t)"
 summary mixed/criterion.t | grep -q 'Tests: 3 Failed: 1)' || fail "criterion.t: $(summary mixed/criterion.t)"
+# cmocka's two tests pass; leakgate's point 3 fails, naming the test's line.
+summary mixed/cmocka.t | grep -q '(Wstat: 5888 (exited 23) Tests: 3 Failed: 1)' ||
+    fail "cmocka.t: $(summary mixed/cmocka.t)"
+summary mixed/cmocka.t | grep -q 'Failed test:  3$' || fail "cmocka.t: not the leak point"
+grep -Eq '#0 keeps_a_buffer +tests/integration/tap/cmocka_suite\.c:[0-9]+' "$WORK/p2.out" ||
+    fail "cmocka.t: no traceback of the leak"
 grep -q 'Parse errors' "$WORK/p2.out" && fail "prove over mixed/: parse errors: $(grep -A1 'Parse errors' "$WORK/p2.out")"
 grep -q '^mixed/api_clean\.t \.* ok$' "$WORK/p2.out" || fail "api_clean.t: not ok"
 
