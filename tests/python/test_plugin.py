@@ -411,3 +411,31 @@ def test_the_demo_suite_fails_its_python_and_c_leaks(tmp_path):
     assert out.count("DEMO LEAK") == 2  # the Python leak's source line, in both cases
     assert "#0 count_letters  examples/wordstats/_fastcount.c:11" in out
     assert 'File "examples/wordstats/wordstats.py", line 35' in out
+
+
+def test_the_gate_over_pytest_reports(pytester):
+    """A suite that already leaks adopts the gate: a baseline, then a new
+    leak fails the gate, then fixing the old leak shows as fixed."""
+    def gate(*args):
+        return subprocess.run([str(LEAKGATE), "gate", *args], cwd=pytester.path,
+                              capture_output=True, text=True)
+
+    pytester.makepyfile(test_suite=LEAKY)
+    run(pytester, "--leaks", "-n", "2", "--leaks-json=day1.json")
+    assert gate("--update-baseline", "day1.json").returncode == 0
+    baseline = pytester.path.joinpath("leakgate-baseline.json").read_text()
+    assert "test_suite.py::test_leaks" in baseline and "0x" not in baseline
+    assert gate("day1.json").returncode == 0
+
+    pytester.makepyfile(test_suite=LEAKY + "\n    def test_new():\n        CACHE.append([1] * 900)\n")
+    run(pytester, "--leaks", "--leaks-json=day2.json")
+    r = gate("day2.json")
+    assert r.returncode == 1
+    assert "1 new" in r.stdout and "test_suite.py::test_new" in r.stdout
+    assert pytester.path.joinpath("leakgate-baseline.json").read_text() == baseline
+
+    pytester.makepyfile(test_suite=LEAKY.replace("CACHE.append(bytearray(5000))", "pass"))
+    run(pytester, "--leaks", "--leaks-json=day3.json")
+    r = gate("day3.json")
+    assert r.returncode == 0
+    assert "1 fixed" in r.stdout
