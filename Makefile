@@ -54,8 +54,12 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRCS:= $(sort $(wildcard tests/integration/*/prog_*.c))
 HELPER_BINS:= $(HELPER_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
-BENCH_SRCS := $(sort $(wildcard bench/*.c))
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+# hook_cost is a plain program, built with and without frame pointers; the
+# other benchmark programs link the runtime.
+BENCH_SRCS := $(filter-out bench/hook_cost.c,$(sort $(wildcard bench/*.c)))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) \
+              $(BUILD)/bench/hook_cost $(BUILD)/bench/hook_cost_nofp
+BENCH_RUNS ?= 5
 
 .PHONY: all check demo unit integration bench install asan ubsan valgrind fuzz \
         format help clean
@@ -116,6 +120,17 @@ $(BUILD)/bench/%: bench/%.c $(ARCHIVE)
 	@$(if $(Q),echo "  BENCH   $@")
 	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
 	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
+
+# -fno-builtin: the compiler must not remove the malloc/free pairs it times.
+$(BUILD)/bench/hook_cost: bench/hook_cost.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fno-omit-frame-pointer -pthread -o $@ $<
+
+$(BUILD)/bench/hook_cost_nofp: bench/hook_cost.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fomit-frame-pointer -pthread -o $@ $<
 
 EXAMPLE := $(BUILD)/examples/test_kvconf
 $(EXAMPLE): examples/kvconf/kvconf.c examples/kvconf/kvconf.h examples/kvconf/tests/test_kvconf.c
