@@ -152,9 +152,8 @@ unit: $(UNIT_BINS)
 integration: all $(HELPER_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-integration.sh
 
-bench: all $(BENCH_BINS) ## run the benchmark programs; figures go to $(BUILD)/bench/results.txt
-	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done \
-	    >$(BUILD)/bench/results.txt; rc=$$?; cat $(BUILD)/bench/results.txt; exit $$rc
+bench: all $(BENCH_BINS) $(EXAMPLE) ## measure leakgate beside heaptrack, valgrind, tracemalloc; writes bench/RESULTS.md
+	$(Q)BUILD=$(BUILD) python3 bench/run.py --runs $(BENCH_RUNS)
 
 install: all ## install into PREFIX (default /usr/local)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
