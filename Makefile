@@ -54,8 +54,12 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRCS:= $(sort $(wildcard tests/integration/*/prog_*.c))
 HELPER_BINS:= $(HELPER_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
-BENCH_SRCS := $(sort $(wildcard bench/*.c))
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+# hook_cost is a plain program, built with and without frame pointers; the
+# other benchmark programs link the runtime.
+BENCH_SRCS := $(filter-out bench/hook_cost.c,$(sort $(wildcard bench/*.c)))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) \
+              $(BUILD)/bench/hook_cost $(BUILD)/bench/hook_cost_nofp
+BENCH_RUNS ?= 5
 
 .PHONY: all check demo unit integration python python-install bench install asan ubsan \
         valgrind fuzz format help clean
@@ -117,6 +121,17 @@ $(BUILD)/bench/%: bench/%.c $(ARCHIVE)
 	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
 	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
 
+# -fno-builtin: the compiler must not remove the malloc/free pairs it times.
+$(BUILD)/bench/hook_cost: bench/hook_cost.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fno-omit-frame-pointer -pthread -o $@ $<
+
+$(BUILD)/bench/hook_cost_nofp: bench/hook_cost.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fomit-frame-pointer -pthread -o $@ $<
+
 # ---- Python: leakgate's package in the virtual environment -----------------
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
@@ -175,9 +190,8 @@ unit: $(UNIT_BINS)
 integration: all $(HELPER_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-integration.sh
 
-bench: all $(BENCH_BINS) ## run the benchmark programs; figures go to $(BUILD)/bench/results.txt
-	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done \
-	    >$(BUILD)/bench/results.txt; rc=$$?; cat $(BUILD)/bench/results.txt; exit $$rc
+bench: all $(BENCH_BINS) $(EXAMPLE) ## measure leakgate beside heaptrack, valgrind, tracemalloc; writes bench/RESULTS.md
+	$(Q)BUILD=$(BUILD) python3 bench/run.py --runs $(BENCH_RUNS)
 
 install: all ## install into PREFIX (default /usr/local)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \

@@ -53,6 +53,26 @@ static struct {
 
 static LG_TLS uintptr_t stack_lo, stack_hi;
 
+/* Return addresses already proven (in a text segment, right after a call)
+ * under the current list of objects, so that a hot call path is proven
+ * once rather than on every allocation.  Direct-mapped, shared by all
+ * threads with relaxed atomics; an entry is the address tagged with the low
+ * 16 bits of bt.gen, so entries proven before objects came or went stop
+ * matching.  Nothing here is dereferenced: a wrong hit could only record a
+ * wrong frame, never read outside the stack. */
+#define PROVEN_SLOTS 1024
+static _Atomic uint64_t proven[PROVEN_SLOTS];
+
+static inline uint64_t proven_tag(uintptr_t ra, unsigned gen)
+{
+    return (uint64_t)ra ^ ((uint64_t)(gen & 0xffff) << 48);
+}
+
+static inline _Atomic uint64_t *proven_slot(uintptr_t ra)
+{
+    return &proven[((uint64_t)ra * 0x9E3779B97F4A7C15u) >> 54];
+}
+
 void lg__set_backtrace_hook(lg__backtrace_fn fn)
 {
     bt.hook = fn;
@@ -190,15 +210,21 @@ LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, bool *compl
     if (!text)
         return 0;
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t lo = stack_lo, hi = stack_hi - 16; /* read the TLS once */
     int n = 0;
     while (n < max) {
         uintptr_t seg_lo;
-        if (fp < stack_lo || fp > stack_hi - 16 || (fp & 7))
+        if (fp < lo || fp > hi || (fp & 7))
             return n;
         uintptr_t next = ((const uintptr_t *)fp)[0];
         uintptr_t ra = ((const uintptr_t *)fp)[1];
-        if (!in_text(text, ra, &seg_lo) || !after_call(ra, seg_lo))
-            return n;
+        _Atomic uint64_t *slot = proven_slot(ra);
+        uint64_t tag = proven_tag(ra, text->gen);
+        if (atomic_load_explicit(slot, memory_order_relaxed) != tag) {
+            if (!in_text(text, ra, &seg_lo) || !after_call(ra, seg_lo))
+                return n;
+            atomic_store_explicit(slot, tag, memory_order_relaxed);
+        }
         out[n++] = ra;
         if (next == 0) {
             *complete = true;

@@ -158,6 +158,11 @@ void lg__intern_unlock(void);
 /* Records (domain, ptr) -> (size, traceback id).  Returns 0 or LG_ENOMEM
  * (the trace is then counted as lost).  Replaces an existing trace. */
 int lg__table_add(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb);
+/* The same in one look-up, telling what it replaced: returns 0 (added), 1
+ * (replaced a trace of ptr, described by *old_size and *old_tb) or
+ * LG_ENOMEM (nothing changed). */
+int lg__table_put(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb, size_t *old_size,
+                  uint32_t *old_tb);
 /* Removes the trace; on success fills *size and *tb.  Returns 0 or
  * LG_ENOTFOUND. */
 int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb);

@@ -159,7 +159,8 @@ static size_t entry_size_locked(const struct shard *s, const struct entry *e)
     return i < s->nbig ? s->bigs[i].size : BIG;
 }
 
-int lg__table_add(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
+int lg__table_put(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb, size_t *old_size,
+                  uint32_t *old_tb)
 {
     struct domain *d = domain_get(domain, true);
     if (!d)
@@ -173,24 +174,41 @@ int lg__table_add(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
         rc = LG_ENOMEM;
         goto out;
     }
-    size_t i = find_locked(s, key, h);
-    if (s->slots[i].key && s->slots[i].size == BIG)
-        big_remove_locked(s, key);
-    if (size >= BIG) {
+    struct entry *e = &s->slots[find_locked(s, key, h)];
+    bool was_big = e->key && e->size == BIG;
+    /* The only step that can fail comes first: on failure nothing changed. */
+    if (size >= BIG && !was_big) {
         struct big *nb = lg__xrealloc(s->bigs, (s->nbig + 1) * sizeof *nb);
         if (!nb) {
             rc = LG_ENOMEM;
             goto out;
         }
         s->bigs = nb;
-        s->bigs[s->nbig++] = (struct big){key, size};
+        s->bigs[s->nbig++] = (struct big){key, 0};
     }
-    if (!s->slots[i].key)
+    if (e->key) {
+        *old_size = entry_size_locked(s, e);
+        *old_tb = e->tb;
+        rc = 1;
+    } else {
         s->len++;
-    s->slots[i] = (struct entry){key, size >= BIG ? BIG : (uint32_t)size, tb};
+    }
+    if (size >= BIG)
+        s->bigs[big_find_locked(s, key)].size = size;
+    else if (was_big)
+        big_remove_locked(s, key);
+    *e = (struct entry){key, size >= BIG ? BIG : (uint32_t)size, tb};
 out:
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+int lg__table_add(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
+{
+    size_t old_size;
+    uint32_t old_tb;
+    int rc = lg__table_put(domain, ptr, size, tb, &old_size, &old_tb);
+    return rc < 0 ? rc : 0;
 }
 
 int lg__table_get(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)

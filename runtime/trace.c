@@ -65,14 +65,17 @@ static void add_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintpt
         return;
     }
     /* A block the program got again without freeing it (lg_track on a
-     * tracked address) replaces the old trace. */
-    if (lg__table_remove(domain, ptr, &old_size, &old_tb) == 0) {
+     * tracked address) replaces the old trace: one table look-up does both,
+     * as this runs on every allocation.  Without memory for the new trace,
+     * the old one goes all the same. */
+    int rc = lg__table_put(domain, ptr, size, tb, &old_size, &old_tb);
+    if (rc == 1 || (rc < 0 && lg__table_remove(domain, ptr, &old_size, &old_tb) == 0)) {
         shrink(old_size);
         lg__tb_account(old_tb, -(int64_t)old_size, -1);
         if (lg__mark_active)
             lg__mark_on_free(domain, ptr, old_size, old_tb);
     }
-    if (lg__table_add(domain, ptr, size, tb) != 0) {
+    if (rc < 0) {
         lg__count_lost();
         return;
     }

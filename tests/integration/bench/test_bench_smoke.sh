@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_bench_smoke.sh — the benchmark programs run to completion on tiny
-# sizes (LG_BENCH_SMALL=1) and print their table.  Figures are not checked
-# here: `make bench` measures them.
+# sizes (LG_BENCH_SMALL=1) and print their table, and the driver of `make
+# bench` writes every section of its report in a small run.  Figures are
+# not checked here: `make bench` measures them.
 if [ "${SAN:-}" = address ]; then
     echo "skip: SAN=address: the hooks are not interposed, nothing to measure"
     exit 0
@@ -20,5 +21,23 @@ for b in "$BUILD"/bench/*; do
         failures=$((failures + 1))
     fi
 done
-[ "$failures" = 0 ] && echo "test_bench_smoke.sh: all benchmark programs ran"
+# The driver of `make bench`, on tiny sizes, once each (no network).
+if [ -z "${SAN:-}" ]; then
+    out=$BUILD/bench/RESULTS-small.md
+    rm -f "$out"
+    if ! log=$(BUILD="$BUILD" timeout 300 python3 bench/run.py --small --out "$out" 2>&1); then
+        echo "FAIL: bench/run.py --small:"
+        printf '%s\n' "$log" | tail -20
+        failures=$((failures + 1))
+    else
+        for section in "## 1. Hook cost" "## 2. Per-test verdict" "## 3. Tracer memory" \
+            "## 4. Python" "## 5. Whole suites" "## Commands"; do
+            grep -q "^$section" "$out" || {
+                echo "FAIL: $out has no section \"$section\""
+                failures=$((failures + 1))
+            }
+        done
+    fi
+fi
+[ "$failures" = 0 ] && echo "test_bench_smoke.sh: all benchmark programs and the driver ran"
 [ "$failures" = 0 ]

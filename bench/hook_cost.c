@@ -1,0 +1,134 @@
+/*
+ * hook_cost — nanoseconds per malloc+free pair made 16 frames deep, with a
+ * given number of live blocks, in one or more threads.
+ *
+ * A plain program that knows nothing of leakgate, so that the same binary
+ * runs untraced, with libleakgate.so preloaded, under heaptrack and under
+ * valgrind; bench/run.py runs it each way and compares the figures.  It is
+ * built twice: with frame pointers (hook_cost) and without them
+ * (hook_cost_nofp, for the libunwind-only figures).
+ *
+ *   usage: hook_cost [LIVE THREADS PAIRS]
+ *
+ * The main thread first allocates LIVE blocks (they stay live: they fill the
+ * tracer's table as a real heap would), then THREADS threads each descend
+ * DEPTH frames through a recursive helper and time PAIRS malloc+free pairs
+ * there.  One row per run: live_blocks threads pairs ns_per_pair, where
+ * ns_per_pair is the mean over the threads of each thread's elapsed time
+ * divided by its pairs.  Without arguments, runs a small table (tiny sizes
+ * with LG_BENCH_SMALL=1: the smoke run of make check).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define DEPTH 16
+#define MAX_THREADS 64
+
+struct job {
+    size_t live, pairs;
+    void **heap;
+    pthread_barrier_t *start;
+    double ns_per_pair;
+};
+
+/* Stores the block here so that the compiler keeps every malloc/free. */
+static void *volatile sink;
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void fill_heap(struct job *j)
+{
+    for (size_t i = 0; i < j->live; i++)
+        j->heap[i] = malloc(32);
+}
+
+static void time_pairs(struct job *j)
+{
+    pthread_barrier_wait(j->start);
+    double t0 = now_ns();
+    for (size_t i = 0; i < j->pairs; i++) {
+        void *p = malloc(16 + (i & 63));
+        sink = p;
+        free(p);
+    }
+    j->ns_per_pair = (now_ns() - t0) / (double)j->pairs;
+}
+
+/* Calls fn `depth` frames below the caller.  The empty asm after the call
+ * keeps it from becoming a tail call, so every level is a real frame. */
+__attribute__((noinline)) static void descend(int depth, void (*fn)(struct job *), struct job *j)
+{
+    if (depth == 0) {
+        fn(j);
+        return;
+    }
+    descend(depth - 1, fn, j);
+    __asm__ volatile("" ::: "memory");
+}
+
+static void *thread_main(void *arg)
+{
+    descend(DEPTH, time_pairs, arg);
+    return NULL;
+}
+
+static int run(size_t live, int threads, size_t pairs)
+{
+    struct job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    pthread_barrier_t start;
+    struct job fill = {.live = live, .heap = malloc((live ? live : 1) * sizeof(void *))};
+    if (!fill.heap || pthread_barrier_init(&start, NULL, (unsigned)threads) != 0)
+        return 1;
+    descend(DEPTH, fill_heap, &fill);
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (struct job){.pairs = pairs, .start = &start};
+        if (pthread_create(&tid[t], NULL, thread_main, &jobs[t]) != 0)
+            return 1;
+    }
+    double sum = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(tid[t], NULL);
+        sum += jobs[t].ns_per_pair;
+    }
+    printf("%-12zu %-8d %-10zu %.1f\n", live, threads, pairs, sum / threads);
+    fflush(stdout);
+    for (size_t i = 0; i < live; i++)
+        free(fill.heap[i]);
+    free(fill.heap);
+    pthread_barrier_destroy(&start);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    printf("%-12s %-8s %-10s %s\n", "live_blocks", "threads", "pairs", "ns_per_pair");
+    if (argc == 4) {
+        long live = atol(argv[1]), threads = atol(argv[2]), pairs = atol(argv[3]);
+        if (live < 0 || threads < 1 || threads > MAX_THREADS || pairs < 1) {
+            fprintf(stderr, "usage: hook_cost [LIVE THREADS(1-%d) PAIRS(>0)]\n", MAX_THREADS);
+            return 2;
+        }
+        return run((size_t)live, (int)threads, (size_t)pairs);
+    }
+    if (argc != 1) {
+        fprintf(stderr, "usage: hook_cost [LIVE THREADS PAIRS]\n");
+        return 2;
+    }
+    const char *small = getenv("LG_BENCH_SMALL");
+    int tiny = small && *small == '1';
+    size_t lives[] = {tiny ? 100 : 10000, tiny ? 1000 : 1000000};
+    size_t pairs = tiny ? 1000 : 1000000;
+    for (int l = 0; l < 2; l++)
+        for (int threads = 1; threads <= 2; threads++)
+            if (run(lives[l], threads, pairs) != 0)
+                return 1;
+    return 0;
+}

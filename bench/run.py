@@ -1,0 +1,486 @@
+"""The benchmark driver of `make bench`: runs leakgate and the tools users
+would otherwise pick side by side, in the same run, and writes RESULTS.md.
+
+    python3 bench/run.py [--small] [--runs N] [--out PATH]
+
+Builds what it needs with make first (a no-op under `make bench`).  Every figure is the median of N runs (default 5, env
+BENCH_RUNS).  --small runs tiny sizes once each and skips what needs the
+network: the smoke run of `make check`, which only proves that everything
+still builds and runs.
+
+Items (see RESULTS.md): 1 hook cost, 2 per-test verdict cost, 3 tracer
+memory, 4 Python loops, 5 whole suites.  Items 4 and the pytest half of 5
+need leakgate's Python binding in .venv/bin/python (or BENCH_PYTHON);
+without it their leakgate rows say so and the rest is still measured.
+"""
+
+import datetime
+import os
+import platform
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("BUILD", "build")
+LIB = os.path.join(BUILD, "lib", "libleakgate.so")
+CLI = os.path.join(BUILD, "bin", "leakgate")
+BENCH = os.path.join(BUILD, "bench")
+EXAMPLE = os.path.join(BUILD, "examples", "test_kvconf")
+# The interpreter that has leakgate's Python binding and pytest plugin.
+VENV_PY = os.environ.get("BENCH_PYTHON", os.path.join(".venv", "bin", "python"))
+MEMRAY_VENV = os.path.join(BUILD, "bench", "memray-venv")
+NOT_INSTALLED = "leakgate Python binding not installed"
+ROW = re.compile(r"^\d")
+
+
+class Bench:
+    def __init__(self, small, runs):
+        self.small = small
+        self.runs = 1 if small else runs
+        self.commands = []  # (item, command line) in the order first run
+        self.out = []
+
+    # ---- running ----------------------------------------------------------
+
+    def note(self, item, env, cmd):
+        shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        line = (shown + " " if shown else "") + " ".join(shlex.quote(c) for c in cmd)
+        if (item, line) not in self.commands:
+            self.commands.append((item, line))
+
+    def run(self, item, cmd, env=None, ok=(0,), timeout=3600):
+        """Runs cmd; returns (stdout, seconds).  Fails loudly on an exit
+        status not in ok."""
+        env = env or {}
+        self.note(item, env, cmd)
+        full = dict(os.environ, **env)
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, env=full, capture_output=True, text=True, timeout=timeout)
+        seconds = time.perf_counter() - t0
+        if ok is not None and p.returncode not in ok:
+            sys.stderr.write(p.stdout[-2000:] + p.stderr[-2000:])
+            raise SystemExit(f"bench: {' '.join(cmd)}: exit status {p.returncode}")
+        return p.stdout, seconds
+
+    def rows(self, item, cmd, env=None, ok=(0,)):
+        out, _ = self.run(item, cmd, env, ok)
+        return [line.split() for line in out.splitlines() if ROW.match(line)]
+
+    def median_rows(self, item, cmd, env=None, ok=(0,)):
+        """Runs cmd self.runs times; returns its rows with each numeric
+        column replaced by its median over the runs."""
+        runs = [self.rows(item, cmd, env, ok) for _ in range(self.runs)]
+
+        def cell(i, j):
+            try:
+                return statistics.median(float(r[i][j]) for r in runs)
+            except ValueError:
+                return runs[0][i][j]
+        return [[cell(i, j) for j in range(len(row))] for i, row in enumerate(runs[0])]
+
+    def median_time(self, item, cmd, env=None, ok=(0,)):
+        return statistics.median(self.run(item, cmd, env, ok)[1] for _ in range(self.runs))
+
+    # ---- writing ----------------------------------------------------------
+
+    def w(self, text=""):
+        self.out.append(text)
+
+    def table(self, header, rows):
+        self.w("| " + " | ".join(header) + " |")
+        self.w("|" + "|".join("---" for _ in header) + "|")
+        for r in rows:
+            self.w("| " + " | ".join(str(c) for c in r) + " |")
+        self.w()
+
+
+def fmt(x, digits=1):
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def met(value, target):
+    return "met" if value <= target else "**missed**"
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus (nproc)": str(os.cpu_count()),
+        "cpu model": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def tool_version(cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        return (p.stdout + p.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
+def binding_available():
+    if not os.path.exists(VENV_PY):
+        return False
+    p = subprocess.run([VENV_PY, "-c", "import leakgate"], capture_output=True)
+    return p.returncode == 0
+
+
+# ---- 1. hook cost -----------------------------------------------------------
+
+def hook_cost(b):
+    item = "1"
+    live_sizes = [100, 1000] if b.small else [10000, 1000000]
+    pairs = 2000 if b.small else 1000000
+    slow_pairs = 500 if b.small else 20000  # under heaptrack and valgrind
+    fp = os.path.join(BENCH, "hook_cost")
+    nofp = os.path.join(BENCH, "hook_cost_nofp")
+    lg = {"LD_PRELOAD": LIB, "LEAKGATE_FRAMES": "16"}
+    heaptrack_dir = os.path.join(BENCH, "heaptrack")
+    os.makedirs(heaptrack_dir, exist_ok=True)
+    have_heaptrack = tool_version(["heaptrack", "--version"]) is not None
+    have_valgrind = tool_version(["valgrind", "--version"]) is not None
+
+    def ns(cmd, env=None):
+        return float(b.median_rows(item, cmd, env)[0][3])
+
+    results = []
+    for live in live_sizes:
+        for threads in (1, 2):
+            args = [str(live), str(threads)]
+            r = {"live": live, "threads": threads}
+            r["plain"] = ns([fp] + args + [str(pairs)])
+            r["plain_nofp"] = ns([nofp] + args + [str(pairs)])
+            r["lg_fp"] = ns([fp] + args + [str(pairs)], dict(lg, LEAKGATE_UNWIND="fp"))
+            r["lg_unw"] = ns([nofp] + args + [str(pairs)], dict(lg, LEAKGATE_UNWIND="libunwind"))
+            r["heaptrack"] = ns(["heaptrack", "-o", os.path.join(heaptrack_dir, "hook_cost"),
+                                 fp] + args + [str(slow_pairs)]) if have_heaptrack else None
+            r["memcheck"] = ns(["valgrind", "--tool=memcheck", "-q", "--num-callers=16",
+                                "--leak-check=full", fp] + args + [str(slow_pairs)]) \
+                if have_valgrind else None
+            results.append(r)
+
+    b.w("## 1. Hook cost: added nanoseconds per malloc+free pair, 16-frame tracebacks")
+    b.w()
+    b.w(f"`hook_cost LIVE THREADS PAIRS`: LIVE blocks stay allocated, then each thread "
+        f"times PAIRS malloc+free pairs made 16 frames deep ({pairs} pairs natively, "
+        f"{slow_pairs} under heaptrack and valgrind).  *Added* is the traced figure minus "
+        f"the untraced one of the same binary; the ratio is the added cost of the tool "
+        f"over leakgate's (frame pointers).  leakgate fp: the frame-pointer build "
+        f"(`hook_cost`, LEAKGATE_UNWIND=fp); leakgate libunwind: the build without frame "
+        f"pointers (`hook_cost_nofp`, LEAKGATE_UNWIND=libunwind).  With 2 threads the "
+        f"figure is each thread's time per pair: both threads allocate at once.")
+    b.w()
+    rows = []
+    for r in results:
+        fp_add = r["lg_fp"] - r["plain"]
+        unw_add = r["lg_unw"] - r["plain_nofp"]
+        ht_add = None if r["heaptrack"] is None else r["heaptrack"] - r["plain"]
+        mc_add = None if r["memcheck"] is None else r["memcheck"] - r["plain"]
+        r.update(fp_add=fp_add, unw_add=unw_add)
+        rows.append([f"{r['live']:,}", r["threads"], fmt(r["plain"]), fmt(fp_add),
+                     met(fp_add, 40), fmt(unw_add), met(unw_add, 100), fmt(ht_add),
+                     "n/a" if ht_add is None else f"{ht_add / fp_add:.1f}x",
+                     fmt(mc_add, 0),
+                     "n/a" if mc_add is None else f"{mc_add / fp_add:.0f}x"])
+    b.table(["live blocks", "threads", "untraced ns/pair", "leakgate fp added ns",
+             "target ≤ 40", "leakgate libunwind added ns", "target ≤ 100",
+             "heaptrack added ns", "heaptrack / leakgate", "memcheck added ns",
+             "memcheck / leakgate"], rows)
+    return results
+
+
+# ---- 2. per-test verdict cost -------------------------------------------------
+
+def verdict_cost(b):
+    item = "2"
+    sizes = [100, 1000, 2000] if b.small else [10000, 100000, 1000000]
+    env = {"LG_BENCH_SMALL": "1"} if b.small else {}
+    lg = b.median_rows(item, [os.path.join(BENCH, "mark_diff")], env)
+    tm_runs = "1" if b.small else "3"
+    tm = b.rows(item, [sys.executable, "bench/tracemalloc_cost.py", "verdict", tm_runs]
+                + [str(s) for s in sizes])
+    b.w("## 2. Per-test verdict cost against heap size (100 allocations in the test)")
+    b.w()
+    b.w("leakgate: `lg_mark_begin` + `lg_mark_diff` + `lg_mark_free` "
+        "(bench/mark_diff.c; the median of 21 tests in each run, then the median over "
+        "the runs).  tracemalloc (16 frames): `take_snapshot()` before and after the "
+        "test, then `compare_to(old, 'lineno')`, its cheapest grouping "
+        f"(bench/tracemalloc_cost.py; median of {tm_runs} tests: it takes seconds).  "
+        "Live blocks are 32-byte blocks (bytes objects for tracemalloc).")
+    b.w()
+    rows = []
+    results = []
+    for (l_row, t_row) in zip(lg, tm):
+        l_ms, t_ms = float(l_row[3]), float(t_row[4])
+        results.append((int(l_row[0]), l_ms, t_ms))
+        rows.append([f"{int(l_row[0]):,}", f"{float(l_row[2]):.4f}", f"{l_ms:.4f}",
+                     f"{float(t_row[2]):.1f}", f"{float(t_row[3]):.1f}", f"{t_ms:.1f}",
+                     f"{t_ms / l_ms:,.0f}x"])
+    b.table(["live blocks", "leakgate diff ms", "leakgate verdict ms",
+             "tracemalloc snapshots ms", "tracemalloc compare_to ms",
+             "tracemalloc verdict ms", "tracemalloc / leakgate"], rows)
+    last = results[-1]
+    b.w(f"Target ≤ 0.1 ms at 1,000,000 live blocks: leakgate {last[1]:.4f} ms, "
+        f"{met(last[1], 0.1)}." if not b.small else "Target: not judged in a small run.")
+    b.w()
+    return results
+
+
+# ---- 3. tracer memory -----------------------------------------------------------
+
+def tracer_memory(b):
+    item = "3"
+    sizes = [100, 1000, 2000] if b.small else [10000, 100000, 1000000]
+    env = {"LG_BENCH_SMALL": "1"} if b.small else {}
+    lg = b.median_rows(item, [os.path.join(BENCH, "tracer_memory")], env)
+    tm = b.rows(item, [sys.executable, "bench/tracemalloc_cost.py", "memory"]
+                + [str(s) for s in sizes])
+    b.w("## 3. Tracer memory per live traced block (16 frames)")
+    b.w()
+    b.w("leakgate: growth of `lg_get_tracer_memory()` / blocks (bench/tracer_memory.c); "
+        "tracemalloc: growth of `get_tracemalloc_memory()` / blocks "
+        "(bench/tracemalloc_cost.py).  *shared*: all blocks from one call site (one "
+        "traceback); *distinct*: every block its own traceback (2^15 blocks through 15 "
+        "levels of two call sites: the worst case).  The figure depends on how full the "
+        "hash tables happen to be at that count.")
+    b.w()
+    rows = []
+    results = []
+    for l_row, t_row in zip(lg, tm):
+        l_b, t_b = float(l_row[2]), float(t_row[2])
+        shape = "shared" if int(l_row[1]) == 1 else "distinct"
+        results.append((shape, int(l_row[0]), l_b, t_b))
+        rows.append([shape, f"{int(l_row[0]):,}", f"{l_b:.1f}", f"{t_b:.1f}",
+                     f"{l_b / t_b:.2f}", met(l_b, 32) if shape == "shared" else "(worst case)"])
+    b.table(["tracebacks", "live blocks", "leakgate B/block", "tracemalloc B/block",
+             "leakgate / tracemalloc", "target ≤ 32 B"], rows)
+    return results
+
+
+# ---- 4. Python loops ---------------------------------------------------------------
+
+def python_loops(b, binding):
+    item = "4"
+    py = VENV_PY if binding else sys.executable
+    scale = "1" if b.small else "60"
+    b.w("## 4. Python allocation-heavy loops")
+    b.w()
+    b.w(f"`bench/python_loops.py TRACER FRAMES WORKLOAD {scale}`: the loop's wall time untraced and under "
+        "each tracer; slowdown = traced / untraced.  Target: leakgate's slowdown at "
+        "most half of tracemalloc's at the same frames.")
+    b.w()
+    rows, results = [], []
+    for workload in ("dictstr", "smallobj"):
+        def secs(tracer, nframes):
+            cmd = [py, "bench/python_loops.py", tracer, str(nframes), workload, scale]
+            return statistics.median(float(b.run(item, cmd)[0].split()[3])
+                                     for _ in range(b.runs))
+        base = secs("none", 1)
+        for nframes in (1, 25):
+            tm = secs("tracemalloc", nframes)
+            tm_slow = tm / base
+            if binding:
+                lgs = secs("leakgate", nframes) / base
+                lg_cell, verdict = f"{lgs:.2f}x", met(lgs - 1, (tm_slow - 1) / 2)
+                results.append((lgs, tm_slow))
+            else:
+                lg_cell, verdict = NOT_INSTALLED, "n/a"
+            rows.append([workload, nframes, f"{base:.3f}", f"{tm_slow:.2f}x", lg_cell,
+                         verdict])
+    b.table(["workload", "frames", "untraced s", "tracemalloc slowdown",
+             "leakgate slowdown", "target (≤ half of tracemalloc's added time)"], rows)
+    return results
+
+
+# ---- 5. whole suites -------------------------------------------------------------------
+
+def criterion_suite(b):
+    item = "5"
+    have_valgrind = tool_version(["valgrind", "--version"]) is not None
+    suite = [EXAMPLE, "--jobs=1"]
+    plain = b.median_time(item, suite)
+    # The example has three tests that leak on purpose: leakgate fails them.
+    lg = b.median_time(item, [CLI, "run", "--"] + suite, ok=(0, 1))
+    vg = b.median_time(item, ["valgrind", "-q", "--leak-check=full"] + suite) \
+        if have_valgrind else None
+    b.w("## 5. Whole suites")
+    b.w()
+    b.w("### Criterion: the example suite (examples/kvconf, 11 tests, one worker)")
+    b.w()
+    b.w("Wall time of the whole run, median.  The suite has three tests that leak on "
+        "purpose: under leakgate they fail, as they should.")
+    b.w()
+    b.table(["plain s", "leakgate run s", "leakgate / plain", "valgrind memcheck s",
+             "valgrind / plain"],
+            [[f"{plain:.3f}", f"{lg:.3f}", f"{lg / plain:.2f}x", fmt(vg, 3),
+              "n/a" if vg is None else f"{vg / plain:.1f}x"]])
+    return plain, lg, vg
+
+
+def memray_python(b):
+    """A throwaway venv under build/ with pytest-memray; None if it cannot
+    be made (no network) or in a small run."""
+    py = os.path.join(MEMRAY_VENV, "bin", "python")
+    check = [py, "-c", "import pytest_memray"]
+    if os.path.exists(py) and subprocess.run(check, capture_output=True).returncode == 0:
+        return py
+    if b.small:
+        return None
+    try:
+        subprocess.run([sys.executable, "-m", "venv", MEMRAY_VENV], check=True,
+                       capture_output=True)
+        subprocess.run([py, "-m", "pip", "install", "-q", "pytest", "pytest-memray"],
+                       check=True, capture_output=True, timeout=900)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+        sys.stderr.write(f"bench: cannot install pytest-memray: {e}\n")
+        return None
+    return py
+
+
+def pytest_suite(b, binding):
+    item = "5"
+    b.w("### pytest: bench/pysuite (120 tests)")
+    b.w()
+    b.w("Wall time of the whole run, median.  leakgate: `pytest --leaks` in .venv; "
+        "pytest-memray: `pytest --memray` with `limit_leaks` put on every test by "
+        "bench/pysuite/conftest.py (BENCH_LIMIT_LEAKS), in a venv under build/.  Each "
+        "ratio is against the plain run of the same interpreter.")
+    b.w()
+    base = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "bench/pysuite"]
+    rows = []
+    if binding:
+        plain = b.median_time(item, [VENV_PY] + base)
+        lg = b.median_time(item, [VENV_PY] + base + ["--leaks"])
+        rows.append(["leakgate `--leaks`", f"{plain:.3f}", f"{lg:.3f}", f"{lg / plain:.2f}x"])
+    else:
+        rows.append(["leakgate `--leaks`", "n/a", NOT_INSTALLED, "n/a"])
+    mpy = memray_python(b)
+    if mpy:
+        plain = b.median_time(item, [mpy] + base)
+        mr = b.median_time(item, [mpy] + base + ["--memray"], {"BENCH_LIMIT_LEAKS": "1 MB"})
+        rows.append(["pytest-memray `limit_leaks`", f"{plain:.3f}", f"{mr:.3f}",
+                     f"{mr / plain:.2f}x"])
+    else:
+        rows.append(["pytest-memray `limit_leaks`", "n/a", "not installed", "n/a"])
+    b.table(["checker", "plain s", "checked s", "checked / plain"], rows)
+
+
+# ---- main ---------------------------------------------------------------------------------
+
+def main(argv):
+    small, runs = False, int(os.environ.get("BENCH_RUNS", "5"))
+    out = "bench/RESULTS.md"
+    args = list(argv[1:])
+    while args:
+        a = args.pop(0)
+        if a == "--small":
+            small = True
+        elif a == "--runs" and args:
+            runs = int(args.pop(0))
+        elif a == "--out" and args:
+            out = args.pop(0)
+        else:
+            sys.exit("usage: run.py [--small] [--runs N] [--out PATH]")
+    os.chdir(ROOT)
+    targets = ["all", EXAMPLE, os.path.join(BENCH, "hook_cost_nofp")] + sorted(
+        os.path.join(BENCH, f[:-2]) for f in os.listdir("bench") if f.endswith(".c"))
+    subprocess.run(["make", "-s", f"BUILD={BUILD}"] + targets, check=True)
+    b = Bench(small, runs)
+    binding = binding_available()
+    m = machine()
+    body = Bench(small, runs)  # collects the sections; header written last
+    body.commands = b.commands
+    print("bench: 1. hook cost", flush=True)
+    hooks = hook_cost(body)
+    print("bench: 2. verdict cost", flush=True)
+    verdicts = verdict_cost(body)
+    print("bench: 3. tracer memory", flush=True)
+    memory = tracer_memory(body)
+    print("bench: 4. Python loops", flush=True)
+    loops = python_loops(body, binding)
+    print("bench: 5. whole suites", flush=True)
+    criterion_suite(body)
+    pytest_suite(body, binding)
+
+    b.w("# leakgate benchmarks")
+    b.w()
+    b.w("Written by `make bench` (bench/run.py)" + (" — a small smoke run: the figures "
+        "mean nothing" if small else "") + f".  Every figure is the median of {b.runs} "
+        "run(s) unless said otherwise; leakgate and each comparison are measured in the "
+        "same run.")
+    b.w()
+    b.table(["machine", ""], [[k, v] for k, v in m.items()] +
+            [["heaptrack", tool_version(["heaptrack", "--version"]) or "not installed"],
+             ["valgrind", tool_version(["valgrind", "--version"]) or "not installed"],
+             ["leakgate Python binding", "installed" if binding else "not installed"]])
+    b.w("## Summary")
+    b.w()
+    def span(values, unit, digits=0):
+        values = [v for v in values if v is not None]
+        if not values:
+            return "n/a"
+        lo, hi = min(values), max(values)
+        return f"+{lo:.{digits}f} to +{hi:.{digits}f} {unit}"
+
+    def added(r, key):
+        return None if r[key] is None else r[key] - r["plain"]
+
+    shared = [r for r in memory if r[0] == "shared"]
+    b.w("Ranges are over the heap sizes and thread counts of item 1 and the heap "
+        "sizes of item 3.")
+    b.w()
+    b.table(["item", "leakgate", "comparison", "target", ""], [
+        ["1. hook cost, frame pointers", span([r["fp_add"] for r in hooks], "ns"),
+         "heaptrack " + span([added(r, "heaptrack") for r in hooks], "ns"),
+         "≤ 40 ns", met(max(r["fp_add"] for r in hooks), 40)],
+        ["1. hook cost, libunwind", span([r["unw_add"] for r in hooks], "ns"),
+         "valgrind memcheck " + span([added(r, "memcheck") for r in hooks], "ns"),
+         "≤ 100 ns", met(max(r["unw_add"] for r in hooks), 100)],
+        [f"2. verdict at {verdicts[-1][0]:,} live blocks", f"{verdicts[-1][1]:.4f} ms",
+         f"tracemalloc {verdicts[-1][2]:,.0f} ms", "≤ 0.1 ms", met(verdicts[-1][1], 0.1)],
+        ["3. tracer memory per block, shared traceback",
+         f"{min(r[2] for r in shared):.1f} to {max(r[2] for r in shared):.1f} B",
+         f"tracemalloc {min(r[3] for r in shared):.1f} to {max(r[3] for r in shared):.1f} B",
+         "≤ 32 B", met(max(r[2] for r in shared), 32)],
+        ["4. Python loops, slowdown",
+         f"{min(r[0] for r in loops):.2f}x to {max(r[0] for r in loops):.2f}x"
+         if loops else NOT_INSTALLED,
+         f"tracemalloc {min(r[1] for r in loops):.2f}x to {max(r[1] for r in loops):.2f}x"
+         if loops else "tracemalloc (item 4)",
+         "≤ half its added time",
+         ("met" if all(lg - 1 <= (tm - 1) / 2 for lg, tm in loops) else "**missed**")
+         if loops else "n/a"],
+    ])
+    b.out.extend(body.out)
+    if os.path.exists("bench/PROFILING.md"):
+        with open("bench/PROFILING.md") as f:
+            b.out.extend(f.read().rstrip("\n").split("\n"))
+        b.w()
+    b.w("## Commands")
+    b.w()
+    b.w("Run from the repository root, each as many times as said above:")
+    b.w()
+    b.w("```")
+    for item, line in b.commands:
+        b.w(f"[{item}] {line}")
+    b.w("```")
+    b.w()
+    with open(out, "w") as f:
+        f.write("\n".join(b.out))
+    print(f"bench: wrote {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
