@@ -123,7 +123,7 @@ for f in ci/github-actions.yml ci/gitlab-ci.yml; do
         grep -q -- "^  $opt" "$WORK/help" || fail "$f: leakgate gate has no option $opt"
     done
     grep -q 'leakgate run --json' "$f" || fail "$f: no leak report from the C suite"
-    grep -q 'LEAKGATE_REPORT' "$f" || fail "$f: no leak report from the pytest suite"
+    grep -q 'pytest .*--leaks --leaks-json' "$f" || fail "$f: no leak report from the pytest suite"
 done
 
 [ "$failures" = 0 ] && echo "test_gate.sh: all checks passed"
