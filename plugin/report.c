@@ -194,6 +194,23 @@ static struct sizestr fmt_size(double size, int sign)
 
 /* ---- frames ------------------------------------------------------------- */
 
+/* Whether `text` matches one of the ':'-separated fnmatch patterns. */
+static bool matches_any(const char *patterns, const char *text)
+{
+    char one[PATH_MAX];
+    for (const char *p = patterns; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n < sizeof one) {
+            memcpy(one, p, n);
+            one[n] = '\0';
+            if (fnmatch(one, text, 0) == 0)
+                return true;
+        }
+        p += n + (p[n] == ':');
+    }
+    return false;
+}
+
 uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts)
 {
     if (!opts || (!opts->stop_module && !opts->stop_file))
@@ -201,7 +218,7 @@ uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts
     for (uint32_t i = 1; i < tb->nframes; i++) {
         const lg_frame_t *f = tb->frames[i];
         if (f->kind == LG_FRAME_PYTHON) {
-            if (opts->stop_file && f->file && fnmatch(opts->stop_file, f->file, 0) == 0)
+            if (opts->stop_file && f->file && matches_any(opts->stop_file, f->file))
                 return i;
             continue;
         }

@@ -439,3 +439,24 @@ def test_the_gate_over_pytest_reports(pytester):
     r = gate("day3.json")
     assert r.returncode == 0
     assert "1 fixed" in r.stdout
+
+
+def test_cyclic_garbage_is_collected_before_measuring(pytester):
+    pytester.makepyfile("""
+        KEPT = []
+
+        class Node:
+            def __init__(self):
+                self.me = self
+                self.payload = bytearray(3000)
+
+        def test_cycles_become_garbage():
+            for _ in range(10):
+                Node()
+
+        def test_a_cycle_is_kept():
+            KEPT.append(Node())
+    """)
+    result = run(pytester, "--leaks", "-rf")
+    assert outcomes(result) == {"passed": 1, "failed": 1}
+    result.stdout.fnmatch_lines(["FAILED *::test_a_cycle_is_kept*"])

@@ -128,7 +128,8 @@ typedef struct lg_render_opts {
                                 (after frame 0) in such a module, the test
                                 runner's frames below the test; NULL: whole */
     const char *stop_file;   /* the same for Python frames, on their whole
-                                file path (pytest's own files); NULL: none */
+                                file path (pytest's own files); several
+                                patterns separated by ':'; NULL: none */
 } lg_render_opts_t;
 
 /* The failure text of DESIGN.md for a leaked or inconclusive result, every

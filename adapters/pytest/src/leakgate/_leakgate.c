@@ -69,10 +69,12 @@ struct slot {
 static struct {
     PyMemAllocatorEx raw, mem, obj; /* the wrapped allocators, GIL */
     int installed;                  /* hooks in place, GIL */
+    int frames_max;                 /* capture_frames(n): Python frames kept, at
+                                       most the traceback limit; -1: the limit */
     pthread_mutex_t lock;           /* protects the frame cache */
     struct slot *slots;             /* frame cache, malloc'd (untraced) */
     size_t cap, used;
-} hk = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} hk = {.lock = PTHREAD_MUTEX_INITIALIZER, .frames_max = -1};
 
 static int cache_grow(void)
 {
@@ -153,6 +155,10 @@ static PyThreadState *thread_state(int *gil)
  * frames cannot change meanwhile, and are read without the GIL. */
 static int capture(uintptr_t *out, int max, uint32_t *total)
 {
+    if (hk.frames_max >= 0 && hk.frames_max < max)
+        max = hk.frames_max;
+    if (max == 0)
+        return 0;
     int gil;
     PyThreadState *ts = thread_state(&gil);
     if (!ts || !ts->cframe)
@@ -179,6 +185,18 @@ static int capture(uintptr_t *out, int max, uint32_t *total)
     *total = t;
     errno = saved;
     return n;
+}
+
+/* A fork while another thread captures (without the GIL) must not leave
+ * the child a locked cache. */
+static void before_fork(void)
+{
+    pthread_mutex_lock(&hk.lock);
+}
+
+static void after_fork(void)
+{
+    pthread_mutex_unlock(&hk.lock);
 }
 
 /* ---- allocator hooks ---------------------------------------------------- */
@@ -919,6 +937,19 @@ static PyType_Spec session_spec = {
     "leakgate._leakgate.Session", sizeof(SessionObject), 0, Py_TPFLAGS_DEFAULT, session_slots,
 };
 
+/* capture_frames(n): new traces keep at most n Python frames (None: the
+ * traceback limit).  A test runner takes none between tests (blocks are
+ * still traced, so that their frees during a test are seen, at a fraction
+ * of the cost) and one where the traceback is not needed yet. */
+static PyObject *m_capture_frames(PyObject *self, PyObject *arg)
+{
+    long n = arg == Py_None ? -1 : PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    hk.frames_max = n < 0 ? -1 : n > LG_FRAMES_MAX ? LG_FRAMES_MAX : (int)n;
+    Py_RETURN_NONE;
+}
+
 /* parse_size(name, text) -> bytes; ValueError naming the setting. */
 static PyObject *m_parse_size(PyObject *self, PyObject *args)
 {
@@ -961,6 +992,7 @@ static PyMethodDef methods[] = {
     {"load", m_load, METH_O, NULL},
     {"trace_only_thread", m_trace_only_thread, METH_O, NULL},
     {"parse_size", m_parse_size, METH_VARARGS, NULL},
+    {"capture_frames", m_capture_frames, METH_O, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -981,6 +1013,9 @@ static int exec_module(PyObject *m)
         return -1;
     /* When the runtime's malloc hooks are in place (libleakgate.so
      * preloaded), C-heap tracebacks get their Python frames from now on. */
+    static int once;
+    if (!once++)
+        pthread_atfork(before_fork, after_fork, after_fork);
     uintptr_t range[2] = {(uintptr_t)&PyEval_EvalCode, 0};
     if (dl_iterate_phdr(find_text, range) == 1)
         lg_set_interp_frames(capture, range[0], range[1]);

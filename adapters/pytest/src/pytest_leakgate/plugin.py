@@ -1,14 +1,16 @@
 """pytest --leaks: every test is a memory-leak assertion.
 
 What is measured: the bytes a test's call phase allocated and had not freed
-when it returned (after a garbage collection), net of older blocks it freed,
-filtered by the suppressions.  Setup and teardown of fixtures are outside
+when it returned (after a garbage collection of what it created), net of
+older blocks it freed, filtered by the suppressions.  Setup and teardown of fixtures are outside
 the window, so module- and session-scoped fixtures never count.
 
 To tell caches from leaks, the call phase first runs ``warmup`` extra times
 unmeasured; then it is measured, up to ``runs`` times, and the test leaks
 only if every measured run leaks over its limit (a clean run ends the check
-early, so a clean test costs warmup + 1 runs).
+early, so a clean test costs warmup + 1 runs).  Only the last measured run
+records whole tracebacks, for the report; the runs before it keep one frame
+per block, which is what costs least.
 
 Verdicts, failure text and the JSON report come from leakgate's C test
 session (plugin.h), the same as for Criterion and TAP; this module decides
@@ -31,14 +33,24 @@ from leakgate import _leakgate
 
 DEFAULTS = {"max_size": "0", "max_count": None, "warmup": 1, "runs": 2, "frames": 10}
 MARKER_ARGS = ("max_size", "max_count", "warmup", "runs", "filters")
-PYTEST_FILES = "*/_pytest/*"  # tracebacks stop at pytest's own frames
+PYTEST_FILES = "*/_pytest/*:*/pluggy/*"  # tracebacks stop at pytest's own frames
 # Growth of the interpreter that every run of some tests shows, whatever
 # the test does (measured with the standard library's tracemalloc too):
 PYTHON_SUPPRESSIONS = [
     # asyncio (3.11) keeps 62 B of each task repr it builds, and runners
     # such as pytest-asyncio's build one per test run.
     "exclude all file=*/asyncio/base_tasks.py",
+    # A thread's state is freed by the thread itself just after join()
+    # returns: blocks the threading module allocates itself.
+    "exclude file=*/threading.py",
+    # Lazy imports, failed ones included (an optional dependency that is
+    # missing is looked for again on every call).
+    "exclude file=<frozen?importlib._bootstrap*>",  # ? stands for the space
+    "exclude all file=*/_distutils_hack/*",
 ]
+RERUN_HINT = ("leakgate ran this test before (warmup) and it passed then: it may depend on "
+              "state an earlier run changed; @pytest.mark.leaks(warmup=0, runs=1) or "
+              "--leaks-warmup=0 --leaks-runs=1 runs it once")
 OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
 RUN_HINT = ("To find leaks of C extensions too (native frames after the Python ones), "
             "run pytest under leakgate's runtime: leakgate run -- pytest --leaks ...")
@@ -182,6 +194,9 @@ class LeakChecker:
         self.json = _setting(config, "leaks_json") or os.environ.get("LEAKGATE_REPORT") or None
         if not leakgate.is_tracing():
             leakgate.start(frames)
+        # Between tests, blocks are traced without their Python frames: a
+        # test's frees of older blocks still count, at a fraction of the cost.
+        _leakgate.capture_frames(0)
 
     def _new_session(self, test_filters):
         """A session with the options' limits and filters, and test_filters
@@ -242,8 +257,15 @@ class LeakChecker:
 
     # ---- the check ----------------------------------------------------------
 
-    def _begin(self, item, s):
+    def _begin(self, item, s, last):
+        # Objects older than the test are frozen (out of the collector's
+        # sight) until it is measured: the collections cost what the test
+        # created, not the whole heap, and old garbage cannot be freed
+        # inside the window to mask a leak.  This first collection only
+        # empties the interpreter's free lists, as the last one will.
+        gc.freeze()
         gc.collect()
+        _leakgate.capture_frames(None if last else 1)
         self.session.begin(item.nodeid)
         if s.custom_limits:
             self.session.set_limits(s.max_size, s.max_count)
@@ -252,6 +274,8 @@ class LeakChecker:
 
     def _measure(self, s):
         gc.collect()
+        gc.unfreeze()
+        _leakgate.capture_frames(0)
         if self.own_thread:
             _leakgate.trace_only_thread(False)
         outcome, size_diff, count_diff, _ = self.session.measure()
@@ -290,25 +314,34 @@ class LeakChecker:
             os.unlink(tmp.name)
 
     def _check(self, item, s):
+        warm = 0
         for _ in range(s.warmup):
             try:
                 item.runtest()
             except (Exception, *OUTCOMES):
                 break  # the reported run will fail or skip the same way
-        self._begin(item, s)
+            warm += 1
+        self._begin(item, s, last=s.runs == 1)
         try:
             result = yield  # the call pytest reports
         except BaseException:
-            if self.own_thread:
-                _leakgate.trace_only_thread(False)
+            self._abandon()
             self.session.skip(item.nodeid)  # failed, skipped or xfailed: not judged
+            if warm:
+                item.add_report_section("call", "leakgate", RERUN_HINT)
             raise
         outcome, size_diff, count_diff = self._measure(s)
-        run = 1
+        run, note = 1, ""
         while outcome == "leaked" and run < s.runs:
+            self._begin(item, s, last=run + 1 == s.runs)
+            try:
+                item.runtest()
+            except (Exception, *OUTCOMES) as exc:
+                self._abandon()
+                note = (f"  note: measured run {run + 1} raised {type(exc).__name__}: the "
+                        f"verdict is run {run}'s (tracebacks of one frame). {RERUN_HINT}")
+                break
             run += 1
-            self._begin(item, s)
-            item.runtest()
             outcome, size_diff, count_diff = self._measure(s)
         self.session.record()
         item.user_properties.append(("leakgate_outcome", outcome))
@@ -316,15 +349,21 @@ class LeakChecker:
         item.user_properties.append(("leakgate_count_diff", count_diff))
         if outcome == "clean":
             return result
-        text = self.session.failure_text()
+        text = self.session.failure_text().rstrip("\n")
         measured = (f"  measured: bytes allocated during the call phase and still allocated "
-                    f"after it, in each of {s.runs} measured run(s), after {s.warmup} "
-                    f"warmup run(s)")
-        body = text.rstrip("\n")
+                    f"after it, in each of {run} measured run(s), after {warm} warmup run(s)")
+        body = "\n".join(part for part in (text, note) if part)
         if outcome == "leaked":
             pytest.fail(f"{body}\n{measured}", pytrace=False)
         item.add_report_section("call", "leakgate", body)  # inconclusive: note only
         return result
+
+    def _abandon(self):
+        """Ends a measurement window that will not be judged."""
+        gc.unfreeze()
+        _leakgate.capture_frames(0)
+        if self.own_thread:
+            _leakgate.trace_only_thread(False)
 
     # ---- reporting ------------------------------------------------------------
 
@@ -396,11 +435,17 @@ def leak_check(request):
         count[0] += 1
         region_id = f"{request.node.nodeid}[region {count[0]}]"
         size = _size("leak_check(max_size)", max_size)
+        gc.freeze()
         gc.collect()
+        _leakgate.capture_frames(None)
         session.begin(region_id)
         session.set_limits(size, -1 if max_count is None else _int("max_count", max_count, 0))
-        yield
-        gc.collect()
+        try:
+            yield
+        finally:
+            gc.collect()
+            gc.unfreeze()
+            _leakgate.capture_frames(None if checker is None else 0)
         outcome, _, _, _ = session.measure()
         session.record()
         if outcome == "leaked":
