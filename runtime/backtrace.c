@@ -212,6 +212,7 @@ LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, bool *compl
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
     uintptr_t lo = stack_lo, hi = stack_hi - 16; /* read the TLS once */
     int n = 0;
+    bool leading = true; /* still in the tracer's own frames: not stored */
     while (n < max) {
         uintptr_t seg_lo;
         if (fp < lo || fp > hi || (fp & 7))
@@ -225,7 +226,10 @@ LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, bool *compl
                 return n;
             atomic_store_explicit(slot, tag, memory_order_relaxed);
         }
-        out[n++] = ra;
+        if (!leading || !in_tracer(ra)) {
+            out[n++] = ra;
+            leading = false;
+        }
         if (next == 0) {
             *complete = true;
             return n;
@@ -245,18 +249,20 @@ LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
     if (LG_UNLIKELY(bt.hook != NULL))
         return bt.hook(frames, max, total);
     uintptr_t raw[LG_FRAMES_MAX + 2 * EXTRA];
-    int want = max + 2 * EXTRA, n = 0;
+    int n = 0, start = 0;
     int mode = atomic_load_explicit(&bt.mode, memory_order_relaxed);
     bool complete = false;
+    /* The frame-pointer walk leaves out the tracer's own frames itself, so
+     * it walks the limit and EXTRA more (to count total_nframe) only. */
     if (mode != LG_UNWIND_LIBUNWIND)
-        n = fp_walk(raw, want, &complete);
-    if (mode == LG_UNWIND_LIBUNWIND || (mode == LG_UNWIND_AUTO && !complete))
-        n = unw_backtrace((void **)raw, want);
-    /* Skip the tracer's frames (and libunwind's, which precede them). */
-    int start = 0;
-    for (int i = 0; i < n && i < 2 * EXTRA; i++)
-        if (in_tracer(raw[i]))
-            start = i + 1;
+        n = fp_walk(raw, max + EXTRA, &complete);
+    if (mode == LG_UNWIND_LIBUNWIND || (mode == LG_UNWIND_AUTO && !complete)) {
+        n = unw_backtrace((void **)raw, max + 2 * EXTRA);
+        /* Skip the tracer's frames (and libunwind's, which precede them). */
+        for (int i = 0; i < n && i < 2 * EXTRA; i++)
+            if (in_tracer(raw[i]))
+                start = i + 1;
+    }
     int got = n - start;
     *total = (uint32_t)got;
     if (got > max)
