@@ -460,3 +460,25 @@ def test_cyclic_garbage_is_collected_before_measuring(pytester):
     result = run(pytester, "--leaks", "-rf")
     assert outcomes(result) == {"passed": 1, "failed": 1}
     result.stdout.fnmatch_lines(["FAILED *::test_a_cycle_is_kept*"])
+
+
+def test_a_test_that_cannot_run_twice_keeps_its_outcome(pytester):
+    pytester.makepyfile("""
+        import pytest
+
+        class TestOnce:
+            @classmethod
+            def setup_class(cls):
+                cls.items = [1, 2, 3]
+
+            def test_pops(self):
+                assert self.items.pop() == 3
+    """)
+    result = run(pytester, "--leaks")
+    assert outcomes(result) == {"passed": 1}
+    result.stdout.fnmatch_lines(["*leakgate: tests not checked (they fail when run again)*",
+                                 "*::TestOnce::test_pops"])
+    # Measured in its one run, when asked (first-run caches count then).
+    result = run(pytester, "--leaks", "--leaks-warmup=0", "--leaks-runs=1")
+    assert "not checked" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*test_pops leaked * (limit 0 B)"])

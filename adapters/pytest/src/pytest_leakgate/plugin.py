@@ -5,10 +5,12 @@ when it returned (after a garbage collection of what it created), net of
 older blocks it freed, filtered by the suppressions.  Setup and teardown of fixtures are outside
 the window, so module- and session-scoped fixtures never count.
 
-To tell caches from leaks, the call phase first runs ``warmup`` extra times
-unmeasured; then it is measured, up to ``runs`` times, and the test leaks
-only if every measured run leaks over its limit (a clean run ends the check
-early, so a clean test costs warmup + 1 runs).  Only the last measured run
+To tell caches from leaks, the call phase first runs ``warmup`` times
+unmeasured (the first of them is the call pytest reports, so a test's outcome
+is what it would be without --leaks); then it is measured, up to ``runs``
+times, and the test leaks only if every measured run leaks over its limit (a
+clean run ends the check early, so a clean test costs warmup + 1 runs).  A
+test that fails when run again is not judged, and says so.  Only the last measured run
 records whole tracebacks, for the report; the runs before it keep one frame
 per block, which is what costs least.
 
@@ -48,9 +50,8 @@ PYTHON_SUPPRESSIONS = [
     "exclude file=<frozen?importlib._bootstrap*>",  # ? stands for the space
     "exclude all file=*/_distutils_hack/*",
 ]
-RERUN_HINT = ("leakgate ran this test before (warmup) and it passed then: it may depend on "
-              "state an earlier run changed; @pytest.mark.leaks(warmup=0, runs=1) or "
-              "--leaks-warmup=0 --leaks-runs=1 runs it once")
+RERUN_HINT = ("@pytest.mark.leaks(warmup=0, runs=1) measures its one run (caches it fills "
+              "then count as leaks)")
 OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
 RUN_HINT = ("To find leaks of C extensions too (native frames after the Python ones), "
             "run pytest under leakgate's runtime: leakgate run -- pytest --leaks ...")
@@ -314,32 +315,37 @@ class LeakChecker:
             os.unlink(tmp.name)
 
     def _check(self, item, s):
-        warm = 0
-        for _ in range(s.warmup):
-            try:
-                item.runtest()
-            except (Exception, *OUTCOMES):
-                break  # the reported run will fail or skip the same way
-            warm += 1
-        self._begin(item, s, last=s.runs == 1)
+        """Runs the test's call phase: the call pytest reports first (the
+        first warmup run, so that the test's outcome is what it would be
+        without --leaks), then the other warmup runs and the measured runs.
+        With warmup 0 the reported call is the first measured run."""
+        run, outcome = 0, "leaked"
+        if s.warmup == 0:
+            self._begin(item, s, last=s.runs == 1)
         try:
-            result = yield  # the call pytest reports
+            result = yield
         except BaseException:
             self._abandon()
             self.session.skip(item.nodeid)  # failed, skipped or xfailed: not judged
-            if warm:
-                item.add_report_section("call", "leakgate", RERUN_HINT)
             raise
-        outcome, size_diff, count_diff = self._measure(s)
-        run, note = 1, ""
+        if s.warmup == 0:
+            run, (outcome, size_diff, count_diff) = 1, self._measure(s)
+        note = ""
+        for _ in range(max(s.warmup - 1, 0)):
+            try:
+                item.runtest()
+            except (Exception, *OUTCOMES) as exc:
+                return self._not_rerunnable(item, result, exc)
         while outcome == "leaked" and run < s.runs:
             self._begin(item, s, last=run + 1 == s.runs)
             try:
                 item.runtest()
             except (Exception, *OUTCOMES) as exc:
                 self._abandon()
+                if run == 0:
+                    return self._not_rerunnable(item, result, exc)
                 note = (f"  note: measured run {run + 1} raised {type(exc).__name__}: the "
-                        f"verdict is run {run}'s (tracebacks of one frame). {RERUN_HINT}")
+                        f"verdict is run {run}'s (tracebacks of one frame)")
                 break
             run += 1
             outcome, size_diff, count_diff = self._measure(s)
@@ -351,11 +357,23 @@ class LeakChecker:
             return result
         text = self.session.failure_text().rstrip("\n")
         measured = (f"  measured: bytes allocated during the call phase and still allocated "
-                    f"after it, in each of {run} measured run(s), after {warm} warmup run(s)")
+                    f"after it, in each of {run} measured run(s), after {s.warmup} warmup "
+                    f"run(s)")
         body = "\n".join(part for part in (text, note) if part)
         if outcome == "leaked":
             pytest.fail(f"{body}\n{measured}", pytrace=False)
         item.add_report_section("call", "leakgate", body)  # inconclusive: note only
+        return result
+
+    def _not_rerunnable(self, item, result, exc):
+        """The test passed, then failed when run again: it cannot be
+        measured, and keeps its outcome."""
+        self.session.skip(item.nodeid)
+        item.user_properties.append(("leakgate_outcome", "not-rerunnable"))
+        item.add_report_section("call", "leakgate", (
+            f"not checked for leaks: the test passed, then raised {type(exc).__name__} when run "
+            f"again ({exc}); it may depend on state its first run changed. "
+            f"{RERUN_HINT}"))
         return result
 
     def _abandon(self):
@@ -375,13 +393,24 @@ class LeakChecker:
             self.session.skip(report.nodeid)
 
     def pytest_terminal_summary(self, terminalreporter):
-        """The tests that leaked most (from the reports: xdist workers' too)."""
-        leaked = []
-        for report in terminalreporter.stats.get("failed", []):
-            props = dict(report.user_properties)
-            if props.get("leakgate_outcome") == "leaked":
-                leaked.append((report.nodeid, props["leakgate_size_diff"],
-                               props["leakgate_count_diff"]))
+        """The tests that leaked most, and those that could not be run again
+        (from the reports: xdist workers' too)."""
+        leaked, unchecked = [], []
+        for reports in terminalreporter.stats.values():
+            for report in reports:
+                props = dict(getattr(report, "user_properties", ()))
+                if props.get("leakgate_outcome") == "leaked" and report.when == "call":
+                    leaked.append((report.nodeid, props["leakgate_size_diff"],
+                                   props["leakgate_count_diff"]))
+                elif props.get("leakgate_outcome") == "not-rerunnable" and report.when == "call":
+                    unchecked.append(report.nodeid)
+        if unchecked:
+            terminalreporter.write_sep("=", "leakgate: tests not checked (they fail when run "
+                                            "again)")
+            for nodeid in unchecked[:10]:
+                terminalreporter.write_line(f"  {nodeid}")
+            if len(unchecked) > 10:
+                terminalreporter.write_line(f"... and {len(unchecked) - 10} more")
         if not leaked:
             return
         terminalreporter.write_sep("=", "leakgate: tests that leaked most")
