@@ -186,20 +186,6 @@ void lg_gate_free(lg_gate_t *g)
     lg__xfree(g);
 }
 
-static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 /* What the schema member of a document says, for messages. */
 static const char *schema_of(const lg__json_t *doc)
 {
@@ -213,43 +199,45 @@ static const char *schema_of(const lg__json_t *doc)
 static int check_report(const lg__json_t *doc, char *err, size_t errlen)
 {
     if (doc->type != LG__JSON_OBJECT)
-        return errf(err, errlen, LG_EFORMAT, "not a leakgate/1 report (not a JSON object)");
+        return lg__errf(err, errlen, LG_EFORMAT, "not a leakgate/1 report (not a JSON object)");
     const char *schema = json_str(doc, "schema");
     if (!schema || strcmp(schema, "leakgate/1") != 0)
-        return errf(err, errlen, LG_EFORMAT, "not a leakgate/1 report (%s%s%s)",
-                    schema ? "schema \"" : "", schema_of(doc), schema ? "\"" : "");
+        return lg__errf(err, errlen, LG_EFORMAT, "not a leakgate/1 report (%s%s%s)",
+                        schema ? "schema \"" : "", schema_of(doc), schema ? "\"" : "");
     const lg__json_t *tests = lg__json_get(doc, "tests");
     if (!tests || tests->type != LG__JSON_ARRAY)
-        return errf(err, errlen, LG_EFORMAT, "\"tests\" must be an array");
+        return lg__errf(err, errlen, LG_EFORMAT, "\"tests\" must be an array");
     for (size_t i = 0; i < tests->n; i++) {
         const lg__json_t *t = tests->items[i];
         const char *id = json_str(t, "id");
         lg_outcome_t o;
         int64_t v;
         if (!id)
-            return errf(err, errlen, LG_EFORMAT, "test %zu has no string \"id\"", i + 1);
+            return lg__errf(err, errlen, LG_EFORMAT, "test %zu has no string \"id\"", i + 1);
         if (!parse_outcome(json_str(t, "outcome"), &o))
-            return errf(err, errlen, LG_EFORMAT,
-                        "test %s: \"outcome\" must be clean, leaked, inconclusive or skipped", id);
+            return lg__errf(err, errlen, LG_EFORMAT,
+                            "test %s: \"outcome\" must be clean, leaked, inconclusive or skipped",
+                            id);
         if (!json_int(t, "size_diff", &v) || !json_int(t, "count_diff", &v))
-            return errf(err, errlen, LG_EFORMAT,
-                        "test %s: size_diff and count_diff must be integers", id);
+            return lg__errf(err, errlen, LG_EFORMAT,
+                            "test %s: size_diff and count_diff must be integers", id);
         if (!json_int(t, "attempt", &v) || v < 0)
-            return errf(err, errlen, LG_EFORMAT, "test %s: \"attempt\" must be an integer >= 1",
-                        id);
+            return lg__errf(err, errlen, LG_EFORMAT, "test %s: \"attempt\" must be an integer >= 1",
+                            id);
         const lg__json_t *leaks = lg__json_get(t, "leaks");
         if (leaks && leaks->type != LG__JSON_NULL && leaks->type != LG__JSON_ARRAY)
-            return errf(err, errlen, LG_EFORMAT, "test %s: \"leaks\" must be an array", id);
+            return lg__errf(err, errlen, LG_EFORMAT, "test %s: \"leaks\" must be an array", id);
         for (size_t k = 0; leaks && k < leaks->n; k++) {
             const lg__json_t *row = leaks->items[k], *tb = lg__json_get(row, "traceback");
             if (row->type != LG__JSON_OBJECT || !json_int(row, "size_diff", &v) ||
                 !json_int(row, "count_diff", &v) ||
                 (tb && tb->type != LG__JSON_ARRAY && tb->type != LG__JSON_NULL))
-                return errf(err, errlen, LG_EFORMAT, "test %s: leak %zu is malformed", id, k + 1);
+                return lg__errf(err, errlen, LG_EFORMAT, "test %s: leak %zu is malformed", id,
+                                k + 1);
             for (size_t f = 0; tb && f < tb->n; f++)
                 if (tb->items[f]->type != LG__JSON_OBJECT)
-                    return errf(err, errlen, LG_EFORMAT,
-                                "test %s: leak %zu: frames must be objects", id, k + 1);
+                    return lg__errf(err, errlen, LG_EFORMAT,
+                                    "test %s: leak %zu: frames must be objects", id, k + 1);
         }
     }
     return 0;
@@ -263,7 +251,7 @@ static int parse_doc(const char *name, const char *text, size_t len, lg__json_t 
     if (rc == LG_EFORMAT && len == 0)
         snprintf(detail, sizeof detail, "empty file");
     if (rc)
-        return errf(err, errlen, rc, "%s: %s", name, detail);
+        return lg__errf(err, errlen, rc, "%s: %s", name, detail);
     return 0;
 }
 
@@ -277,7 +265,7 @@ int lg_gate_add_report(lg_gate_t *g, const char *name, const char *text, size_t 
         return rc;
     if ((rc = check_report(doc, detail, sizeof detail)) != 0) {
         lg__json_free(doc);
-        return errf(err, errlen, rc, "%s: %s", name, detail);
+        return lg__errf(err, errlen, rc, "%s: %s", name, detail);
     }
     char **nn = lg__xrealloc(g->names, (g->nreports + 1) * sizeof *nn);
     if (nn)
@@ -288,7 +276,7 @@ int lg_gate_add_report(lg_gate_t *g, const char *name, const char *text, size_t 
     char *copy = nd ? lg__xstrdup(name) : NULL;
     if (!copy) {
         lg__json_free(doc);
-        return errf(err, errlen, LG_ENOMEM, "%s: %s", name, lg_strerror(LG_ENOMEM));
+        return lg__errf(err, errlen, LG_ENOMEM, "%s: %s", name, lg_strerror(LG_ENOMEM));
     }
     g->names[g->nreports] = copy;
     g->docs[g->nreports++] = doc;
@@ -304,7 +292,7 @@ static int add_file(lg_gate_t *g, const char *path, add_fn add, char *err, size_
     int rc = lg__read_file(path, &buf, &len);
     if (rc) {
         int saved = errno;
-        errf(err, errlen, rc, "%s: %s", path, rc == LG_EIO ? strerror(saved) : lg_strerror(rc));
+        lg__errf(err, errlen, rc, "%s: %s", path, rc == LG_EIO ? strerror(saved) : lg_strerror(rc));
         errno = saved;
         return rc;
     }
@@ -328,27 +316,28 @@ int lg_gate_load_baseline(lg_gate_t *g, const char *name, const char *text, size
     const char *schema = json_str(doc, "schema");
     const lg__json_t *leaks = lg__json_get(doc, "leaks");
     if (doc->type != LG__JSON_OBJECT || !schema || strcmp(schema, BASELINE_SCHEMA) != 0) {
-        errf(err, errlen, LG_EFORMAT, "%s: not a " BASELINE_SCHEMA " file (%s%s%s)", name,
-             schema ? "schema \"" : "",
-             doc->type == LG__JSON_OBJECT ? schema_of(doc) : "not an object", schema ? "\"" : "");
+        lg__errf(err, errlen, LG_EFORMAT, "%s: not a " BASELINE_SCHEMA " file (%s%s%s)", name,
+                 schema ? "schema \"" : "",
+                 doc->type == LG__JSON_OBJECT ? schema_of(doc) : "not an object",
+                 schema ? "\"" : "");
         lg__json_free(doc);
         return LG_EFORMAT;
     }
     rc = leaks && leaks->type == LG__JSON_ARRAY ? 0 : LG_EFORMAT;
     if (rc)
-        errf(err, errlen, rc, "%s: \"leaks\" must be an array", name);
+        lg__errf(err, errlen, rc, "%s: \"leaks\" must be an array", name);
     for (size_t i = 0; rc == 0 && i < leaks->n; i++) {
         const lg__json_t *e = leaks->items[i];
         int64_t v;
         if (!json_str(e, "test") || !json_str(e, "signature") || !json_int(e, "size", &v) ||
             v < 0 || !json_int(e, "count", &v) || v < 0)
-            rc = errf(err, errlen, LG_EFORMAT,
-                      "%s: leak %zu needs \"test\", \"signature\", \"size\" and \"count\"", name,
-                      i + 1);
+            rc = lg__errf(err, errlen, LG_EFORMAT,
+                          "%s: leak %zu needs \"test\", \"signature\", \"size\" and \"count\"",
+                          name, i + 1);
     }
     char *copy = rc ? NULL : lg__xstrdup(name);
     if (!rc && !copy)
-        rc = errf(err, errlen, LG_ENOMEM, "%s: %s", name, lg_strerror(LG_ENOMEM));
+        rc = lg__errf(err, errlen, LG_ENOMEM, "%s: %s", name, lg_strerror(LG_ENOMEM));
     if (rc) {
         lg__json_free(doc);
         return rc;
@@ -447,11 +436,11 @@ static int merge_tests(lg_gate_t *g, char *err, size_t errlen)
         for (; j < nocc && strcmp(occ[j].id, occ[i].id) == 0; j++) {
             if (j > i && occ[j].attempt == occ[j - 1].attempt &&
                 occ[j].report != occ[j - 1].report) {
-                rc = errf(err, errlen, LG_EINVAL,
-                          "test %s is in both %s and %s at attempt %lld (a re-run must say "
-                          "\"attempt\": N in its report)",
-                          occ[j].id, g->names[occ[j - 1].report], g->names[occ[j].report],
-                          (long long)occ[j].attempt);
+                rc = lg__errf(err, errlen, LG_EINVAL,
+                              "test %s is in both %s and %s at attempt %lld (a re-run must say "
+                              "\"attempt\": N in its report)",
+                              occ[j].id, g->names[occ[j - 1].report], g->names[occ[j].report],
+                              (long long)occ[j].attempt);
                 break;
             }
             if (occ[j].attempt == t->attempt && rc == 0)
@@ -747,7 +736,7 @@ int lg_gate_compare(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t 
     for (size_t i = 0; i < g->nleaks; i++)
         g->counts.by_status[g->leaks[i].status]++;
     if (rc == LG_ENOMEM)
-        errf(err, errlen, rc, "%s", lg_strerror(rc));
+        lg__errf(err, errlen, rc, "%s", lg_strerror(rc));
     return rc;
 }
 

@@ -48,18 +48,6 @@ struct lg_session {
     bool ended;
 };
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int rc,
-                                                      const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 /* Parses "PATTERN [max_size=SIZE] [max_count=N]" (what follows `limit`).
  * `where` names the input in errors. */
 static int parse_rule(lg_session_t *s, char *text, const char *where, char *err, size_t errlen)
@@ -67,7 +55,7 @@ static int parse_rule(lg_session_t *s, char *text, const char *where, char *err,
     const char *form = "expected limit PATTERN [max_size=SIZE] [max_count=N]";
     char *save = NULL, *pattern = strtok_r(text, " \t", &save);
     if (!pattern)
-        return fail(err, errlen, LG_ESYNTAX, "%s: %s", where, form);
+        return lg__errf(err, errlen, LG_ESYNTAX, "%s: %s", where, form);
     struct rule r = {0};
     char msg[256];
     for (char *w; (w = strtok_r(NULL, " \t", &save));) {
@@ -83,10 +71,10 @@ static int parse_rule(lg_session_t *s, char *text, const char *where, char *err,
             snprintf(msg, sizeof msg, "unknown word \"%s\" (%s)", w, form);
         }
         if (rc)
-            return fail(err, errlen, LG_ESYNTAX, "%s: %s", where, msg);
+            return lg__errf(err, errlen, LG_ESYNTAX, "%s: %s", where, msg);
     }
     if (!r.has_size && !r.has_count)
-        return fail(err, errlen, LG_ESYNTAX, "%s: %s", where, form);
+        return lg__errf(err, errlen, LG_ESYNTAX, "%s: %s", where, form);
     struct rule *nr = lg__xrealloc(s->rules, (s->nrules + 1) * sizeof *nr);
     if (!nr || !(r.pattern = lg__xstrdup(pattern))) {
         if (nr)
@@ -104,7 +92,7 @@ static int load_rules(lg_session_t *s, const char *path, char *err, size_t errle
 {
     FILE *f = fopen(path, "re");
     if (!f)
-        return fail(err, errlen, LG_EIO, "LEAKGATE_SUPPRESSIONS=%s: %s", path, strerror(errno));
+        return lg__errf(err, errlen, LG_EIO, "LEAKGATE_SUPPRESSIONS=%s: %s", path, strerror(errno));
     char line[1024], where[512];
     int rc = 0;
     for (unsigned n = 1; rc == 0 && fgets(line, sizeof line, f); n++) {
@@ -155,14 +143,15 @@ static int read_settings(lg_session_t *s, char *err, size_t errlen)
     }
     v = getenv("LEAKGATE_NO_DEFAULT_SUPPRESSIONS");
     if (v && *v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
-        return fail(err, errlen, LG_EINVAL, "LEAKGATE_NO_DEFAULT_SUPPRESSIONS=%s: expected %s", v,
-                    "0 or 1");
+        return lg__errf(err, errlen, LG_EINVAL, "LEAKGATE_NO_DEFAULT_SUPPRESSIONS=%s: expected %s",
+                        v, "0 or 1");
     if (!(v && strcmp(v, "1") == 0) && (rc = lg_filterset_add_defaults(s->filters)))
         return rc;
     if ((v = getenv("LEAKGATE_SUPPRESSIONS")) && *v) {
         char msg[512];
         if ((rc = lg_filterset_load(s->filters, v, msg, sizeof msg)))
-            return rc == LG_ENOMEM ? rc : fail(err, errlen, rc, "LEAKGATE_SUPPRESSIONS: %s", msg);
+            return rc == LG_ENOMEM ? rc
+                                   : lg__errf(err, errlen, rc, "LEAKGATE_SUPPRESSIONS: %s", msg);
         if ((rc = load_rules(s, v, err, errlen)))
             return rc;
     }
@@ -301,7 +290,7 @@ int lg_session_add_suppressions(lg_session_t *s, const char *name, const char *s
     int rc;
     if (access(spec, F_OK) == 0) {
         if ((rc = lg_filterset_load(s->filters, spec, msg, sizeof msg)))
-            return rc == LG_ENOMEM ? rc : fail(err, errlen, rc, "%s: %s", name, msg);
+            return rc == LG_ENOMEM ? rc : lg__errf(err, errlen, rc, "%s: %s", name, msg);
         return load_rules(s, spec, err, errlen);
     }
     if (strncmp(spec, "limit", 5) == 0 && (spec[5] == ' ' || spec[5] == '\t')) {
@@ -314,8 +303,8 @@ int lg_session_add_suppressions(lg_session_t *s, const char *name, const char *s
     }
     if ((rc = lg_filterset_parse_line(s->filters, spec, msg, sizeof msg)))
         return rc == LG_ENOMEM ? rc
-                               : fail(err, errlen, rc, "%s=%s: %s (or the path of a file)", name,
-                                      spec, msg);
+                               : lg__errf(err, errlen, rc, "%s=%s: %s (or the path of a file)",
+                                          name, spec, msg);
     return 0;
 }
 

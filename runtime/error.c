@@ -45,3 +45,14 @@ void lg__error(const char *fmt, ...)
     LG_UNUSED(w);
     errno = saved;
 }
+
+int lg__errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}

@@ -254,19 +254,7 @@ int lg_snapshot_filter(const lg_snapshot_t *snap, const lg_filterset_t *set, lg_
 
 #define FIELDS "file=, line=, function=, module=, domain= or all"
 
-static int syntax(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int syntax(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return LG_ESYNTAX;
-}
+#define syntax(err, errlen, ...) lg__errf(err, errlen, LG_ESYNTAX, __VA_ARGS__)
 
 static bool is_space(char c)
 {

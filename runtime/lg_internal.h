@@ -39,6 +39,11 @@
  * allocating; safe inside the allocation hook. */
 void lg__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes a one-line message for a caller's `err` buffer (if any) and
+ * returns `rc`: the error paths of parsers and loaders. */
+int lg__errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* ---- the real allocator (prim_linux.c) --------------------------------- */
 
 struct lg__real {
