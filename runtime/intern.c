@@ -56,7 +56,7 @@ static uint32_t hash_frames(const uintptr_t *frames, int n, uint32_t total)
 static bool same(const lg__tb_t *tb, uint32_t hash, const uintptr_t *frames, int n, uint32_t total)
 {
     return tb->hash == hash && tb->nframes == n && tb->total_nframe == total &&
-           memcmp(tb->frames, frames, (size_t)n * sizeof *frames) == 0;
+           (n == 0 || memcmp(tb->frames, frames, (size_t)n * sizeof *frames) == 0);
 }
 
 const lg__tb_t *lg__tb_get(uint32_t id)
@@ -118,7 +118,8 @@ static uint32_t intern_locked(uint32_t hash, const uintptr_t *frames, int n, uin
     tb->hash = hash;
     tb->nframes = (uint16_t)n;
     tb->total_nframe = (uint16_t)(total > UINT16_MAX ? UINT16_MAX : total);
-    memcpy(tb->frames, frames, (size_t)n * sizeof *frames);
+    if (n > 0) /* frames may be NULL when there are none */
+        memcpy(tb->frames, frames, (size_t)n * sizeof *frames);
     tb->frames[n] = id;
     tb->next = in.buckets[hash & (in.nbuckets - 1)];
     in.buckets[hash & (in.nbuckets - 1)] = tb;
