@@ -10,7 +10,8 @@
  *             15 levels of two call sites each (the worst case: the
  *             16 frames are the malloc call site and those 15 levels)
  * Prints one row per case: live_blocks tracebacks bytes_per_block.
- * LG_BENCH_SMALL=1 uses tiny sizes (the smoke run of make check).
+ * LG_BENCH_SMALL=1 uses tiny sizes (the smoke run of make check); block
+ * counts given as arguments measure those counts, shared, instead.
  */
 #include "lg_internal.h"
 
@@ -70,7 +71,7 @@ static int measure(size_t n, bool distinct)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const char *small = getenv("LG_BENCH_SMALL");
     int tiny = small && *small == '1';
@@ -80,6 +81,12 @@ int main(void)
     if (lg_start(16) != 0)
         return 1;
     printf("%-12s %-11s %s\n", "live_blocks", "tracebacks", "bytes_per_block");
+    if (argc > 1) {
+        for (int i = 1; i < argc; i++)
+            if (measure(strtoul(argv[i], NULL, 10), false) != 0)
+                return 1;
+        return 0;
+    }
     for (int s = 0; s < 3; s++)
         if (measure(sizes[s], false) != 0)
             return 1;

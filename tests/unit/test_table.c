@@ -1,5 +1,6 @@
 /* Tests of the trace table against a reference model: random adds and
- * removes, replacement, big sizes, domains, iteration, clearing. */
+ * removes, replacement, big sizes, domains, iteration, clearing, and its
+ * memory per entry. */
 #include "lg_internal.h"
 #include "lgtest.h"
 
@@ -79,6 +80,21 @@ LGT_TEST(big_sizes_domains_and_iteration)
     ASSERT_EQ(size, UINT32_MAX);
     lg__table_clear();
     ASSERT_EQ(lg__table_count(), 0);
+}
+
+/* The table's memory per live entry stays within the tracer's budget of
+ * 32 bytes per traced block at every size, not only just before a growth. */
+LGT_TEST(memory_per_entry_stays_under_32_bytes)
+{
+    size_t base = lg_get_tracer_memory(), n = 0;
+    for (size_t target = 2000; target <= 300000; target += target / 16) {
+        for (; n < target; n++)
+            ASSERT_EQ(lg__table_add(LG_DOMAIN_C, n * 16 + 0x10000, 32, 1), 0);
+        size_t per_entry = (lg_get_tracer_memory() - base) / n;
+        ASSERT(per_entry <= 32);
+        ASSERT(per_entry >= 16);
+    }
+    lg__table_clear();
 }
 
 LGT_MAIN()
