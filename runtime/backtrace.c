@@ -193,8 +193,21 @@ static LG_NOINLINE void stack_bounds_init(void)
     pthread_attr_destroy(&attr);
 }
 
+/* Proves a return address that the cache does not know; see fp_walk. */
+static LG_NOINLINE bool prove(const struct ranges *text, uintptr_t ra, _Atomic uint64_t *slot,
+                              uint64_t tag)
+{
+    uintptr_t seg_lo;
+    if (!in_text(text, ra, &seg_lo) || !after_call(ra, seg_lo))
+        return false;
+    atomic_store_explicit(slot, tag, memory_order_relaxed);
+    return true;
+}
+
 /* Walks the chain into out[] (at most max).  Returns the number of frames,
- * and sets *complete when the walk ended properly (fp 0 or max reached). */
+ * and sets *complete when the walk ended properly (fp 0 or max reached).
+ * The tracer's own frames come first: their return addresses lie in its
+ * own text, so they are passed over without proof or record. */
 LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, bool *complete)
 {
     *complete = false;
@@ -209,27 +222,31 @@ LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, bool *compl
         text = text_rebuild(gen);
     if (!text)
         return 0;
-    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-    uintptr_t lo = stack_lo, hi = stack_hi - 16; /* read the TLS once */
+    uint64_t gen_tag = proven_tag(0, text->gen);
+    /* read the TLS once; fp is in the stack when fp - lo <= span */
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0), lo = stack_lo;
+    uintptr_t span = stack_hi - 16 - lo;
+    for (;;) {
+        if (fp - lo > span || (fp & 7))
+            return 0;
+        uintptr_t next = ((const uintptr_t *)fp)[0];
+        if (!in_tracer(((const uintptr_t *)fp)[1]))
+            break;
+        if (next <= fp)
+            return 0;
+        fp = next;
+    }
     int n = 0;
-    bool leading = true; /* still in the tracer's own frames: not stored */
     while (n < max) {
-        uintptr_t seg_lo;
-        if (fp < lo || fp > hi || (fp & 7))
+        if (fp - lo > span || (fp & 7))
             return n;
         uintptr_t next = ((const uintptr_t *)fp)[0];
         uintptr_t ra = ((const uintptr_t *)fp)[1];
         _Atomic uint64_t *slot = proven_slot(ra);
-        uint64_t tag = proven_tag(ra, text->gen);
-        if (atomic_load_explicit(slot, memory_order_relaxed) != tag) {
-            if (!in_text(text, ra, &seg_lo) || !after_call(ra, seg_lo))
-                return n;
-            atomic_store_explicit(slot, tag, memory_order_relaxed);
-        }
-        if (!leading || !in_tracer(ra)) {
-            out[n++] = ra;
-            leading = false;
-        }
+        if (LG_UNLIKELY(atomic_load_explicit(slot, memory_order_relaxed) != (ra ^ gen_tag)) &&
+            !prove(text, ra, slot, ra ^ gen_tag))
+            return n;
+        out[n++] = ra;
         if (next == 0) {
             *complete = true;
             return n;
