@@ -29,8 +29,9 @@
 #include <libunwind.h>
 
 /* How many frames beyond the limit are walked to count total_nframe, and
- * how many of the tracer's own frames may precede the caller's. */
-#define EXTRA 8
+ * how many of libunwind's and the tracer's own frames may precede the
+ * caller's. */
+#define EXTRA LG_TOTAL_EXTRA
 
 extern const char __start_lg_hook_text[], __stop_lg_hook_text[];
 
@@ -204,13 +205,19 @@ static LG_NOINLINE bool prove(const struct ranges *text, uintptr_t ra, _Atomic u
     return true;
 }
 
-/* Walks the chain into out[] (at most max).  Returns the number of frames,
- * and sets *complete when the walk ended properly (fp 0 or max reached).
+/* Walks the chain into out[] (at most max frames), then counts up to
+ * EXTRA frames beyond them for *total: those are followed (in the stack,
+ * upwards) but neither proven nor kept.  Returns the number of frames kept,
+ * and sets *complete unless the chain broke before max frames.
  * The tracer's own frames come first: their return addresses lie in its
  * own text, so they are passed over without proof or record. */
-LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, bool *complete)
+LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, uint32_t *total,
+                                            bool *complete)
 {
     *complete = false;
+    *total = 0;
+    if (max <= 0)
+        return 0;
     if (LG_UNLIKELY(!stack_hi)) {
         stack_bounds_init();
         if (!stack_hi)
@@ -237,25 +244,38 @@ LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, bool *compl
         fp = next;
     }
     int n = 0;
-    while (n < max) {
+    for (;;) {
         if (fp - lo > span || (fp & 7))
-            return n;
+            break;
         uintptr_t next = ((const uintptr_t *)fp)[0];
         uintptr_t ra = ((const uintptr_t *)fp)[1];
         _Atomic uint64_t *slot = proven_slot(ra);
         if (LG_UNLIKELY(atomic_load_explicit(slot, memory_order_relaxed) != (ra ^ gen_tag)) &&
             !prove(text, ra, slot, ra ^ gen_tag))
-            return n;
+            break;
         out[n++] = ra;
         if (next == 0) {
             *complete = true;
-            return n;
+            break;
         }
         if (next <= fp)
-            return n;
+            break;
         fp = next;
+        if (n == max) {
+            *complete = true;
+            int more = 0;
+            while (more < EXTRA && fp - lo <= span && !(fp & 7)) {
+                more++;
+                next = ((const uintptr_t *)fp)[0];
+                if (next <= fp)
+                    break;
+                fp = next;
+            }
+            *total = (uint32_t)(n + more);
+            return n;
+        }
     }
-    *complete = true;
+    *total = (uint32_t)n;
     return n;
 }
 
@@ -265,28 +285,28 @@ LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
 {
     if (LG_UNLIKELY(bt.hook != NULL))
         return bt.hook(frames, max, total);
-    uintptr_t raw[LG_FRAMES_MAX + 2 * EXTRA];
-    int n = 0, start = 0;
     int mode = atomic_load_explicit(&bt.mode, memory_order_relaxed);
     bool complete = false;
-    /* The frame-pointer walk leaves out the tracer's own frames itself, so
-     * it walks the limit and EXTRA more (to count total_nframe) only. */
-    if (mode != LG_UNWIND_LIBUNWIND)
-        n = fp_walk(raw, max + EXTRA, &complete);
-    if (mode == LG_UNWIND_LIBUNWIND || (mode == LG_UNWIND_AUTO && !complete)) {
-        n = unw_backtrace((void **)raw, max + 2 * EXTRA);
-        /* Skip the tracer's frames (and libunwind's, which precede them). */
-        for (int i = 0; i < n && i < 2 * EXTRA; i++)
-            if (in_tracer(raw[i]))
-                start = i + 1;
+    if (mode != LG_UNWIND_LIBUNWIND) {
+        int n = fp_walk(frames, max, total, &complete);
+        if (complete || mode == LG_UNWIND_FP)
+            return n;
     }
+    /* libunwind: up to EXTRA frames of libunwind and of the tracer precede
+     * the caller's, and EXTRA more are walked to count total_nframe. */
+    uintptr_t raw[LG_FRAMES_MAX + 2 * EXTRA];
+    int n = unw_backtrace((void **)raw, max + 2 * EXTRA), start = 0;
+    for (int i = 0; i < n && i < 2 * EXTRA; i++)
+        if (in_tracer(raw[i]))
+            start = i + 1;
     int got = n - start;
-    *total = (uint32_t)got;
+    *total = (uint32_t)(got <= 0 ? 0 : got > max + EXTRA ? max + EXTRA : got);
     if (got > max)
         got = max;
-    if (got > 0)
-        memcpy(frames, raw + start, (size_t)got * sizeof *frames);
-    return got > 0 ? got : 0;
+    if (got <= 0)
+        return 0;
+    memcpy(frames, raw + start, (size_t)got * sizeof *frames);
+    return got;
 }
 
 /* ---- configuration ------------------------------------------------------ */

@@ -42,14 +42,17 @@ static struct {
 static LG_TLS uint32_t tcache_id[TCACHE];
 static LG_TLS uint32_t tcache_hash[TCACHE];
 
+/* One multiply per frame (differences only move upwards in it), then a
+ * full mix of the result so that every frame bit reaches the low bits that
+ * pick the bucket and the cache slot. */
 static uint32_t hash_frames(const uintptr_t *frames, int n, uint32_t total)
 {
-    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)total;
-    for (int i = 0; i < n; i++) {
-        h ^= frames[i];
-        h *= 0x100000001b3ull;
-        h ^= h >> 29;
-    }
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)total;
+    for (int i = 0; i < n; i++)
+        h = (h ^ frames[i]) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 31;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 29;
     return (uint32_t)(h ^ (h >> 32));
 }
 

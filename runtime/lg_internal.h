@@ -119,8 +119,9 @@ enum { LG_UNWIND_AUTO, LG_UNWIND_FP, LG_UNWIND_LIBUNWIND };
 
 /* Captures at most `max` return addresses, most recent first, starting at
  * the caller of the tracer's public entry point (frames in LG_HOOK_TEXT are
- * dropped).  *total receives how many frames there were, counted up to a
- * bound.  Returns the number stored. */
+ * dropped).  *total receives how many frames there were, counted up to
+ * max + LG_TOTAL_EXTRA.  Returns the number stored. */
+#define LG_TOTAL_EXTRA 8
 int lg__backtrace(uintptr_t *frames, int max, uint32_t *total);
 /* Called when objects were loaded or unloaded (dlopen/dlclose hooks). */
 void lg__modules_changed(void);
