@@ -3,6 +3,7 @@ tests/python/run_tracemalloc_suite.py runs): the start-up switch, the C
 tracking API, mixed native+Python tracebacks, marks, threads, fork, and
 snapshot files."""
 import ctypes
+import gc
 import json
 import os
 import subprocess
@@ -203,6 +204,35 @@ def test_mark_filters(tracing):
         rows = m.diff([leakgate.Filter(False, __file__)])
     assert not any(s.size_diff >= 4000 for s in rows)
     assert kept
+
+
+# ---- line numbers ----------------------------------------------------------------
+
+def test_lines_of_one_code_object_at_many_places(tracing):
+    """The per-code-object line cache answers each instruction's own line."""
+    def allocate():
+        a = bytearray(1001)
+        b = bytearray(1002)
+        c = [bytearray(1003) for _ in range(2)]
+        return a, b, c
+    first = allocate.__code__.co_firstlineno
+    for _ in range(3):  # the first call fills the cache, the others read it
+        a, b, c = allocate()
+        assert leakgate.get_object_traceback(a)[-1].lineno == first + 1
+        assert leakgate.get_object_traceback(b)[-1].lineno == first + 2
+        assert leakgate.get_object_traceback(c[1])[-1].lineno == first + 3
+
+
+def test_lines_of_code_objects_made_and_freed_in_a_loop(tracing):
+    """A new code object at a freed one's address gets its own lines."""
+    for i in range(40):
+        namespace = {}
+        exec(compile("\n" * i + "def f():\n    return bytearray(77)\n", "<gen>", "exec"),
+             namespace)
+        frame = leakgate.get_object_traceback(namespace["f"]())[-1]
+        assert (frame.filename, frame.lineno) == ("<gen>", i + 2)
+        del namespace
+        gc.collect()
 
 
 # ---- threads and fork ----------------------------------------------------------

@@ -13,10 +13,11 @@
  *
  * Frames.  A Python frame becomes a runtime frame word (lg_interp_frame) for
  * (filename, line).  The line comes from the frame's last instruction, as in
- * tracemalloc; the word comes from a cache keyed by (hash of the filename,
- * line), so a known position costs a hash lookup and no string work.  A
- * thread reads its own frames only: with the GIL, or without it while it
- * runs C code that released the GIL (its frames cannot change then).
+ * tracemalloc, through a per-code-object line cache (see line_of); the word
+ * comes from a cache keyed by (hash of the filename, line), so a known
+ * position costs two look-ups and no string work.  A thread reads its own
+ * frames only: with the GIL, or without it while it runs C code that
+ * released the GIL (its frames cannot change then).
  *
  * Mixed tracebacks.  The same capture function is registered with the
  * runtime (lg_set_interp_frames): when libleakgate.so is preloaded
@@ -134,6 +135,63 @@ static uintptr_t frame_word_locked(PyObject *filename, int line, int gil)
     return word;
 }
 
+/* ---- line cache: per code object, instruction -> line ------------------- */
+
+/* PyCode_Addr2Line scans a code object's line table from its start: on
+ * every traced allocation that was most of the cost of a capture.  So each
+ * code object a capture meets gets, in its co_extra slot (PEP 523's
+ * per-code scratch space), the lines of its instructions, filled in as they
+ * are met and freed with the code object.  The slot is used only under the
+ * GIL, in the interpreter that gave the index, and only when the capture
+ * is for a new block (malloc or calloc): setting a slot reallocates the
+ * code object's co_extra, and a capture nested in that reallocation must
+ * not read it. */
+struct lines {
+    Py_ssize_t n;
+    int line[]; /* line + 2; 0: not known yet */
+};
+
+static struct {
+    Py_ssize_t index; /* -1: no slot */
+    PyInterpreterState *interp;
+} lc = {.index = -1};
+
+static void lines_free(void *p)
+{
+    free(p);
+}
+
+static int line_of(PyCodeObject *code, int lasti, PyThreadState *ts, int cache)
+{
+    int addr = lasti * (int)sizeof(_Py_CODEUNIT);
+    if (!cache || lc.index < 0 || ts->interp != lc.interp || lasti < 0 ||
+        lasti >= Py_SIZE(code))
+        return PyCode_Addr2Line(code, addr);
+    void *p = NULL;
+    if (_PyCode_GetExtra((PyObject *)code, lc.index, &p) != 0) {
+        PyErr_Clear(); /* not a code object: cannot happen */
+        return PyCode_Addr2Line(code, addr);
+    }
+    struct lines *l = p;
+    if (!l) {
+        l = calloc(1, sizeof *l + (size_t)Py_SIZE(code) * sizeof l->line[0]);
+        if (!l)
+            return PyCode_Addr2Line(code, addr);
+        l->n = Py_SIZE(code);
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        int rc = _PyCode_SetExtra((PyObject *)code, lc.index, l);
+        PyErr_Restore(type, value, tb);
+        if (rc != 0) {
+            free(l);
+            return PyCode_Addr2Line(code, addr);
+        }
+    }
+    if (!l->line[lasti])
+        l->line[lasti] = PyCode_Addr2Line(code, addr) + 2;
+    return l->line[lasti] - 2;
+}
+
 /* The thread state of the calling thread, and whether it holds the GIL. */
 static PyThreadState *thread_state(int *gil)
 {
@@ -148,12 +206,13 @@ static PyThreadState *thread_state(int *gil)
     return ts;
 }
 
-/* lg_interp_frames_fn: the calling thread's Python frames, most recent
- * first.  Runs inside allocation hooks, always in an untraced section.
- * A thread that released the GIL (a C extension calling malloc between
- * Py_BEGIN_ALLOW_THREADS and Py_END_ALLOW_THREADS) is inside C code: its
- * frames cannot change meanwhile, and are read without the GIL. */
-static int capture(uintptr_t *out, int max, uint32_t *total)
+/* The calling thread's Python frames, most recent first.  Runs inside
+ * allocation hooks, always in an untraced section.  A thread that released
+ * the GIL (a C extension calling malloc between Py_BEGIN_ALLOW_THREADS and
+ * Py_END_ALLOW_THREADS) is inside C code: its frames cannot change
+ * meanwhile, and are read without the GIL.  `lines`: the line cache may be
+ * used (see line_of). */
+static int capture_frames(uintptr_t *out, int max, uint32_t *total, int lines)
 {
     if (hk.frames_max >= 0 && hk.frames_max < max)
         max = hk.frames_max;
@@ -176,7 +235,7 @@ static int capture(uintptr_t *out, int max, uint32_t *total)
         t++;
         if (n < max) {
             PyCodeObject *code = f->f_code;
-            int line = PyCode_Addr2Line(code, _PyInterpreterFrame_LASTI(f) * sizeof(_Py_CODEUNIT));
+            int line = line_of(code, _PyInterpreterFrame_LASTI(f), ts, lines && gil);
             uintptr_t w = frame_word_locked(code->co_filename, line, gil);
             out[n++] = w ? w : lg_interp_frame("<unknown>", 0);
         }
@@ -185,6 +244,13 @@ static int capture(uintptr_t *out, int max, uint32_t *total)
     *total = t;
     errno = saved;
     return n;
+}
+
+/* lg_interp_frames_fn: the runtime's malloc hooks may run inside any
+ * reallocation, that of a co_extra too, so they do not use the line cache. */
+static int capture(uintptr_t *out, int max, uint32_t *total)
+{
+    return capture_frames(out, max, total, 0);
 }
 
 /* A fork while another thread captures (without the GIL) must not leave
@@ -201,11 +267,12 @@ static void after_fork(void)
 
 /* ---- allocator hooks ---------------------------------------------------- */
 
-static void trace_new(void *p, size_t size)
+/* `lines`: see line_of. */
+static void trace_new(void *p, size_t size, int lines)
 {
     uintptr_t words[LG_FRAMES_MAX];
     uint32_t total = 0;
-    int n = capture(words, lg_get_traceback_limit(), &total);
+    int n = capture_frames(words, lg_get_traceback_limit(), &total, lines);
     lg_track_frames(LG_DOMAIN_PYTHON, (uintptr_t)p, size, words, n, total);
 }
 
@@ -215,7 +282,7 @@ static void *hook_malloc(void *ctx, size_t size)
     int nested = lg_untraced_enter();
     void *p = a->malloc(a->ctx, size);
     if (p && !nested)
-        trace_new(p, size);
+        trace_new(p, size, 1);
     lg_untraced_leave(nested);
     return p;
 }
@@ -226,7 +293,7 @@ static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
     int nested = lg_untraced_enter();
     void *p = a->calloc(a->ctx, nelem, elsize);
     if (p && !nested)
-        trace_new(p, nelem * elsize);
+        trace_new(p, nelem * elsize, 1);
     lg_untraced_leave(nested);
     return p;
 }
@@ -242,7 +309,7 @@ static void *hook_realloc(void *ctx, void *old, size_t size)
     if (p && !nested) {
         if (old && p != old)
             lg_untrack(LG_DOMAIN_PYTHON, (uintptr_t)old);
-        trace_new(p, size);
+        trace_new(p, size, 0);
     }
     lg_untraced_leave(nested);
     return p;
@@ -1014,8 +1081,11 @@ static int exec_module(PyObject *m)
     /* When the runtime's malloc hooks are in place (libleakgate.so
      * preloaded), C-heap tracebacks get their Python frames from now on. */
     static int once;
-    if (!once++)
+    if (!once++) {
         pthread_atfork(before_fork, after_fork, after_fork);
+        lc.index = _PyEval_RequestCodeExtraIndex(lines_free);
+        lc.interp = PyInterpreterState_Get();
+    }
     uintptr_t range[2] = {(uintptr_t)&PyEval_EvalCode, 0};
     if (dl_iterate_phdr(find_text, range) == 1)
         lg_set_interp_frames(capture, range[0], range[1]);
