@@ -146,16 +146,13 @@ static uintptr_t frame_word_locked(PyObject *filename, int line, int gil)
  * is for a new block (malloc or calloc): setting a slot reallocates the
  * code object's co_extra, and a capture nested in that reallocation must
  * not read it. */
-struct lines {
-    Py_ssize_t n;
-    int line[]; /* line + 2; 0: not known yet */
-};
-
 static struct {
     Py_ssize_t index; /* -1: no slot */
     PyInterpreterState *interp;
 } lc = {.index = -1};
 
+/* Frees a code object's lines: an array of Py_SIZE(code) ints, each
+ * line + 2 of its instruction, 0 while not known. */
 static void lines_free(void *p)
 {
     free(p);
@@ -172,24 +169,23 @@ static int line_of(PyCodeObject *code, int lasti, PyThreadState *ts, int cache)
         PyErr_Clear(); /* not a code object: cannot happen */
         return PyCode_Addr2Line(code, addr);
     }
-    struct lines *l = p;
-    if (!l) {
-        l = calloc(1, sizeof *l + (size_t)Py_SIZE(code) * sizeof l->line[0]);
-        if (!l)
+    int *lines = p;
+    if (!lines) {
+        lines = calloc((size_t)Py_SIZE(code), sizeof *lines);
+        if (!lines)
             return PyCode_Addr2Line(code, addr);
-        l->n = Py_SIZE(code);
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
-        int rc = _PyCode_SetExtra((PyObject *)code, lc.index, l);
+        int rc = _PyCode_SetExtra((PyObject *)code, lc.index, lines);
         PyErr_Restore(type, value, tb);
         if (rc != 0) {
-            free(l);
+            free(lines);
             return PyCode_Addr2Line(code, addr);
         }
     }
-    if (!l->line[lasti])
-        l->line[lasti] = PyCode_Addr2Line(code, addr) + 2;
-    return l->line[lasti] - 2;
+    if (!lines[lasti])
+        lines[lasti] = PyCode_Addr2Line(code, addr) + 2;
+    return lines[lasti] - 2;
 }
 
 /* The thread state of the calling thread, and whether it holds the GIL. */
