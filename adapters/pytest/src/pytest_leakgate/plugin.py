@@ -24,6 +24,7 @@ import ast
 import gc
 import os
 import re
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,19 @@ PYTHON_SUPPRESSIONS = [
     "exclude file=<frozen?importlib._bootstrap*>",  # ? stands for the space
     "exclude all file=*/_distutils_hack/*",
 ]
+# CPython 3.11 and 3.12 keep a reference to every attribute name looked up on
+# a type, interned or not, in a cache slot chosen by the type's version: a
+# name built at run time (getattr with a joined string, the C API's
+# PyObject_GetAttrString, as io.open does) stays allocated until another
+# lookup takes its slot.  The cache is emptied at both ends of a window.
+_clear_type_cache = getattr(sys, "_clear_type_cache", lambda: None)
+
+
+def _collect():
+    gc.collect()
+    _clear_type_cache()
+
+
 RERUN_HINT = ("@pytest.mark.leaks(warmup=0, runs=1) measures its one run (caches it fills "
               "then count as leaks)")
 OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
@@ -265,7 +279,7 @@ class LeakChecker:
         # inside the window to mask a leak.  This first collection only
         # empties the interpreter's free lists, as the last one will.
         gc.freeze()
-        gc.collect()
+        _collect()
         _leakgate.capture_frames(None if last else 1)
         self.session.begin(item.nodeid)
         if s.custom_limits:
@@ -274,7 +288,7 @@ class LeakChecker:
             _leakgate.trace_only_thread(True)
 
     def _measure(self, s):
-        gc.collect()
+        _collect()
         gc.unfreeze()
         _leakgate.capture_frames(0)
         if self.own_thread:
@@ -465,14 +479,14 @@ def leak_check(request):
         region_id = f"{request.node.nodeid}[region {count[0]}]"
         size = _size("leak_check(max_size)", max_size)
         gc.freeze()
-        gc.collect()
+        _collect()
         _leakgate.capture_frames(None)
         session.begin(region_id)
         session.set_limits(size, -1 if max_count is None else _int("max_count", max_count, 0))
         try:
             yield
         finally:
-            gc.collect()
+            _collect()
             gc.unfreeze()
             _leakgate.capture_frames(None if checker is None else 0)
         outcome, _, _, _ = session.measure()
