@@ -462,10 +462,16 @@ def test_cyclic_garbage_is_collected_before_measuring(pytester):
 
         def test_a_cycle_is_kept():
             KEPT.append(Node())
+
+        CURRENT = [Node()]
+
+        def test_an_older_cycle_is_replaced():
+            CURRENT[0] = Node()
     """)
-    result = run(pytester, "--leaks", "-rf")
-    assert outcomes(result) == {"passed": 1, "failed": 1}
-    result.stdout.fnmatch_lines(["FAILED *::test_a_cycle_is_kept*"])
+    for runs in ("1", "2", "3"):
+        result = run(pytester, "--leaks", "-rf", "--leaks-runs", runs)
+        assert outcomes(result) == {"passed": 2, "failed": 1}
+        result.stdout.fnmatch_lines(["FAILED *::test_a_cycle_is_kept*"])
 
 
 def test_a_test_that_cannot_run_twice_keeps_its_outcome(pytester):

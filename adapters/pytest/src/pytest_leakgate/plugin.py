@@ -11,8 +11,9 @@ is what it would be without --leaks); then it is measured, up to ``runs``
 times, and the test leaks only if every measured run leaks over its limit (a
 clean run ends the check early, so a clean test costs warmup + 1 runs).  A
 test that fails when run again is not judged, and says so.  Only the last measured run
-records whole tracebacks, for the report; the runs before it keep one frame
-per block, which is what costs least.
+records whole tracebacks, for the report, and collects the whole heap's
+garbage (see _begin); the runs before it keep one frame per block and collect
+what the test made, which is what costs least.
 
 Verdicts, failure text and the JSON report come from leakgate's C test
 session (plugin.h), the same as for Criterion and TAP; this module decides
@@ -273,12 +274,18 @@ class LeakChecker:
     # ---- the check ----------------------------------------------------------
 
     def _begin(self, item, s, last):
-        # Objects older than the test are frozen (out of the collector's
-        # sight) until it is measured: the collections cost what the test
-        # created, not the whole heap, and old garbage cannot be freed
-        # inside the window to mask a leak.  This first collection only
-        # empties the interpreter's free lists, as the last one will.
-        gc.freeze()
+        # Before the last measured run, objects older than the test are
+        # frozen (out of the collector's sight) until it is measured: the
+        # collections cost what the test created, not the whole heap, and
+        # old garbage cannot be freed inside the window to mask a leak; this
+        # first collection only empties the interpreter's free lists, as the
+        # last one will.  But an older object the test lets go of inside a
+        # reference cycle stays too, and the run seems to keep what replaced
+        # it.  So the last run, reached only when every earlier one leaked,
+        # confirms with whole-heap collections: older garbage is gone before
+        # it, and what the test made garbage of, old or new, after it.
+        if not last:
+            gc.freeze()
         _collect()
         _leakgate.capture_frames(None if last else 1)
         self.session.begin(item.nodeid)
@@ -478,8 +485,7 @@ def leak_check(request):
         count[0] += 1
         region_id = f"{request.node.nodeid}[region {count[0]}]"
         size = _size("leak_check(max_size)", max_size)
-        gc.freeze()
-        _collect()
+        _collect()  # one window, so whole-heap collections (see _begin)
         _leakgate.capture_frames(None)
         session.begin(region_id)
         session.set_limits(size, -1 if max_count is None else _int("max_count", max_count, 0))
@@ -487,7 +493,6 @@ def leak_check(request):
             yield
         finally:
             _collect()
-            gc.unfreeze()
             _leakgate.capture_frames(None if checker is None else 0)
         outcome, _, _, _ = session.measure()
         session.record()
