@@ -56,7 +56,7 @@ def test_a_leaking_test_fails_with_the_traceback_that_leaked(pytester):
         '    File "*test_a_leaking_test_fails_with_the_traceback_that_leaked.py", line 9',
         "      CACHE.append(bytearray(5000))",
         "  measured: bytes allocated during the call phase and still allocated after it, "
-        "in each of 2 measured run(s), after 1 warmup run(s)",
+        "in each of 3 measured run(s), after 1 warmup run(s)",
         "*= leakgate: tests that leaked most =*",
         "*B in 2 block(s)  *::test_leaks",
     ])

@@ -35,7 +35,7 @@ import pytest
 import leakgate
 from leakgate import _leakgate
 
-DEFAULTS = {"max_size": "0", "max_count": None, "warmup": 1, "runs": 2, "frames": 10}
+DEFAULTS = {"max_size": "0", "max_count": None, "warmup": 1, "runs": 3, "frames": 10}
 MARKER_ARGS = ("max_size", "max_count", "warmup", "runs", "filters")
 PYTEST_FILES = "*/_pytest/*:*/pluggy/*"  # tracebacks stop at pytest's own frames
 # Growth of the interpreter that every run of some tests shows, whatever
@@ -274,16 +274,13 @@ class LeakChecker:
     # ---- the check ----------------------------------------------------------
 
     def _begin(self, item, s, last):
-        # Before the last measured run, objects older than the test are
-        # frozen (out of the collector's sight) until it is measured: the
-        # collections cost what the test created, not the whole heap, and
-        # old garbage cannot be freed inside the window to mask a leak; this
-        # first collection only empties the interpreter's free lists, as the
-        # last one will.  But an older object the test lets go of inside a
-        # reference cycle stays too, and the run seems to keep what replaced
-        # it.  So the last run, reached only when every earlier one leaked,
-        # confirms with whole-heap collections: older garbage is gone before
-        # it, and what the test made garbage of, old or new, after it.
+        # Runs before the last freeze the objects older than the test (out
+        # of the collector's sight): their collections cost what the test
+        # made, and this first one only empties the free lists.  An older
+        # object the test drops inside a reference cycle is then not freed,
+        # and the run seems to keep its replacement; so the last run, reached
+        # only when every earlier one leaked, collects the whole heap before
+        # and after it (older garbage cannot mask a leak: it is gone first).
         if not last:
             gc.freeze()
         _collect()
