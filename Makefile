@@ -61,7 +61,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) \
               $(BUILD)/bench/hook_cost $(BUILD)/bench/hook_cost_nofp
 BENCH_RUNS ?= 5
 
-.PHONY: all check demo unit integration python python-install bench install asan ubsan \
+.PHONY: all check demo unit integration python python-install bench realsuite install asan ubsan \
         valgrind fuzz format help clean
 .DEFAULT_GOAL := all
 
@@ -192,6 +192,9 @@ integration: all $(HELPER_BINS) $(BENCH_BINS)
 
 bench: all $(BENCH_BINS) $(EXAMPLE) ## measure leakgate beside heaptrack, valgrind, tracemalloc; writes bench/RESULTS.md
 	$(Q)BUILD=$(BUILD) python3 bench/run.py --runs $(BENCH_RUNS)
+
+realsuite: all ## pytest --leaks over networkx's suite, timed and checked; writes bench/REALSUITE.md
+	$(Q)BUILD=$(BUILD) python3 bench/realsuite.py
 
 install: all ## install into PREFIX (default /usr/local)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
