@@ -46,6 +46,10 @@ struct lg_session {
     lg_stats_t *leaks;
     lg_result_t result;
     bool ended;
+    /* while a measured test runs again: its last result, for abandon */
+    lg_stats_t *kept_leaks;
+    lg_result_t kept;
+    bool has_kept;
 };
 
 /* Parses "PATTERN [max_size=SIZE] [max_count=N]" (what follows `limit`).
@@ -182,8 +186,16 @@ int lg_session_new(lg_session_t **out, char *err, size_t errlen)
     return 0;
 }
 
+static void drop_kept(lg_session_t *s)
+{
+    lg_stats_free(s->kept_leaks);
+    s->kept_leaks = NULL;
+    s->has_kept = false;
+}
+
 static void end_state(lg_session_t *s)
 {
+    drop_kept(s);
     lg_mark_free(s->mark);
     lg_stats_free(s->leaks);
     lg__xfree(s->id);
@@ -208,9 +220,21 @@ void lg_session_free(lg_session_t *s)
 
 int lg_session_begin_test(lg_session_t *s, const char *id)
 {
-    end_state(s);
-    if (!(s->id = lg__xstrdup(id ? id : "")))
-        return LG_ENOMEM;
+    id = id ? id : "";
+    if (s->ended && strcmp(s->id, id) == 0) { /* measured, runs again */
+        drop_kept(s);
+        s->kept = s->result;
+        s->kept_leaks = s->leaks;
+        s->has_kept = true;
+        s->leaks = NULL;
+        lg_mark_free(s->mark);
+        s->mark = NULL;
+        s->ended = false;
+    } else {
+        end_state(s);
+        if (!(s->id = lg__xstrdup(id)))
+            return LG_ENOMEM;
+    }
     s->limits = s->defaults;
     for (size_t i = 0; i < s->nrules; i++) {
         const struct rule *r = &s->rules[i];
@@ -252,6 +276,20 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
     s->ended = true;
     *out = s->result;
     return 0;
+}
+
+void lg_session_abandon(lg_session_t *s)
+{
+    lg_mark_free(s->mark);
+    s->mark = NULL;
+    if (s->ended || !s->has_kept)
+        return;
+    lg_stats_free(s->leaks);
+    s->leaks = s->kept_leaks;
+    s->result = s->kept;
+    s->kept_leaks = NULL;
+    s->has_kept = false;
+    s->ended = true;
 }
 
 int lg_session_record(lg_session_t *s)

@@ -132,6 +132,34 @@ MIXED = textwrap.dedent("""
 """)
 
 
+def test_an_abandoned_run_leaves_the_last_measured_result_of_the_test():
+    r = run_python(textwrap.dedent("""
+        import json, leakgate
+        from leakgate import _leakgate
+        leakgate.start(4)
+        session, kept = _leakgate.Session(), []
+        session.begin("t")
+        kept.append(bytearray(5000))
+        print(session.measure()[0])
+        session.begin("t")          # runs again, raises: not measured
+        kept.append(bytearray(50))
+        session.abandon()
+        session.record()
+        print(json.loads(session.report_json())["tests"][0]["size_diff"])
+        print(session.failure_text().split(" leaked ")[1].split()[0])
+        session.begin("u")          # another test: nothing to go back to
+        session.abandon()
+        try:
+            session.record()
+        except Exception as exc:
+            print(type(exc).__name__)
+    """))
+    assert r.returncode == 0, r.stderr
+    outcome, size_diff, text_size, error = r.stdout.split()
+    assert (outcome, error) == ("leaked", "RuntimeError")
+    assert 5000 < int(size_diff) < 5200 and text_size == size_diff  # run 1's, not 50 B
+
+
 def test_native_leaks_of_c_extensions_have_mixed_tracebacks(leaky_ext):
     r = run_python(MIXED.format(ext=str(leaky_ext)), under_leakgate=True)
     assert r.returncode == 0, r.stderr

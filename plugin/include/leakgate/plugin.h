@@ -394,6 +394,11 @@ LG_API int lg_session_end_test(lg_session_t *s, lg_result_t *out);
 LG_API int lg_session_measure(lg_session_t *s, lg_result_t *out);
 LG_API int lg_session_record(lg_session_t *s);
 
+/* Drops the running test's window unmeasured (the test raised): if the same
+ * test was measured before this run began, that result is the last measured
+ * one again, for record and lg_session_failure_text. */
+LG_API void lg_session_abandon(lg_session_t *s);
+
 /* Adds a result with outcome "skipped" for test `id` (not checked: it
  * failed, was skipped, or opted out).  Returns 0 or LG_ENOMEM. */
 LG_API int lg_session_skip_test(lg_session_t *s, const char *id);

@@ -910,6 +910,13 @@ static PyObject *session_record(SessionObject *self, PyObject *unused)
     return rc ? raise_lg(rc) : Py_NewRef(Py_None);
 }
 
+/* Drops the running test's window: its last measured result stands. */
+static PyObject *session_abandon(SessionObject *self, PyObject *unused)
+{
+    lg_session_abandon(self->s);
+    Py_RETURN_NONE;
+}
+
 static PyObject *session_skip(SessionObject *self, PyObject *arg)
 {
     const char *id = PyUnicode_AsUTF8(arg);
@@ -979,6 +986,7 @@ static PyMethodDef session_methods[] = {
     {"begin", (PyCFunction)session_begin, METH_O, NULL},
     {"measure", (PyCFunction)session_measure, METH_NOARGS, NULL},
     {"record", (PyCFunction)session_record, METH_NOARGS, NULL},
+    {"abandon", (PyCFunction)session_abandon, METH_NOARGS, NULL},
     {"skip", (PyCFunction)session_skip, METH_O, NULL},
     {"failure_text", (PyCFunction)session_failure_text, METH_NOARGS, NULL},
     {"report_json", (PyCFunction)session_report_json, METH_NOARGS, NULL},

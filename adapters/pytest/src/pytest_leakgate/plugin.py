@@ -8,12 +8,12 @@ the window, so module- and session-scoped fixtures never count.
 To tell caches from leaks, the call phase first runs ``warmup`` times
 unmeasured (the first of them is the call pytest reports, so a test's outcome
 is what it would be without --leaks); then it is measured, up to ``runs``
-times, and the test leaks only if every measured run leaks over its limit (a
-clean run ends the check early, so a clean test costs warmup + 1 runs).  A
-test that fails when run again is not judged, and says so.  Only the last measured run
-records whole tracebacks, for the report, and collects the whole heap's
-garbage (see _begin); the runs before it keep one frame per block and collect
-what the test made, which is what costs least.
+times plus one that confirms, and the test leaks only if every measured run
+leaks over its limit (a clean run ends the check early, so a clean test costs
+warmup + 1 runs).  A test that fails when run again is not judged, and says
+so.  Only the confirming run records whole tracebacks, for the report, and
+collects the whole heap's garbage (see _begin); the runs before it keep one
+frame per block and collect what the test made, which is what costs least.
 
 Verdicts, failure text and the JSON report come from leakgate's C test
 session (plugin.h), the same as for Criterion and TAP; this module decides
@@ -35,7 +35,7 @@ import pytest
 import leakgate
 from leakgate import _leakgate
 
-DEFAULTS = {"max_size": "0", "max_count": None, "warmup": 1, "runs": 3, "frames": 10}
+DEFAULTS = {"max_size": "0", "max_count": None, "warmup": 1, "runs": 2, "frames": 10}
 MARKER_ARGS = ("max_size", "max_count", "warmup", "runs", "filters")
 PYTEST_FILES = "*/_pytest/*:*/pluggy/*"  # tracebacks stop at pytest's own frames
 # Growth of the interpreter that every run of some tests shows, whatever
@@ -65,7 +65,7 @@ def _collect():
     _clear_type_cache()
 
 
-RERUN_HINT = ("@pytest.mark.leaks(warmup=0, runs=1) measures its one run (caches it fills "
+RERUN_HINT = ("@pytest.mark.leaks(warmup=0, runs=1) measures its first run (caches it fills "
               "then count as leaks)")
 OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
 RUN_HINT = ("To find leaks of C extensions too (native frames after the Python ones), "
@@ -90,7 +90,8 @@ def pytest_addoption(parser):
            f"unmeasured runs of each test before measuring (default {DEFAULTS['warmup']})",
            metavar="N")
     option("--leaks-runs", "string",
-           f"measured runs; a test leaks only if every one leaks (default {DEFAULTS['runs']})",
+           "measured runs; a test leaks only if every one leaks, and one more run with "
+           f"whole-heap collections confirms it (default {DEFAULTS['runs']})",
            metavar="N")
     option("--leaks-frames", "string",
            f"frames kept per traceback (default {DEFAULTS['frames']})", metavar="N")
@@ -278,9 +279,10 @@ class LeakChecker:
         # of the collector's sight): their collections cost what the test
         # made, and this first one only empties the free lists.  An older
         # object the test drops inside a reference cycle is then not freed,
-        # and the run seems to keep its replacement; so the last run, reached
-        # only when every earlier one leaked, collects the whole heap before
-        # and after it (older garbage cannot mask a leak: it is gone first).
+        # and the run seems to keep its replacement; so the last run, which
+        # confirms when every earlier one leaked, collects the whole heap
+        # before and after it (older garbage cannot mask a leak: it is gone
+        # first).
         if not last:
             gc.freeze()
         _collect()
@@ -335,11 +337,12 @@ class LeakChecker:
     def _check(self, item, s):
         """Runs the test's call phase: the call pytest reports first (the
         first warmup run, so that the test's outcome is what it would be
-        without --leaks), then the other warmup runs and the measured runs.
-        With warmup 0 the reported call is the first measured run."""
+        without --leaks), then the other warmup runs and the measured runs,
+        the last of which (run runs + 1) confirms.  With warmup 0 the
+        reported call is the first measured run."""
         run, outcome = 0, "leaked"
         if s.warmup == 0:
-            self._begin(item, s, last=s.runs == 1)
+            self._begin(item, s, last=False)
         try:
             result = yield
         except BaseException:
@@ -354,8 +357,8 @@ class LeakChecker:
                 item.runtest()
             except (Exception, *OUTCOMES) as exc:
                 return self._not_rerunnable(item, result, exc)
-        while outcome == "leaked" and run < s.runs:
-            self._begin(item, s, last=run + 1 == s.runs)
+        while outcome == "leaked" and run <= s.runs:
+            self._begin(item, s, last=run == s.runs)
             try:
                 item.runtest()
             except (Exception, *OUTCOMES) as exc:
@@ -396,6 +399,7 @@ class LeakChecker:
 
     def _abandon(self):
         """Ends a measurement window that will not be judged."""
+        self.session.abandon()
         gc.unfreeze()
         _leakgate.capture_frames(0)
         if self.own_thread:
