@@ -275,14 +275,13 @@ class LeakChecker:
     # ---- the check ----------------------------------------------------------
 
     def _begin(self, item, s, last):
-        # Runs before the last freeze the objects older than the test (out
-        # of the collector's sight): their collections cost what the test
-        # made, and this first one only empties the free lists.  An older
-        # object the test drops inside a reference cycle is then not freed,
-        # and the run seems to keep its replacement; so the last run, which
-        # confirms when every earlier one leaked, collects the whole heap
-        # before and after it (older garbage cannot mask a leak: it is gone
-        # first).
+        # The measured runs freeze the objects older than the test (out of
+        # the collector's sight): their collections cost what the test made,
+        # and this first one only empties the free lists.  An older object
+        # the test drops inside a reference cycle is then not freed, and the
+        # run seems to keep its replacement; so the confirming run (`last`)
+        # collects the whole heap before and after it (older garbage cannot
+        # mask a leak: it is gone first).
         if not last:
             gc.freeze()
         _collect()
@@ -337,9 +336,9 @@ class LeakChecker:
     def _check(self, item, s):
         """Runs the test's call phase: the call pytest reports first (the
         first warmup run, so that the test's outcome is what it would be
-        without --leaks), then the other warmup runs and the measured runs,
-        the last of which (run runs + 1) confirms.  With warmup 0 the
-        reported call is the first measured run."""
+        without --leaks), then the other warmup runs, the measured runs and,
+        if every one leaked, the confirming run.  With warmup 0 the reported
+        call is the first measured run."""
         run, outcome = 0, "leaked"
         if s.warmup == 0:
             self._begin(item, s, last=False)
@@ -398,7 +397,8 @@ class LeakChecker:
         return result
 
     def _abandon(self):
-        """Ends a measurement window that will not be judged."""
+        """Ends a measurement window that will not be judged (the result of
+        the test's last measured run, if any, stands)."""
         self.session.abandon()
         gc.unfreeze()
         _leakgate.capture_frames(0)
