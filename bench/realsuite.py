@@ -73,7 +73,8 @@ def main():
         tests = json.load(open(report))["tests"]
         reported = sorted(t["id"] for t in tests if t["outcome"] == "leaked")
         ids, out = os.path.join(tmp, "ids.json"), os.path.join(tmp, "probe.txt")
-        json.dump(reported, open(ids, "w"))
+        with open(ids, "w") as f:
+            json.dump(reported, f)
         pytest(site, tmp, "-p", "realsuite_probe",
                env={"PYTHONPATH": os.path.join(ROOT, "bench"), "PROBE_IDS": ids,
                     "PROBE_OUT": out})
