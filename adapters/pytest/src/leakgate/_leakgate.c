@@ -147,16 +147,11 @@ static uintptr_t frame_word_locked(PyObject *filename, int line, int gil)
  * code object's co_extra, and a capture nested in that reallocation must
  * not read it. */
 static struct {
-    Py_ssize_t index; /* -1: no slot */
+    Py_ssize_t index; /* -1: no slot; the slot holds an array of Py_SIZE(code)
+                         ints, each line + 2 of its instruction, 0 while not
+                         known, freed with free() */
     PyInterpreterState *interp;
 } lc = {.index = -1};
-
-/* Frees a code object's lines: an array of Py_SIZE(code) ints, each
- * line + 2 of its instruction, 0 while not known. */
-static void lines_free(void *p)
-{
-    free(p);
-}
 
 static int line_of(PyCodeObject *code, int lasti, PyThreadState *ts, int cache)
 {
@@ -1087,7 +1082,7 @@ static int exec_module(PyObject *m)
     static int once;
     if (!once++) {
         pthread_atfork(before_fork, after_fork, after_fork);
-        lc.index = _PyEval_RequestCodeExtraIndex(lines_free);
+        lc.index = _PyEval_RequestCodeExtraIndex(free);
         lc.interp = PyInterpreterState_Get();
     }
     uintptr_t range[2] = {(uintptr_t)&PyEval_EvalCode, 0};
