@@ -1,5 +1,15 @@
 # leakgate — the one entry point for building, testing and installing.
 # `make help` lists the targets.  Quiet unless V=1.
+#
+# One section per layer, in the order data flows (DESIGN.md):
+#   runtime    runtime/            mechanism: hooks, traces, marks, snapshots
+#   plugin     plugin/*.c          policy inside the traced process
+#              -> libleakgate.so (preloaded), libleakgate.a, libleakgate-core.a
+#   gate       plugin/gate/        the CI gate, its renderers, the JSON parse
+#              -> libleakgate-gate.a, linked into the command only
+#   cli        plugin/cli/         -> bin/leakgate
+#   adapters   criterion, tap, pytest (the Python package), examples
+#   tests, bench, sanitizers and fuzz, install, housekeeping
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -31,53 +41,88 @@ else
   Q := @
 endif
 
-LIB_CFLAGS := $(BASE) $(CFLAGS) $(INC) $(UNWIND_CFLAGS) -fPIC \
-              -fvisibility=hidden -DLG_BUILDING_LIBRARY
-RT_SRCS    := $(sort $(wildcard runtime/*.c))
-PLUGIN_SRCS:= $(sort $(wildcard plugin/*.c))
-CORE_SRCS  := $(filter-out runtime/hooks%.c,$(RT_SRCS)) $(PLUGIN_SRCS)
-CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
-HOOK_SRCS  := $(wildcard runtime/hooks*.c)
-HOOK_OBJ   := $(HOOK_SRCS:%.c=$(BUILD)/obj/%.o)
-CLI_SRCS   := $(sort $(wildcard plugin/cli/*.c))
-CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
-
+# What `make` builds (each made in its layer's section below).
 SO         := $(BUILD)/lib/libleakgate.so
-CR_SO      := $(BUILD)/lib/libleakgate-criterion.so
-CR_CFLAGS  := $(BASE) $(CFLAGS) -Iruntime/include -Iplugin/include \
-              -Iadapters/criterion/include -fPIC -fvisibility=hidden
 ARCHIVE    := $(BUILD)/lib/libleakgate.a
 CORE_AR    := $(BUILD)/lib/libleakgate-core.a
+GATE_AR    := $(BUILD)/lib/libleakgate-gate.a
 CLI        := $(BUILD)/bin/leakgate
+CR_SO      := $(BUILD)/lib/libleakgate-criterion.so
+TAP_SO     := $(BUILD)/lib/libleakgate-tap.so
 
-UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-HELPER_SRCS:= $(sort $(wildcard tests/integration/*/prog_*.c))
-HELPER_BINS:= $(HELPER_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
-# hook_cost is a plain program, built with and without frame pointers; the
-# other benchmark programs link the runtime.
-BENCH_SRCS := $(filter-out bench/hook_cost.c,$(sort $(wildcard bench/*.c)))
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) \
-              $(BUILD)/bench/hook_cost $(BUILD)/bench/hook_cost_nofp
-BENCH_RUNS ?= 5
-
-.PHONY: all check demo unit integration python python-install bench realsuite install asan ubsan \
-        valgrind fuzz format help clean
+.PHONY: all check demo unit integration python python-install bench realsuite install \
+        install-tap asan ubsan valgrind fuzz format help clean
 .DEFAULT_GOAL := all
 
-all: $(SO) $(CR_SO) $(ARCHIVE) $(CORE_AR) $(CLI) ## build the library, archives and the leakgate command into build/
+all: $(SO) $(ARCHIVE) $(CORE_AR) $(GATE_AR) $(CLI) $(CR_SO) $(TAP_SO) ## build the libraries, archives, adapters and the leakgate command into build/
+
+# Library objects: hidden by default, exported with LG_API.
+LIB_CFLAGS := $(BASE) $(CFLAGS) $(INC) $(UNWIND_CFLAGS) -fPIC \
+              -fvisibility=hidden -DLG_BUILDING_LIBRARY
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(SO): $(CORE_OBJS) $(HOOK_OBJ)
+# ---- runtime: runtime/ ------------------------------------------------------
+# The allocation hooks (hooks*.c) go into the preloaded library and the
+# linked-mode archive only: the command and the Python package do not
+# interpose malloc.
+RT_SRCS    := $(filter-out runtime/hooks%.c,$(sort $(wildcard runtime/*.c)))
+HOOK_SRCS  := $(sort $(wildcard runtime/hooks*.c))
+HOOK_OBJS  := $(HOOK_SRCS:%.c=$(BUILD)/obj/%.o)
+
+# ---- plugin: plugin/*.c, what runs in the traced process --------------------
+# Session, verdicts, settings, suppressions, failure text, TAP YAML, JSON
+# report writing and merging.  With the runtime they make the preloaded
+# library (hooks included), its linked-mode archive, and the core archive
+# the command links (hooks left out).
+PLUGIN_SRCS:= $(sort $(wildcard plugin/*.c))
+CORE_SRCS  := $(RT_SRCS) $(PLUGIN_SRCS)
+CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+
+$(SO): $(CORE_OBJS) $(HOOK_OBJS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,-soname,libleakgate.so $(LDSAN) -o $@ $^ $(LIBS)
 
-# The Criterion adapter uses only the public headers.
+$(ARCHIVE): $(CORE_OBJS) $(HOOK_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(CORE_AR): $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# ---- gate: plugin/gate/, never loaded into a traced process -----------------
+# The CI gate, its Markdown/JUnit/HTML renderers and the JSON parse tree: a
+# static library for the command (and the unit tests).
+GATE_INC   := -Iplugin/gate/include -Iplugin/gate
+GATE_SRCS  := $(sort $(wildcard plugin/gate/*.c))
+GATE_OBJS  := $(GATE_SRCS:%.c=$(BUILD)/obj/%.o)
+
+$(GATE_OBJS): LIB_CFLAGS += $(GATE_INC)
+
+$(GATE_AR): $(GATE_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# ---- cli: plugin/cli/, the leakgate command ---------------------------------
+CLI_SRCS   := $(sort $(wildcard plugin/cli/*.c))
+CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+
+$(CLI_OBJS): LIB_CFLAGS += $(GATE_INC)
+
+$(CLI): $(CLI_OBJS) $(GATE_AR) $(CORE_AR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $(CLI_OBJS) $(GATE_AR) $(CORE_AR) $(LIBS)
+
+# ---- adapters: Criterion (public headers only) ------------------------------
+CR_CFLAGS  := $(BASE) $(CFLAGS) -Iruntime/include -Iplugin/include \
+              -Iadapters/criterion/include -fPIC -fvisibility=hidden
+
 $(BUILD)/obj/adapters/criterion/%.o: adapters/criterion/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
@@ -88,51 +133,22 @@ $(CR_SO): $(BUILD)/obj/adapters/criterion/criterion.o $(SO)
 	$(Q)$(CC) -shared -Wl,-soname,libleakgate-criterion.so $(LDSAN) -o $@ $< \
 	    -L$(BUILD)/lib -lleakgate -Wl,-rpath,'$$ORIGIN'
 
-$(ARCHIVE): $(CORE_OBJS) $(HOOK_OBJ)
-	@mkdir -p $(dir $@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+# ---- adapters: TAP (public headers only) ------------------------------------
+TAP_CFLAGS := $(BASE) $(CFLAGS) -Iruntime/include -Iplugin/include \
+              -Iadapters/tap/include -fPIC -fvisibility=hidden
 
-$(CORE_AR): $(CORE_OBJS)
+$(BUILD)/obj/adapters/tap/%.o: adapters/tap/%.c
 	@mkdir -p $(dir $@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(TAP_CFLAGS) -c $< -o $@
 
-$(CLI): $(CLI_OBJS) $(CORE_AR)
-	@mkdir -p $(dir $@)
+$(TAP_SO): $(BUILD)/obj/adapters/tap/tap.o $(SO)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDSAN) -o $@ $(CLI_OBJS) $(CORE_AR) $(LIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libleakgate-tap.so $(LDSAN) -o $@ $< \
+	    -L$(BUILD)/lib -lleakgate -Wl,-rpath,'$$ORIGIN'
 
-# Unit tests link the whole runtime statically (hooks included: linked mode).
-# -fno-builtin: the compiler must not remove the malloc/free pairs they make.
-$(BUILD)/tests/%: tests/unit/%.c $(ARCHIVE) tests/unit/lgtest.h
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(BASE) $(CFLAGS) -fno-builtin $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
-	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
-
-# Integration helper programs: plain C programs, built without leakgate.
-$(BUILD)/tests/%: tests/integration/%.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  PROG    $@")
-	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -pthread $(LDSAN) -o $@ $<
-
-$(BUILD)/bench/%: bench/%.c $(ARCHIVE)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  BENCH   $@")
-	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
-	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
-
-# -fno-builtin: the compiler must not remove the malloc/free pairs it times.
-$(BUILD)/bench/hook_cost: bench/hook_cost.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  BENCH   $@")
-	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fno-omit-frame-pointer -pthread -o $@ $<
-
-$(BUILD)/bench/hook_cost_nofp: bench/hook_cost.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  BENCH   $@")
-	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fomit-frame-pointer -pthread -o $@ $<
-
-# ---- Python: leakgate's package in the virtual environment -----------------
+# ---- adapters: pytest, leakgate's Python package in the virtual environment -
+# adapters/pytest/setup.py compiles runtime/ and plugin/*.c itself.
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.leakgate-installed
@@ -141,6 +157,15 @@ PY_SRCS  := $(shell find adapters/pytest/src adapters/pytest/setup.py adapters/p
             $(CORE_SRCS) $(wildcard runtime/*.h runtime/include/leakgate/*.h plugin/*.h \
               plugin/include/leakgate/*.h)
 
+$(PY_STAMP): $(PY_SRCS)
+	@test -x $(PY) || { echo "leakgate: no Python environment in $(VENV): run sh ci/install-deps.sh"; exit 1; }
+	@echo "  PIP     adapters/pytest -> $(VENV)"
+	$(Q)$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+	    ./adapters/pytest && touch $@
+
+python-install: $(PY_STAMP) ## install leakgate's Python package into $(VENV)
+
+# ---- examples: the demo suites (examples/) ----------------------------------
 EXAMPLE := $(BUILD)/examples/test_kvconf
 $(EXAMPLE): examples/kvconf/kvconf.c examples/kvconf/kvconf.h examples/kvconf/tests/test_kvconf.c
 	@mkdir -p $(dir $@)
@@ -165,13 +190,55 @@ demo: all $(EXAMPLE) $(EXAMPLE_EXT) ## run the example suites (examples/) under 
 	    echo "== pytest exited $$rc: the leaking tests failed, the clean ones passed"; \
 	    test $$rc -eq 1
 
-$(PY_STAMP): $(PY_SRCS)
-	@test -x $(PY) || { echo "leakgate: no Python environment in $(VENV): run sh ci/install-deps.sh"; exit 1; }
-	@echo "  PIP     adapters/pytest -> $(VENV)"
-	$(Q)$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
-	    ./adapters/pytest && touch $@
+# ---- bench: bench/ ----------------------------------------------------------
+# hook_cost is a plain program, built with and without frame pointers; the
+# other benchmark programs link the runtime.
+BENCH_SRCS := $(filter-out bench/hook_cost.c,$(sort $(wildcard bench/*.c)))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) \
+              $(BUILD)/bench/hook_cost $(BUILD)/bench/hook_cost_nofp
+BENCH_RUNS ?= 5
 
-python-install: $(PY_STAMP) ## install leakgate's Python package into $(VENV)
+bench: all $(BENCH_BINS) $(EXAMPLE) ## measure leakgate beside heaptrack, valgrind, tracemalloc; writes bench/RESULTS.md
+	$(Q)BUILD=$(BUILD) python3 bench/run.py --runs $(BENCH_RUNS)
+
+realsuite: all ## pytest --leaks over networkx's suite, timed and checked; writes bench/REALSUITE.md
+	$(Q)BUILD=$(BUILD) python3 bench/realsuite.py
+
+$(BUILD)/bench/%: bench/%.c $(ARCHIVE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) -DLG_BUILDING_LIBRARY -o $@ $< \
+	    -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
+
+# -fno-builtin: the compiler must not remove the malloc/free pairs it times.
+$(BUILD)/bench/hook_cost: bench/hook_cost.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fno-omit-frame-pointer -pthread -o $@ $<
+
+$(BUILD)/bench/hook_cost_nofp: bench/hook_cost.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fomit-frame-pointer -pthread -o $@ $<
+
+# ---- tests: unit, integration, Python ---------------------------------------
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Integration helper programs: plain C programs, built without leakgate;
+# those of the TAP API (tap/prog_api_*.c) link the TAP adapter.
+TAP_PROGS  := $(patsubst tests/integration/%.c,$(BUILD)/tests/%, \
+              $(wildcard tests/integration/tap/prog_api_*.c))
+HELPER_SRCS:= $(filter-out tests/integration/tap/prog_api_%.c, \
+              $(sort $(wildcard tests/integration/*/prog_*.c)))
+HELPER_BINS:= $(HELPER_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
+
+check: unit integration python ## run unit, integration and Python tests (and a smoke run of the benchmarks)
+
+unit: $(UNIT_BINS) ## build and run the unit tests (tests/unit/)
+	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-unit.sh $(UNIT_BINS)
+
+integration: all $(HELPER_BINS) $(TAP_PROGS) $(BENCH_BINS) ## run the integration tests (tests/integration/*/test_*.sh; benchmark smoke run)
+	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-integration.sh
 
 # Under sanitizers the Python tests are skipped: the interpreter is not built
 # with them.
@@ -182,34 +249,28 @@ ifeq ($(SAN),)
 	    -p no:cacheprovider -n 2 .
 endif
 
-check: unit integration python ## run unit, integration and Python tests (and a smoke run of the benchmarks)
+# Unit tests link the whole runtime statically (hooks included: linked
+# mode), and the gate library for what they use of it.
+# -fno-builtin: the compiler must not remove the malloc/free pairs they make.
+$(BUILD)/tests/%: tests/unit/%.c $(ARCHIVE) $(GATE_AR) tests/unit/lgtest.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(BASE) $(CFLAGS) -fno-builtin $(INC) $(GATE_INC) -DLG_BUILDING_LIBRARY -o $@ $< \
+	    $(GATE_AR) -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
 
-unit: $(UNIT_BINS)
-	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-unit.sh $(UNIT_BINS)
+$(BUILD)/tests/%: tests/integration/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  PROG    $@")
+	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -pthread $(LDSAN) -o $@ $<
 
-integration: all $(HELPER_BINS) $(BENCH_BINS)
-	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-integration.sh
+$(TAP_PROGS): $(BUILD)/tests/%: tests/integration/%.c $(TAP_SO)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  PROG    $@")
+	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -fno-builtin -Iadapters/tap/include \
+	    $(LDSAN) -o $@ $< -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../../lib' -lleakgate-tap \
+	    -Wl,--push-state,--no-as-needed -lleakgate -Wl,--pop-state
 
-bench: all $(BENCH_BINS) $(EXAMPLE) ## measure leakgate beside heaptrack, valgrind, tracemalloc; writes bench/RESULTS.md
-	$(Q)BUILD=$(BUILD) python3 bench/run.py --runs $(BENCH_RUNS)
-
-realsuite: all ## pytest --leaks over networkx's suite, timed and checked; writes bench/REALSUITE.md
-	$(Q)BUILD=$(BUILD) python3 bench/realsuite.py
-
-install: all ## install into PREFIX (default /usr/local)
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/include/leakgate $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 755 $(SO) $(CR_SO) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(ARCHIVE) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 runtime/include/leakgate/*.h $(wildcard plugin/include/leakgate/*.h) \
-	    adapters/criterion/include/leakgate/criterion.h \
-	    $(DESTDIR)$(PREFIX)/include/leakgate/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' runtime/leakgate.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate.pc
-	sed -e 's|@PREFIX@|$(PREFIX)|g' adapters/criterion/leakgate-criterion.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate-criterion.pc
-
+# ---- sanitizers, valgrind, fuzz ---------------------------------------------
 asan: ## build and test with AddressSanitizer in build/asan (hooks not interposed)
 	$(MAKE) BUILD=build/asan SAN=address check
 
@@ -219,7 +280,6 @@ ubsan: ## build and test with UndefinedBehaviorSanitizer in build/ubsan
 valgrind: $(UNIT_BINS) ## run the unit tests under valgrind memcheck
 	$(Q)BUILD=$(BUILD) VALGRIND=1 sh tests/run-unit.sh $(UNIT_BINS)
 
-FUZZ_SRCS := $(filter-out runtime/hooks%.c,$(RT_SRCS))
 FUZZ_TIME ?= 60
 # UBSan findings abort (no recovery) so that libFuzzer counts them as crashes.
 # New inputs go to $(BUILD)/fuzz/corpus and crash files to $(BUILD)/fuzz/;
@@ -229,12 +289,37 @@ fuzz: ## fuzz the snapshot-file loader with libFuzzer (FUZZ_TIME seconds, defaul
 	@$(if $(Q),echo "  FUZZ    $(BUILD)/fuzz/fuzz_snapfile")
 	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -DLG_BUILDING_LIBRARY -DLG_NO_INTERPOSE \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(INC) $(UNWIND_CFLAGS) \
-	    -o $(BUILD)/fuzz/fuzz_snapfile tests/fuzz/fuzz_snapfile.c $(FUZZ_SRCS) $(LIBS)
+	    -o $(BUILD)/fuzz/fuzz_snapfile tests/fuzz/fuzz_snapfile.c $(RT_SRCS) $(LIBS)
 	$(Q)cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
 	$(Q)$(BUILD)/fuzz/fuzz_snapfile -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 	    -artifact_prefix=$(BUILD)/fuzz/ \
 	    $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
+# ---- install ----------------------------------------------------------------
+# The gate (libleakgate-gate.a, gate.h) is installed for programs that gate
+# reports themselves; it links with libleakgate.a.
+install: all install-tap ## install into PREFIX (default /usr/local)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/include/leakgate $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(SO) $(CR_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(ARCHIVE) $(GATE_AR) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 runtime/include/leakgate/*.h plugin/include/leakgate/*.h \
+	    plugin/gate/include/leakgate/gate.h adapters/criterion/include/leakgate/criterion.h \
+	    $(DESTDIR)$(PREFIX)/include/leakgate/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' runtime/leakgate.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' adapters/criterion/leakgate-criterion.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate-criterion.pc
+
+install-tap: $(TAP_SO) ## install the TAP adapter (libleakgate-tap.so, tap.h, leakgate-tap.pc) into PREFIX
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/leakgate
+	install -m 755 $(TAP_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 adapters/tap/include/leakgate/tap.h $(DESTDIR)$(PREFIX)/include/leakgate/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' adapters/tap/leakgate-tap.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate-tap.pc
+
+# ---- housekeeping -----------------------------------------------------------
 format: ## reformat the C sources with clang-format
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -242,44 +327,6 @@ clean: ## remove build/
 	rm -rf build
 
 help: ## list the targets
-	@grep -hE '^[a-z]+:.*## ' Makefile | sed -e 's/:.*## /\t/' | expand -t 12
-
-# ---- the TAP adapter: libleakgate-tap.so (public headers only), its
-# pkg-config file, and the integration programs written with its API
-# (tests/integration/tap/prog_api_*.c, linked with it).
-TAP_SO     := $(BUILD)/lib/libleakgate-tap.so
-TAP_CFLAGS := $(BASE) $(CFLAGS) -Iruntime/include -Iplugin/include \
-              -Iadapters/tap/include -fPIC -fvisibility=hidden
-TAP_PROGS  := $(patsubst tests/integration/%.c,$(BUILD)/tests/%, \
-              $(wildcard tests/integration/tap/prog_api_*.c))
-
-all: $(TAP_SO)
-integration: $(TAP_PROGS)
-install: install-tap
-
-$(BUILD)/obj/adapters/tap/%.o: adapters/tap/%.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(TAP_CFLAGS) -c $< -o $@
-
-$(TAP_SO): $(BUILD)/obj/adapters/tap/tap.o $(SO)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,libleakgate-tap.so $(LDSAN) -o $@ $< \
-	    -L$(BUILD)/lib -lleakgate -Wl,-rpath,'$$ORIGIN'
-
-$(TAP_PROGS): $(BUILD)/tests/%: tests/integration/%.c $(TAP_SO)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  PROG    $@")
-	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -fno-builtin -Iadapters/tap/include \
-	    $(LDSAN) -o $@ $< -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../../lib' -lleakgate-tap \
-	    -Wl,--push-state,--no-as-needed -lleakgate -Wl,--pop-state
-
-.PHONY: install-tap
-install-tap: $(TAP_SO)
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/leakgate
-	install -m 755 $(TAP_SO) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 adapters/tap/include/leakgate/tap.h $(DESTDIR)$(PREFIX)/include/leakgate/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' adapters/tap/leakgate-tap.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakgate-tap.pc
+	@grep -hE '^[a-z][a-z-]*:.*## ' Makefile | sed -e 's/:.*## /\t/' | expand -t 16
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

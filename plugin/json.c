@@ -11,7 +11,8 @@
  * Reports of other processes merge in by parsing them just enough to find
  * the elements of "tests" (a small validating scanner, no DOM), which are
  * kept verbatim.  Readers that need the values (the CI gate) get a small
- * tree from the same scanner: lg__json_parse().  Strings are escaped per RFC 8259; invalid UTF-8 becomes
+ * tree from the same scanner (gate/json_tree.c, linked into the command
+ * only).  Strings are escaped per RFC 8259; invalid UTF-8 becomes
  * U+FFFD so the document always parses.  Memory comes from lg__xmalloc and
  * files are written with write(2), so reports can be made inside a traced
  * process without being traced.
@@ -297,14 +298,7 @@ int lg_json_report_write(const lg_json_report_t *rep, const char *path)
 
 /* ---- merging: a scanner that validates JSON without building it --------- */
 
-struct scan {
-    const char *s, *p, *end;
-    char *err;
-    size_t errlen;
-    bool failed;
-};
-
-static int fail(struct scan *sc, const char *what)
+int lg__json_fail(lg__json_scan_t *sc, const char *what)
 {
     if (!sc->failed && sc->err && sc->errlen)
         snprintf(sc->err, sc->errlen, "offset %zu: %s%s", (size_t)(sc->p - sc->s), what,
@@ -313,34 +307,34 @@ static int fail(struct scan *sc, const char *what)
     return LG_EFORMAT;
 }
 
-static void skip_ws(struct scan *sc)
+void lg__json_skip_ws(lg__json_scan_t *sc)
 {
     while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
         sc->p++;
 }
 
-static bool peek(struct scan *sc, char c)
+bool lg__json_peek(lg__json_scan_t *sc, char c)
 {
-    skip_ws(sc);
+    lg__json_skip_ws(sc);
     return sc->p < sc->end && *sc->p == c;
 }
 
-static int expect(struct scan *sc, char c, const char *what)
+int lg__json_expect(lg__json_scan_t *sc, char c, const char *what)
 {
-    if (!peek(sc, c))
-        return fail(sc, what);
+    if (!lg__json_peek(sc, c))
+        return lg__json_fail(sc, what);
     sc->p++;
     return 0;
 }
 
-static int scan_string(struct scan *sc)
+int lg__json_scan_string(lg__json_scan_t *sc)
 {
-    if (expect(sc, '"', "expected a string"))
+    if (lg__json_expect(sc, '"', "expected a string"))
         return LG_EFORMAT;
     while (sc->p < sc->end && *sc->p != '"') {
         unsigned char c = (unsigned char)*sc->p++;
         if (c < 0x20)
-            return fail(sc, "control character in a string");
+            return lg__json_fail(sc, "control character in a string");
         if (c != '\\')
             continue;
         if (sc->p >= sc->end)
@@ -349,18 +343,18 @@ static int scan_string(struct scan *sc)
         if (c == 'u') {
             for (int i = 0; i < 4; i++, sc->p++)
                 if (sc->p >= sc->end || !strchr("0123456789abcdefABCDEF", *sc->p) || !*sc->p)
-                    return fail(sc, "bad \\u escape");
+                    return lg__json_fail(sc, "bad \\u escape");
         } else if (!strchr("\"\\/bfnrt", c) || !c) {
-            return fail(sc, "bad escape in a string");
+            return lg__json_fail(sc, "bad escape in a string");
         }
     }
     if (sc->p >= sc->end)
-        return fail(sc, "unterminated string");
+        return lg__json_fail(sc, "unterminated string");
     sc->p++;
     return 0;
 }
 
-static int scan_number(struct scan *sc)
+int lg__json_scan_number(lg__json_scan_t *sc)
 {
     const char *start = sc->p;
     if (sc->p < sc->end && *sc->p == '-')
@@ -369,100 +363,100 @@ static int scan_number(struct scan *sc)
     while (sc->p < sc->end && ((*sc->p >= '0' && *sc->p <= '9') || strchr(".eE+-", *sc->p)))
         digits += *sc->p++ != '-';
     if (digits == 0 || (sc->p - start == 1 && *start == '-'))
-        return fail(sc, "expected a value");
+        return lg__json_fail(sc, "expected a value");
     return 0;
 }
 
-static int scan_value(struct scan *sc, int depth);
+static int scan_value(lg__json_scan_t *sc, int depth);
 
 /* Scans "[v, v, ...]"; calls on_elem with each element's text if given. */
-static int scan_array(struct scan *sc, int depth, int (*on_elem)(void *, const char *, size_t),
+static int scan_array(lg__json_scan_t *sc, int depth, int (*on_elem)(void *, const char *, size_t),
                       void *ctx)
 {
-    if (expect(sc, '[', "expected an array"))
+    if (lg__json_expect(sc, '[', "expected an array"))
         return LG_EFORMAT;
-    if (peek(sc, ']')) {
+    if (lg__json_peek(sc, ']')) {
         sc->p++;
         return 0;
     }
     for (;;) {
-        skip_ws(sc);
+        lg__json_skip_ws(sc);
         const char *start = sc->p;
         int rc = scan_value(sc, depth + 1);
         if (rc)
             return rc;
         if (on_elem && (rc = on_elem(ctx, start, (size_t)(sc->p - start))))
             return rc;
-        if (peek(sc, ']')) {
+        if (lg__json_peek(sc, ']')) {
             sc->p++;
             return 0;
         }
-        if (expect(sc, ',', "expected ',' or ']'"))
+        if (lg__json_expect(sc, ',', "expected ',' or ']'"))
             return LG_EFORMAT;
     }
 }
 
 /* Scans "{"k": v, ...}"; calls on_member with each key (raw, without
  * quotes) positioned before its value; on_member must scan the value. */
-static int scan_object(struct scan *sc, int depth,
-                       int (*on_member)(struct scan *, void *, const char *, size_t), void *ctx)
+static int scan_object(lg__json_scan_t *sc, int depth,
+                       int (*on_member)(lg__json_scan_t *, void *, const char *, size_t), void *ctx)
 {
-    if (expect(sc, '{', "expected an object"))
+    if (lg__json_expect(sc, '{', "expected an object"))
         return LG_EFORMAT;
-    if (peek(sc, '}')) {
+    if (lg__json_peek(sc, '}')) {
         sc->p++;
         return 0;
     }
     for (;;) {
-        skip_ws(sc);
+        lg__json_skip_ws(sc);
         const char *key = sc->p + 1;
-        int rc = scan_string(sc);
-        if (rc || (rc = expect(sc, ':', "expected ':'")))
+        int rc = lg__json_scan_string(sc);
+        if (rc || (rc = lg__json_expect(sc, ':', "expected ':'")))
             return rc;
-        skip_ws(sc);
+        lg__json_skip_ws(sc);
         rc = on_member ? on_member(sc, ctx, key, (size_t)(sc->p - key)) : scan_value(sc, depth + 1);
         if (rc)
             return rc;
-        if (peek(sc, '}')) {
+        if (lg__json_peek(sc, '}')) {
             sc->p++;
             return 0;
         }
-        if (expect(sc, ',', "expected ',' or '}'"))
+        if (lg__json_expect(sc, ',', "expected ',' or '}'"))
             return LG_EFORMAT;
     }
 }
 
-static int scan_literal(struct scan *sc, const char *lit)
+int lg__json_scan_literal(lg__json_scan_t *sc, const char *lit)
 {
     size_t n = strlen(lit);
     if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0)
-        return fail(sc, "expected a value");
+        return lg__json_fail(sc, "expected a value");
     sc->p += n;
     return 0;
 }
 
-static int scan_value(struct scan *sc, int depth)
+static int scan_value(lg__json_scan_t *sc, int depth)
 {
     if (depth > 64)
-        return fail(sc, "nested too deeply");
-    skip_ws(sc);
+        return lg__json_fail(sc, "nested too deeply");
+    lg__json_skip_ws(sc);
     if (sc->p >= sc->end)
-        return fail(sc, "unexpected end");
+        return lg__json_fail(sc, "unexpected end");
     switch (*sc->p) {
     case '{':
         return scan_object(sc, depth, NULL, NULL);
     case '[':
         return scan_array(sc, depth, NULL, NULL);
     case '"':
-        return scan_string(sc);
+        return lg__json_scan_string(sc);
     case 't':
-        return scan_literal(sc, "true");
+        return lg__json_scan_literal(sc, "true");
     case 'f':
-        return scan_literal(sc, "false");
+        return lg__json_scan_literal(sc, "false");
     case 'n':
-        return scan_literal(sc, "null");
+        return lg__json_scan_literal(sc, "null");
     default:
-        return scan_number(sc);
+        return lg__json_scan_number(sc);
     }
 }
 
@@ -485,13 +479,13 @@ static int on_test(void *ctx, const char *text, size_t len)
     return append(m->rep, copy);
 }
 
-static int on_top_member(struct scan *sc, void *ctx, const char *key, size_t keylen)
+static int on_top_member(lg__json_scan_t *sc, void *ctx, const char *key, size_t keylen)
 {
     struct merge *m = ctx;
     /* key spans up to and past the closing quote and ':'; compare the name. */
     if (keylen >= 8 && memcmp(key, "schema\"", 7) == 0) {
         const char *v = sc->p;
-        int rc = scan_string(sc);
+        int rc = lg__json_scan_string(sc);
         size_t n = strlen("\"" SCHEMA "\"");
         m->schema_ok = !rc && (size_t)(sc->p - v) == n && memcmp(v, "\"" SCHEMA "\"", n) == 0;
         return rc;
@@ -500,7 +494,7 @@ static int on_top_member(struct scan *sc, void *ctx, const char *key, size_t key
         m->has_tests = true;
         int rc = scan_array(sc, 1, on_test, m);
         if (rc == LG_EFORMAT)
-            return fail(sc, "\"tests\" must be an array of objects");
+            return lg__json_fail(sc, "\"tests\" must be an array of objects");
         return rc;
     }
     return scan_value(sc, 1);
@@ -509,17 +503,17 @@ static int on_top_member(struct scan *sc, void *ctx, const char *key, size_t key
 int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text, size_t len, char *err,
                                 size_t errlen)
 {
-    struct scan sc = {text, text, text + len, err, errlen, false};
+    lg__json_scan_t sc = {text, text, text + len, err, errlen, false};
     struct merge m = {rep, false, false, rep->n};
     int rc = scan_object(&sc, 0, on_top_member, &m);
     if (rc == 0) {
-        skip_ws(&sc);
+        lg__json_skip_ws(&sc);
         if (sc.p != sc.end)
-            rc = fail(&sc, "text after the document");
+            rc = lg__json_fail(&sc, "text after the document");
         else if (!m.schema_ok)
-            rc = fail(&sc, "not a \"" SCHEMA "\" report");
+            rc = lg__json_fail(&sc, "not a \"" SCHEMA "\" report");
         else if (!m.has_tests)
-            rc = fail(&sc, "no \"tests\"");
+            rc = lg__json_fail(&sc, "no \"tests\"");
     }
     if (rc) {
         /* All or nothing: drop what this document added. */
@@ -596,245 +590,4 @@ int lg_json_report_merge_file(lg_json_report_t *rep, const char *path, char *err
         snprintf(err, errlen, "%s: %s", path, detail);
     lg__xfree(buf);
     return rc;
-}
-
-/* ---- reading: the same scanner, building a small tree ------------------- */
-
-/* Appends code point cp as UTF-8 (U+FFFD for NUL and lone surrogates, so
- * the result is a valid C string). */
-static void put_utf8(lg__sb_t *b, unsigned long cp)
-{
-    char u[4];
-    if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        cp = 0xfffd;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        lg__sb_putn(b, u, 1);
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        lg__sb_putn(b, u, 2);
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        lg__sb_putn(b, u, 3);
-    } else {
-        u[0] = (char)(0xf0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        lg__sb_putn(b, u, 4);
-    }
-}
-
-static unsigned long hex4(const char *p)
-{
-    char h[5] = {p[0], p[1], p[2], p[3], 0};
-    return strtoul(h, NULL, 16);
-}
-
-/* Scans a string (validated by scan_string) and decodes it into *out. */
-static int read_string(struct scan *sc, char **out)
-{
-    skip_ws(sc);
-    const char *start = sc->p + 1;
-    int rc = scan_string(sc);
-    if (rc)
-        return rc;
-    const char *end = sc->p - 1, *p = start;
-    lg__sb_t b = {0};
-    while (p < end) {
-        const char *run = p;
-        while (p < end && *p != '\\')
-            p++;
-        lg__sb_putn(&b, run, (size_t)(p - run));
-        if (p >= end)
-            break;
-        char c = p[1];
-        p += 2;
-        if (c != 'u') {
-            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-            lg__sb_putn(&b, &to[strchr(from, c) - from], 1);
-            continue;
-        }
-        unsigned long cp = hex4(p);
-        p += 4;
-        if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-            unsigned long lo = hex4(p + 2);
-            if (lo >= 0xdc00 && lo <= 0xdfff) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                p += 6;
-            }
-        }
-        put_utf8(&b, cp);
-    }
-    *out = lg__sb_finish(&b);
-    return *out ? 0 : LG_ENOMEM;
-}
-
-static int read_value(struct scan *sc, int depth, lg__json_t **out);
-
-/* Appends (key, v) to an array or object node; takes v (freed on failure). */
-static int node_append(lg__json_t *node, char *key, lg__json_t *v)
-{
-    if ((node->n & (node->n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
-        size_t cap = node->n ? node->n * 2 : 1;
-        lg__json_t **ni = lg__xrealloc(node->items, cap * sizeof *ni);
-        if (ni)
-            node->items = ni;
-        char **nk =
-            ni && node->type == LG__JSON_OBJECT ? lg__xrealloc(node->keys, cap * sizeof *nk) : NULL;
-        if (nk)
-            node->keys = nk;
-        if (!ni || (node->type == LG__JSON_OBJECT && !nk)) {
-            lg__xfree(key);
-            lg__json_free(v);
-            return LG_ENOMEM;
-        }
-    }
-    if (node->type == LG__JSON_OBJECT)
-        node->keys[node->n] = key;
-    node->items[node->n++] = v;
-    return 0;
-}
-
-static int read_container(struct scan *sc, int depth, lg__json_t *node)
-{
-    bool object = node->type == LG__JSON_OBJECT;
-    if (expect(sc, object ? '{' : '[', object ? "expected an object" : "expected an array"))
-        return LG_EFORMAT;
-    if (peek(sc, object ? '}' : ']')) {
-        sc->p++;
-        return 0;
-    }
-    for (;;) {
-        char *key = NULL;
-        lg__json_t *v = NULL;
-        int rc = 0;
-        if (object && ((rc = read_string(sc, &key)) || (rc = expect(sc, ':', "expected ':'")))) {
-            lg__xfree(key);
-            return rc;
-        }
-        if ((rc = read_value(sc, depth + 1, &v)) != 0) {
-            lg__xfree(key);
-            return rc;
-        }
-        if ((rc = node_append(node, key, v)) != 0)
-            return rc;
-        if (peek(sc, object ? '}' : ']')) {
-            sc->p++;
-            return 0;
-        }
-        if (expect(sc, ',', object ? "expected ',' or '}'" : "expected ',' or ']'"))
-            return LG_EFORMAT;
-    }
-}
-
-static int read_value(struct scan *sc, int depth, lg__json_t **out)
-{
-    *out = NULL;
-    if (depth > 64)
-        return fail(sc, "nested too deeply");
-    skip_ws(sc);
-    if (sc->p >= sc->end)
-        return fail(sc, "unexpected end");
-    lg__json_t *v = lg__xcalloc(1, sizeof *v);
-    if (!v)
-        return LG_ENOMEM;
-    int rc;
-    const char *start = sc->p;
-    switch (*sc->p) {
-    case '{':
-    case '[':
-        v->type = *sc->p == '{' ? LG__JSON_OBJECT : LG__JSON_ARRAY;
-        rc = read_container(sc, depth, v);
-        break;
-    case '"':
-        v->type = LG__JSON_STRING;
-        rc = read_string(sc, &v->string);
-        break;
-    case 't':
-    case 'f':
-        v->type = LG__JSON_BOOL;
-        v->boolean = *sc->p == 't';
-        rc = scan_literal(sc, v->boolean ? "true" : "false");
-        break;
-    case 'n':
-        v->type = LG__JSON_NULL;
-        rc = scan_literal(sc, "null");
-        break;
-    default: {
-        v->type = LG__JSON_NUMBER;
-        rc = scan_number(sc);
-        if (rc)
-            break;
-        char num[64], *endp;
-        size_t n = (size_t)(sc->p - start);
-        if (n >= sizeof num) {
-            sc->p = start;
-            rc = fail(sc, "number too long");
-            break;
-        }
-        memcpy(num, start, n);
-        num[n] = '\0';
-        errno = 0;
-        long long i = strtoll(num, &endp, 10);
-        v->is_int = *endp == '\0' && errno == 0;
-        v->integer = v->is_int ? (int64_t)i : 0;
-        v->number = strtod(num, &endp);
-        if (*endp != '\0') {
-            sc->p = start;
-            rc = fail(sc, "bad number");
-        }
-    }
-    }
-    if (rc) {
-        lg__json_free(v);
-        return rc;
-    }
-    *out = v;
-    return 0;
-}
-
-int lg__json_parse(const char *text, size_t len, lg__json_t **out, char *err, size_t errlen)
-{
-    struct scan sc = {text, text, text + len, err, errlen, false};
-    int rc = read_value(&sc, 0, out);
-    if (rc == 0) {
-        skip_ws(&sc);
-        if (sc.p != sc.end) {
-            rc = fail(&sc, "text after the document");
-            lg__json_free(*out);
-            *out = NULL;
-        }
-    }
-    if (rc == LG_ENOMEM && err && errlen)
-        snprintf(err, errlen, "%s", lg_strerror(rc));
-    return rc;
-}
-
-void lg__json_free(lg__json_t *v)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < v->n; i++) {
-        lg__json_free(v->items[i]);
-        if (v->keys)
-            lg__xfree(v->keys[i]);
-    }
-    lg__xfree(v->items);
-    lg__xfree(v->keys);
-    lg__xfree(v->string);
-    lg__xfree(v);
-}
-
-const lg__json_t *lg__json_get(const lg__json_t *obj, const char *key)
-{
-    if (!obj || obj->type != LG__JSON_OBJECT)
-        return NULL;
-    for (size_t i = obj->n; i-- > 0;) /* the last of duplicate keys wins */
-        if (strcmp(obj->keys[i], key) == 0)
-            return obj->items[i];
-    return NULL;
 }

@@ -1,10 +1,9 @@
 /*
- * report.c — verdicts and the failure text every adapter shows.
+ * report.c — the failure text every adapter shows.
  *
- * Entry points: lg_verdict() / lg_result_init() decide an outcome,
- * lg_render_failure() renders DESIGN.md's failure text, lg_render_stat()
- * and lg_render_traceback() the pieces `leakgate show` prints, and
- * lg_leaks_from_snapshot() turns a whole-process snapshot into leak rows.
+ * Entry points: lg_render_failure() renders DESIGN.md's failure text,
+ * lg_render_stat() and lg_render_traceback() the pieces `leakgate show`
+ * prints.  Verdicts are verdict.c's.
  *
  * Rendering happens inside traced processes, so every byte comes from
  * lg__xmalloc (never traced) and source lines are read with read(2) into a
@@ -27,138 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- string builder ----------------------------------------------------- */
-
-static bool sb_reserve(lg__sb_t *b, size_t extra)
-{
-    if (b->oom)
-        return false;
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t ncap = b->cap ? b->cap : 256;
-    while (ncap < b->len + extra + 1)
-        ncap *= 2;
-    char *np = lg__xrealloc(b->p, ncap);
-    if (!np) {
-        b->oom = true;
-        return false;
-    }
-    b->p = np;
-    b->cap = ncap;
-    return true;
-}
-
-void lg__sb_putn(lg__sb_t *b, const char *s, size_t n)
-{
-    if (!sb_reserve(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void lg__sb_puts(lg__sb_t *b, const char *s)
-{
-    lg__sb_putn(b, s, strlen(s));
-}
-
-void lg__sb_printf(lg__sb_t *b, const char *fmt, ...)
-{
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof small) {
-        lg__sb_putn(b, small, (size_t)n);
-        return;
-    }
-    if (!sb_reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void lg__sb_pad(lg__sb_t *b, size_t n)
-{
-    static const char spaces[] = "                                ";
-    while (n > 0) {
-        size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
-        lg__sb_putn(b, spaces, k);
-        n -= k;
-    }
-}
-
-char *lg__sb_finish(lg__sb_t *b)
-{
-    if (!b->oom && !b->p)
-        sb_reserve(b, 0);
-    char *s = b->oom ? NULL : b->p;
-    if (s)
-        s[b->len] = '\0';
-    else
-        lg__xfree(b->p);
-    *b = (lg__sb_t){0};
-    return s;
-}
-
-void lg__sb_release(lg__sb_t *b)
-{
-    lg__xfree(b->p);
-    *b = (lg__sb_t){0};
-}
-
 void lg_string_free(char *s)
 {
     lg__xfree(s);
-}
-
-/* ---- verdicts ----------------------------------------------------------- */
-
-const char *lg_outcome_name(lg_outcome_t outcome)
-{
-    switch (outcome) {
-    case LG_OUTCOME_CLEAN:
-        return "clean";
-    case LG_OUTCOME_LEAKED:
-        return "leaked";
-    case LG_OUTCOME_INCONCLUSIVE:
-        return "inconclusive";
-    case LG_OUTCOME_SKIPPED:
-        return "skipped";
-    }
-    return "unknown";
-}
-
-static const lg_limits_t default_limits = LG_LIMITS_INIT;
-
-lg_outcome_t lg_verdict(const lg_limits_t *limits, int64_t size_diff, int64_t count_diff,
-                        uint64_t lost_traces)
-{
-    if (!limits)
-        limits = &default_limits;
-    if (size_diff > limits->max_size || (limits->max_count >= 0 && count_diff > limits->max_count))
-        return LG_OUTCOME_LEAKED;
-    return lost_traces ? LG_OUTCOME_INCONCLUSIVE : LG_OUTCOME_CLEAN;
-}
-
-void lg_result_init(lg_result_t *r, const char *id, const lg_stats_t *leaks,
-                    const lg_limits_t *limits, uint64_t lost_traces)
-{
-    *r = (lg_result_t){.id = id, .leaks = leaks, .lost_traces = lost_traces};
-    r->limits = limits ? *limits : default_limits;
-    if (leaks)
-        lg_stats_totals(leaks, &r->size_diff, &r->count_diff);
-    r->outcome = lg_verdict(&r->limits, r->size_diff, r->count_diff, lost_traces);
-}
-
-bool lg__is_leak_row(const lg_stat_t *st)
-{
-    return st->size_diff > 0 || (st->size_diff == 0 && st->count_diff > 0);
 }
 
 /* ---- sizes -------------------------------------------------------------- */
@@ -476,92 +346,4 @@ char *lg_render_stat(const lg_stat_t *st, int diff, const lg_render_opts_t *opts
     if (st->count)
         lg__sb_printf(&b, ", average=%s", fmt_size((double)st->size / (double)st->count, 0).s);
     return lg__sb_finish(&b);
-}
-
-/* ---- whole-process leaks ------------------------------------------------ */
-
-static int str_cmp(const char *a, const char *b)
-{
-    if (a == b)
-        return 0;
-    if (!a || !b)
-        return a ? 1 : -1;
-    return strcmp(a, b);
-}
-
-static int frame_cmp(const lg_frame_t *a, const lg_frame_t *b)
-{
-    int c;
-    if (a == b)
-        return 0;
-    if (a->kind != b->kind)
-        return a->kind < b->kind ? -1 : 1;
-    if ((c = str_cmp(a->file, b->file)) != 0)
-        return c;
-    if (a->line != b->line)
-        return a->line < b->line ? -1 : 1;
-    if ((c = str_cmp(a->function, b->function)) != 0)
-        return c;
-    if ((c = str_cmp(a->module, b->module)) != 0)
-        return c;
-    if (a->offset != b->offset)
-        return a->offset < b->offset ? -1 : 1;
-    return 0;
-}
-
-/* Orders traces by (domain, traceback) so equal keys are adjacent. */
-static int trace_key_cmp(const void *pa, const void *pb)
-{
-    const lg_trace_t *a = *(const lg_trace_t *const *)pa;
-    const lg_trace_t *b = *(const lg_trace_t *const *)pb;
-    if (a->domain != b->domain)
-        return a->domain < b->domain ? -1 : 1;
-    const lg_traceback_t *ta = a->traceback, *tb = b->traceback;
-    if (ta == tb)
-        return 0;
-    if (ta->nframes != tb->nframes)
-        return ta->nframes < tb->nframes ? -1 : 1;
-    if (ta->total_nframe != tb->total_nframe)
-        return ta->total_nframe < tb->total_nframe ? -1 : 1;
-    for (uint32_t i = 0; i < ta->nframes; i++) {
-        int c = frame_cmp(ta->frames[i], tb->frames[i]);
-        if (c)
-            return c;
-    }
-    return 0;
-}
-
-int lg_leaks_from_snapshot(const lg_snapshot_t *snap, const lg_filterset_t *filters,
-                           lg_stats_t **out)
-{
-    *out = NULL;
-    size_t n = lg_snapshot_count(snap);
-    const lg_trace_t **v = lg__xmalloc((n ? n : 1) * sizeof *v);
-    lg_stats_t *st = lg__stats_new();
-    if (!v || !st) {
-        lg__xfree(v);
-        lg_stats_free(st);
-        return LG_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++)
-        v[i] = lg_snapshot_trace(snap, i);
-    qsort(v, n, sizeof *v, trace_key_cmp);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0;) {
-        size_t j = i, size = 0;
-        for (; j < n && trace_key_cmp(&v[i], &v[j]) == 0; j++)
-            size += v[j]->size;
-        if (!filters || lg_filterset_match(filters, v[i]->domain, v[i]->traceback))
-            rc = lg__stats_add(st, v[i]->traceback, v[i]->domain, size, j - i, (int64_t)size,
-                               (int64_t)(j - i));
-        i = j;
-    }
-    lg__xfree(v);
-    if (rc) {
-        lg_stats_free(st);
-        return rc;
-    }
-    lg__stats_sort(st, 1);
-    *out = st;
-    return 0;
 }

@@ -40,7 +40,7 @@
 #include <dlfcn.h>
 #include <stddef.h>
 #include <leakgate/criterion.h>
-#include <leakgate/plugin.h>
+#include <leakgate/report.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

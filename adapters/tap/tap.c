@@ -19,7 +19,7 @@
  *
  * State is one static struct; the API is meant for one thread.
  */
-#include <leakgate/plugin.h>
+#include <leakgate/report.h>
 #include <leakgate/tap.h>
 #include <stdarg.h>
 #include <stdbool.h>

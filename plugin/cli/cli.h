@@ -8,7 +8,7 @@
 #ifndef LG_CLI_H
 #define LG_CLI_H
 
-#include <leakgate/plugin.h>
+#include <leakgate/gate.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>

@@ -5,7 +5,7 @@
  * default suppressions, and whole-process leak rows from a snapshot.
  */
 #include "lg_internal.h"
-#include <leakgate/plugin.h>
+#include <leakgate/report.h>
 
 #include <unistd.h>
 

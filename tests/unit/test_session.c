@@ -1,7 +1,7 @@
 /* Tests of the test session's measure/record/abandon steps, as an adapter
  * that runs a test several times drives them. */
 #include "lg_internal.h"
-#include <leakgate/plugin.h>
+#include <leakgate/report.h>
 
 #include "lgtest.h"
 

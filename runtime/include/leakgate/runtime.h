@@ -283,7 +283,7 @@ LG_API int lg_filterset_add(lg_filterset_t *set, const lg_filter_t *f);
  *   include-domain N | exclude-domain N
  *   leak:PATTERN      (LeakSanitizer: function, file or module, any frame)
  * Blank lines, '#' comments and `limit ...` lines (per-test limits, read by
- * the test session of plugin.h) add no filter.  On LG_ESYNTAX a one-line
+ * the test session of session.h) add no filter.  On LG_ESYNTAX a one-line
  * reason is written to err. */
 LG_API int lg_filterset_parse_line(lg_filterset_t *set, const char *line, char *err, size_t errlen);
 

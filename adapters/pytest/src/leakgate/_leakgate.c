@@ -43,7 +43,7 @@
 #include <internal/pycore_frame.h>
 #undef Py_BUILD_CORE
 
-#include <leakgate/plugin.h>
+#include <leakgate/report.h>
 #include <leakgate/runtime.h>
 
 #include <errno.h>
@@ -757,7 +757,7 @@ static PyType_Spec mark_spec = {
     "leakgate._leakgate._Mark", sizeof(MarkObject), 0, Py_TPFLAGS_DEFAULT, mark_slots,
 };
 
-/* ---- the test session (plugin.h): verdicts, failure text, JSON ---------- */
+/* ---- the test session (session.h, report.h): verdicts, failure text, JSON ---------- */
 
 typedef struct {
     PyObject_HEAD

@@ -16,7 +16,7 @@ collects the whole heap's garbage (see _begin); the runs before it keep one
 frame per block and collect what the test made, which is what costs least.
 
 Verdicts, failure text and the JSON report come from leakgate's C test
-session (plugin.h), the same as for Criterion and TAP; this module decides
+session (session.h), the same as for Criterion and TAP; this module decides
 when to measure.
 """
 from __future__ import annotations

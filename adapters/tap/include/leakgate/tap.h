@@ -48,7 +48,7 @@
  *         - size_diff: 64
  *           frames:
  *             - function: "buffer_new"
- *     ...                                (lg_render_tap_yaml in plugin.h)
+ *     ...                                (lg_render_tap_yaml in report.h)
  *
  * with the failure text of leakgate (tracebacks) as a diagnostic on
  * standard error.  Each test case is one test point of the plan; the

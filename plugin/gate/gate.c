@@ -2,7 +2,7 @@
  * gate.c — the CI gate: merges leakgate/1 reports from shards, reads the
  * baseline of known leaks and classifies every leak (new, grown, known,
  * fixed, unchecked).  Main entry points: lg_gate_add_report(),
- * lg_gate_load_baseline(), lg_gate_compare(); rendering is gate_render.c.
+ * lg_gate_load_baseline(), lg_gate_compare(); rendering is render.c.
  *
  *   report A --parse--+                          baseline --parse--+
  *   report B --parse--+-> occurrences (id, attempt, report)        |

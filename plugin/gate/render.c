@@ -1,5 +1,5 @@
 /*
- * gate_render.c — what the CI gate shows: a text summary for the CI log,
+ * render.c — what the CI gate shows: a text summary for the CI log,
  * Markdown for a CI job summary, JUnit XML (one test case per checked
  * test) and one self-contained HTML page.  Entry point: lg_gate_render().
  *

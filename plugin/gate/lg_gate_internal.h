@@ -1,17 +1,59 @@
 /*
- * lg_gate_internal.h — the CI gate's result, shared by gate.c (merging,
- * baseline, classification) and gate_render.c (text, Markdown, JUnit XML,
- * HTML).  Everything points into the parsed reports and baseline, which
- * the gate keeps until lg_gate_free().
+ * lg_gate_internal.h — what the gate's modules share: the JSON parse tree
+ * (json_tree.c) and the gate's result, built by gate.c (merging, baseline,
+ * classification) and read by render.c (text, Markdown, JUnit XML, HTML).
+ * Everything points into the parsed reports and baseline, which the gate
+ * keeps until lg_gate_free().  None of this is in libleakgate.so.
  */
 #ifndef LG_GATE_INTERNAL_H
 #define LG_GATE_INTERNAL_H
 
 #ifndef LG_BUILDING_LIBRARY
-#error "lg_gate_internal.h is internal to leakgate; include <leakgate/plugin.h>"
+#error "lg_gate_internal.h is internal to leakgate; include <leakgate/gate.h>"
 #endif
 
 #include "lg_plugin_internal.h"
+#include <leakgate/gate.h>
+
+/* ---- the JSON parse tree (json_tree.c) ------------------------------------ */
+
+/* A parsed JSON value, for readers of reports and baselines.  Built by
+ * json_tree.c with the scanner of json.c (one grammar for merging and
+ * reading). */
+typedef enum {
+    LG__JSON_NULL,
+    LG__JSON_BOOL,
+    LG__JSON_NUMBER,
+    LG__JSON_STRING,
+    LG__JSON_ARRAY,
+    LG__JSON_OBJECT
+} lg__json_type_t;
+
+typedef struct lg__json lg__json_t;
+struct lg__json {
+    lg__json_type_t type;
+    bool boolean;
+    bool is_int;     /* NUMBER written as an integer that fits int64_t */
+    int64_t integer; /* valid when is_int */
+    double number;
+    char *string;       /* STRING: decoded UTF-8; \u0000 becomes U+FFFD */
+    size_t n;           /* ARRAY and OBJECT: elements */
+    lg__json_t **items; /* ARRAY elements, OBJECT values */
+    char **keys;        /* OBJECT keys, decoded */
+};
+
+/* Parses one JSON document.  Returns 0 (caller frees *out with
+ * lg__json_free), LG_EFORMAT (err: "offset N: what") or LG_ENOMEM. */
+int lg__json_parse(const char *text, size_t len, lg__json_t **out, char *err, size_t errlen);
+
+/* Frees a tree from lg__json_parse (NULL is fine). */
+void lg__json_free(lg__json_t *v);
+
+/* The member `key` of an object (the last one when repeated), or NULL when
+ * absent or obj is not an object.  Borrowed from obj. */
+const lg__json_t *lg__json_get(const lg__json_t *obj, const char *key);
+
+/* ---- the gate's result (gate.c) ------------------------------------------- */
 
 /* One test after merging: the instances of its highest attempt. */
 typedef struct lg__gate_test {
