@@ -195,7 +195,8 @@ demo: all $(EXAMPLE) $(EXAMPLE_EXT) ## run the example suites (examples/) under 
 # other benchmark programs link the runtime.
 BENCH_SRCS := $(filter-out bench/hook_cost.c,$(sort $(wildcard bench/*.c)))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) \
-              $(BUILD)/bench/hook_cost $(BUILD)/bench/hook_cost_nofp
+              $(BUILD)/bench/hook_cost $(BUILD)/bench/hook_cost_nofp \
+              $(BUILD)/bench/lib/hook_cost_module.so
 BENCH_RUNS ?= 5
 
 bench: all $(BENCH_BINS) $(EXAMPLE) ## measure leakgate beside heaptrack, valgrind, tracemalloc; writes bench/RESULTS.md
@@ -215,6 +216,13 @@ $(BUILD)/bench/hook_cost: bench/hook_cost.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  BENCH   $@")
 	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fno-omit-frame-pointer -pthread -o $@ $<
+
+# The same loop in an object that `hook_cost --module` loads after start.
+$(BUILD)/bench/lib/hook_cost_module.so: bench/hook_cost.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fno-omit-frame-pointer -fPIC -shared \
+	    -DHOOK_COST_MODULE -o $@ $<
 
 $(BUILD)/bench/hook_cost_nofp: bench/hook_cost.c
 	@mkdir -p $(dir $@)

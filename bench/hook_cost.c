@@ -17,10 +17,22 @@
  * ns_per_pair is the mean over the threads of each thread's elapsed time
  * divided by its pairs.  Without arguments, runs a small table (tiny sizes
  * with LG_BENCH_SMALL=1: the smoke run of make check).
+ *
+ *   usage: hook_cost --module MODULE.so PAIRS
+ *
+ * times the same loop inside an object loaded with dlopen() after tracing
+ * started (as every C extension of Python is).  The same source built with
+ * -DHOOK_COST_MODULE -shared is that object.  Under leakgate, the row is
+ * followed by how many of the module's tracebacks fell back to libunwind
+ * (lg_get_unwind_fallbacks(), looked up at run time): 0 when the
+ * frame-pointer walker knows the module.
  */
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define DEPTH 16
@@ -73,6 +85,13 @@ __attribute__((noinline)) static void descend(int depth, void (*fn)(struct job *
     __asm__ volatile("" ::: "memory");
 }
 
+#ifdef HOOK_COST_MODULE
+__attribute__((visibility("default"))) void hook_cost_module_run(struct job *j);
+void hook_cost_module_run(struct job *j)
+{
+    descend(DEPTH, time_pairs, j);
+}
+#else
 static void *thread_main(void *arg)
 {
     descend(DEPTH, time_pairs, arg);
@@ -107,9 +126,46 @@ static int run(size_t live, int threads, size_t pairs)
     return 0;
 }
 
+/* --module: the loop in an object loaded now, in this thread. */
+static int run_module(const char *path, size_t pairs)
+{
+    uint64_t (*fallbacks)(void);
+    *(void **)&fallbacks = dlsym(RTLD_DEFAULT, "lg_get_unwind_fallbacks");
+    void *h = dlopen(path, RTLD_NOW);
+    void (*fn)(struct job *) = NULL;
+    if (h)
+        *(void **)&fn = dlsym(h, "hook_cost_module_run");
+    if (!fn) {
+        fprintf(stderr, "hook_cost: %s: %s\n", path, dlerror());
+        return 1;
+    }
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, 1);
+    struct job j = {.pairs = pairs, .start = &start};
+    uint64_t before = fallbacks ? fallbacks() : 0;
+    fn(&j);
+    uint64_t after = fallbacks ? fallbacks() : 0;
+    printf("%-12d %-8d %-10zu %.1f\n", 0, 1, pairs, j.ns_per_pair);
+    if (fallbacks)
+        printf("# libunwind fallbacks in the module: %llu\n", (unsigned long long)(after - before));
+    else
+        printf("# not traced: no libunwind fallback count\n");
+    pthread_barrier_destroy(&start);
+    dlclose(h);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     printf("%-12s %-8s %-10s %s\n", "live_blocks", "threads", "pairs", "ns_per_pair");
+    if (argc == 4 && strcmp(argv[1], "--module") == 0) {
+        long pairs = atol(argv[3]);
+        if (pairs < 1) {
+            fprintf(stderr, "usage: hook_cost --module MODULE.so PAIRS(>0)\n");
+            return 2;
+        }
+        return run_module(argv[2], (size_t)pairs);
+    }
     if (argc == 4) {
         long live = atol(argv[1]), threads = atol(argv[2]), pairs = atol(argv[3]);
         if (live < 0 || threads < 1 || threads > MAX_THREADS || pairs < 1) {
@@ -119,7 +175,7 @@ int main(int argc, char **argv)
         return run((size_t)live, (int)threads, (size_t)pairs);
     }
     if (argc != 1) {
-        fprintf(stderr, "usage: hook_cost [LIVE THREADS PAIRS]\n");
+        fprintf(stderr, "usage: hook_cost [LIVE THREADS PAIRS | --module MODULE.so PAIRS]\n");
         return 2;
     }
     const char *small = getenv("LG_BENCH_SMALL");
@@ -132,3 +188,4 @@ int main(int argc, char **argv)
                 return 1;
     return 0;
 }
+#endif /* HOOK_COST_MODULE */

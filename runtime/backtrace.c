@@ -17,6 +17,14 @@
  *
  * Frames of the tracer itself (LG_HOOK_TEXT) are dropped from the front, so
  * frame 0 is the function that called the allocator.
+ *
+ * Objects come and go while tracing (dlopen, dlclose): the list of
+ * executable segments carries the loader's dlpi_adds/dlpi_subs counters of
+ * when it was built, and an address not yet proven is proven against a
+ * list that matches the loader's counters now (see prove()).  The dlclose
+ * interposer also bumps bt.gen, so that addresses proven in an unloaded
+ * object stop matching the cache.  In auto mode, every traceback that falls
+ * back to libunwind is counted (lg_get_unwind_fallbacks()).
  */
 #include "lg_internal.h"
 
@@ -42,6 +50,7 @@ struct range {
 struct ranges {
     size_t n;
     unsigned gen;
+    unsigned long long adds, subs; /* the loader's counters it reflects */
     struct range r[];
 };
 
@@ -50,6 +59,7 @@ static struct {
     lg__backtrace_fn hook;       /* tests: replaces capture */
     atomic_uint gen;             /* bumped when objects come or go */
     struct ranges *_Atomic text; /* executable segments, sorted */
+    _Atomic uint64_t fallbacks;  /* auto mode: tracebacks libunwind took */
 } bt = {.mode = LG_UNWIND_AUTO};
 
 static LG_TLS uintptr_t stack_lo, stack_hi;
@@ -86,6 +96,10 @@ void lg__modules_changed(void)
 {
     atomic_fetch_add(&bt.gen, 1);
 }
+uint64_t lg_get_unwind_fallbacks(void)
+{
+    return atomic_load_explicit(&bt.fallbacks, memory_order_relaxed);
+}
 
 static inline bool in_tracer(uintptr_t a)
 {
@@ -115,6 +129,17 @@ static int collect_segments(struct dl_phdr_info *info, size_t size, void *ctx)
     return 0;
 }
 
+/* dl_iterate_phdr callback: the loader's counters of objects added and
+ * removed, the same in every entry. */
+static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    unsigned long long *c = arg;
+    LG_UNUSED(size);
+    c[0] = info->dlpi_adds;
+    c[1] = info->dlpi_subs;
+    return 1;
+}
+
 static int range_cmp(const void *a, const void *b)
 {
     const struct range *x = a, *y = b;
@@ -133,7 +158,11 @@ static LG_NOINLINE struct ranges *text_rebuild(unsigned gen)
     if (!nr)
         return NULL;
     struct collect c = {nr->r, 0, cap};
+    unsigned long long cnt[2] = {0, 0};
+    dl_iterate_phdr(read_counters, cnt);
     dl_iterate_phdr(collect_segments, &c);
+    nr->adds = cnt[0];
+    nr->subs = cnt[1];
     qsort(nr->r, c.n, sizeof nr->r[0], range_cmp);
     nr->n = c.n;
     nr->gen = gen;
@@ -194,14 +223,34 @@ static LG_NOINLINE void stack_bounds_init(void)
     pthread_attr_destroy(&attr);
 }
 
-/* Proves a return address that the cache does not know; see fp_walk. */
-static LG_NOINLINE bool prove(const struct ranges *text, uintptr_t ra, _Atomic uint64_t *slot,
-                              uint64_t tag)
+/* Whether the loader loaded or unloaded an object since `t` was built. */
+static bool text_stale(const struct ranges *t)
+{
+    unsigned long long c[2] = {0, 0};
+    dl_iterate_phdr(read_counters, c);
+    return c[0] != t->adds || c[1] != t->subs;
+}
+
+/* Proves a return address that the cache does not know; see fp_walk.
+ * Before it reads code, the list of segments is checked against the
+ * loader's counters (rebuilt when stale): an object loaded since is found
+ * (every C extension of Python is dlopen'ed after start), and the code of
+ * an object unloaded since is never read.  This costs one
+ * dl_iterate_phdr() per address not yet proven. */
+static LG_NOINLINE bool prove(const struct ranges **text, uintptr_t ra, uint64_t *gen_tag)
 {
     uintptr_t seg_lo;
-    if (!in_text(text, ra, &seg_lo) || !after_call(ra, seg_lo))
+    if (text_stale(*text)) {
+        lg__modules_changed();
+        const struct ranges *nt = text_rebuild(atomic_load(&bt.gen));
+        if (!nt)
+            return false;
+        *text = nt;
+        *gen_tag = proven_tag(0, nt->gen);
+    }
+    if (!in_text(*text, ra, &seg_lo) || !after_call(ra, seg_lo))
         return false;
-    atomic_store_explicit(slot, tag, memory_order_relaxed);
+    atomic_store_explicit(proven_slot(ra), ra ^ *gen_tag, memory_order_relaxed);
     return true;
 }
 
@@ -249,9 +298,9 @@ LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, uint32_t *t
             break;
         uintptr_t next = ((const uintptr_t *)fp)[0];
         uintptr_t ra = ((const uintptr_t *)fp)[1];
-        _Atomic uint64_t *slot = proven_slot(ra);
-        if (LG_UNLIKELY(atomic_load_explicit(slot, memory_order_relaxed) != (ra ^ gen_tag)) &&
-            !prove(text, ra, slot, ra ^ gen_tag))
+        if (LG_UNLIKELY(atomic_load_explicit(proven_slot(ra), memory_order_relaxed) !=
+                        (ra ^ gen_tag)) &&
+            !prove(&text, ra, &gen_tag))
             break;
         out[n++] = ra;
         if (next == 0) {
@@ -291,6 +340,7 @@ LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
         int n = fp_walk(frames, max, total, &complete);
         if (complete || mode == LG_UNWIND_FP)
             return n;
+        atomic_fetch_add_explicit(&bt.fallbacks, 1, memory_order_relaxed);
     }
     /* libunwind: up to EXTRA frames of libunwind and of the tracer precede
      * the caller's, and EXTRA more are walked to count total_nframe. */

@@ -34,7 +34,9 @@ LG_API int dlclose(void *handle)
     }
     if (lg__tracing())
         lg__symbolize_before_dlclose(handle);
-    return fn(handle);
+    int rc = fn(handle);
+    lg__modules_changed(); /* the walker forgets what it proved there */
+    return rc;
 }
 
 #endif /* LG_NO_INTERPOSE */

@@ -54,6 +54,7 @@
 #include <limits.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,17 +264,45 @@ static bool load_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t
     return *lo < *hi;
 }
 
+/* The absolute path of the file mapped at `addr`, from /proc/self/maps,
+ * into buf; false if none.  An object dlopen'ed by a relative path
+ * ("./x.so") keeps that name in the loader's list, which names no file
+ * once the program changed directory; the kernel keeps the real path. */
+static bool mapped_path(uintptr_t addr, char *buf, size_t len)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[PATH_MAX + 128];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        int at = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &at) != 2 || !at ||
+            addr < lo || addr >= hi || line[at] != '/')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        found = snprintf(buf, len, "%s", line + at) < (int)len;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
 /* dl_iterate_phdr callback: reports one object to S.dwfl.  The vDSO and
  * other objects without a path are left out (no file to read). */
 static int report_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
     const char *name = info->dlpi_name;
+    char real[PATH_MAX];
+    uintptr_t lo, hi;
+    if (!load_range(info, &lo, &hi))
+        return 0;
     if (!name || !name[0])
         name = S.exe;
     else if (!strchr(name, '/'))
         name = NULL;
-    uintptr_t lo, hi;
-    if (!name || !load_range(info, &lo, &hi))
+    else if (name[0] != '/' && mapped_path(lo, real, sizeof real))
+        name = real;
+    if (!name)
         return 0;
     Dwfl_Module *mod = dwfl_report_module(S.dwfl, name, lo, hi);
     void **ud;

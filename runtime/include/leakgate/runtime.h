@@ -97,6 +97,11 @@ LG_API size_t lg_get_tracer_memory(void);
  * while this grows is inconclusive, never clean. */
 LG_API uint64_t lg_get_lost_traces(void);
 
+/* Native tracebacks that LEAKGATE_UNWIND=auto took with libunwind because
+ * the frame-pointer chain broke before its end (the slow path), since the
+ * process started.  Never reset. */
+LG_API uint64_t lg_get_unwind_fallbacks(void);
+
 /* Traces `size` bytes at `ptr` in `domain`, with the caller's traceback,
  * replacing any trace of that address (PyTraceMalloc_Track).  Returns 0,
  * LG_ENOTTRACING, LG_EINVAL (ptr == UINTPTR_MAX) or LG_ENOMEM. */
