@@ -4,7 +4,15 @@
 set -eu
 PKGS="make gcc pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev
       clang libclang-rt-14-dev clang-format valgrind chromium
-      perl python3-tap python3-yaml python3-more-itertools libcmocka-dev"
+      perl python3-tap python3-yaml python3-more-itertools libcmocka-dev
+      meson cmake ninja-build libjemalloc2"
+# Other allocators first in LD_PRELOAD (tests): gperftools' minimal tcmalloc
+# is libtcmalloc-minimal4 on Debian 12, libtcmalloc-minimal4t64 on Debian 13.
+if apt-cache show libtcmalloc-minimal4t64 >/dev/null 2>&1; then
+    PKGS="$PKGS libtcmalloc-minimal4t64"
+else
+    PKGS="$PKGS libtcmalloc-minimal4"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

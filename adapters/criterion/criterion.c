@@ -31,6 +31,16 @@
  * Criterion's symbols are looked up at run time: preloaded into a process
  * without libcriterion (a shell started by the suite), this library is
  * inert.
+ *
+ * Link order: when this library comes after libcriterion in the lookup
+ * order (`cc t.c -lcriterion -lleakgate-criterion`, meson and CMake list
+ * dependencies in the order given), libcriterion's definitions win and no
+ * test would be checked.  The constructor therefore checks which
+ * definitions are in force and, when they are not ours, points the
+ * callers' relocation slots (the test program's calls into Criterion,
+ * libcriterion's own call of criterion_run_all_tests) at our functions.
+ * If that cannot be done, the program stops before any test runs, saying
+ * why: a suite linked with the adapter is never silently unchecked.
  */
 #include <criterion/criterion.h>
 #include <criterion/event.h>
@@ -38,12 +48,15 @@
 #include <criterion/stats.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <leakgate/criterion.h>
 #include <leakgate/report.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define API       __attribute__((visibility("default")))
@@ -70,14 +83,22 @@ static struct {
     unsigned ntests; /* tests run by this worker: part file names */
 } A;
 
+/* Criterion's definition of `name`: the next one after ours, or, when
+ * libcriterion comes first in the lookup order, the one in force. */
+static void *real(const char *name)
+{
+    void *f = dlsym(RTLD_NEXT, name);
+    return f ? f : dlsym(RTLD_DEFAULT, name);
+}
+
 static void resolve(void)
 {
     if (A.resolved)
         return;
-    *(void **)&A.setup = dlsym(RTLD_NEXT, "criterion_internal_test_setup");
-    *(void **)&A.main = dlsym(RTLD_NEXT, "criterion_internal_test_main");
-    *(void **)&A.teardown = dlsym(RTLD_NEXT, "criterion_internal_test_teardown");
-    *(void **)&A.run_all = dlsym(RTLD_NEXT, "criterion_run_all_tests");
+    *(void **)&A.setup = real("criterion_internal_test_setup");
+    *(void **)&A.main = real("criterion_internal_test_main");
+    *(void **)&A.teardown = real("criterion_internal_test_teardown");
+    *(void **)&A.run_all = real("criterion_run_all_tests");
     *(void **)&A.send_assert = dlsym(RTLD_DEFAULT, "criterion_send_assert");
     A.test = dlsym(RTLD_DEFAULT, "criterion_current_test");
     A.suite = dlsym(RTLD_DEFAULT, "criterion_current_suite");
@@ -219,7 +240,7 @@ static void body_param(void *param)
     finish(false);
 }
 
-API void criterion_internal_test_setup(void)
+static void test_setup(void)
 {
     resolve();
     begin();
@@ -228,7 +249,7 @@ API void criterion_internal_test_setup(void)
         send_failure(A.why); /* a bad setting fails every test, saying which */
 }
 
-API void criterion_internal_test_main(void (*fn)(void))
+static void test_main(void (*fn)(void))
 {
     resolve();
     if (!A.in_test) {
@@ -240,7 +261,7 @@ API void criterion_internal_test_main(void (*fn)(void))
     A.main(param ? (void (*)(void))(void *)body_param : body);
 }
 
-API void criterion_internal_test_teardown(void)
+static void test_teardown(void)
 {
     resolve();
     finish(true);
@@ -282,7 +303,7 @@ static void merge_parts(const char *dir, const char *report)
     lg_json_report_free(rep);
 }
 
-API int criterion_run_all_tests(struct criterion_test_set *tests)
+static int run_all_tests(struct criterion_test_set *tests)
 {
     resolve();
     /* The runner's own allocations are nobody's test: trace only workers. */
@@ -307,4 +328,151 @@ API int criterion_run_all_tests(struct criterion_test_set *tests)
     if (dir[0])
         merge_parts(dir, report);
     return ok;
+}
+
+/* ---- link order ---------------------------------------------------------- */
+
+/* Criterion's functions this library wraps, and our wrappers.  The exported
+ * definitions below are what the lookup finds when we come first. */
+static const struct {
+    const char *name;
+    void *ours;
+} wrapped[] = {
+    {"criterion_internal_test_setup", (void *)test_setup},
+    {"criterion_internal_test_main", (void *)test_main},
+    {"criterion_internal_test_teardown", (void *)test_teardown},
+    {"criterion_run_all_tests", (void *)run_all_tests},
+};
+#define NWRAPPED (sizeof wrapped / sizeof wrapped[0])
+
+API void criterion_internal_test_setup(void)
+{
+    test_setup();
+}
+API void criterion_internal_test_main(void (*fn)(void))
+{
+    test_main(fn);
+}
+API void criterion_internal_test_teardown(void)
+{
+    test_teardown();
+}
+API int criterion_run_all_tests(struct criterion_test_set *tests)
+{
+    return run_all_tests(tests);
+}
+
+/* Whether the definition of `name` in force is in this object. */
+static bool ours_in_force(const char *name)
+{
+    Dl_info mine, found;
+    void *f = dlsym(RTLD_DEFAULT, name);
+    return f && dladdr((void *)ours_in_force, &mine) && dladdr(f, &found) &&
+           mine.dli_fbase == found.dli_fbase;
+}
+
+struct patch {
+    void *self_base; /* our own object: its slots are left alone */
+    unsigned patched;
+    bool failed;
+};
+
+/* A dynamic-section address: glibc relocates most of them in place, the
+ * vDSO's and some others' are offsets from the load address. */
+static uintptr_t dyn_addr(const struct dl_phdr_info *info, ElfW(Addr) v)
+{
+    return v < info->dlpi_addr ? info->dlpi_addr + v : v;
+}
+
+/* Writes `value` into a relocation slot of `info`'s object, making a
+ * read-only (RELRO) page writable for the time of the write. */
+static bool write_slot(const struct dl_phdr_info *info, void **slot, void *value)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)slot & ~(uintptr_t)(page - 1);
+    bool relro = false;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        relro = relro || (ph->p_type == PT_GNU_RELRO && (uintptr_t)slot >= a &&
+                          (uintptr_t)slot < a + ph->p_memsz);
+    }
+    if (relro && mprotect((void *)lo, (size_t)page, PROT_READ | PROT_WRITE) != 0)
+        return false;
+    __atomic_store_n(slot, value, __ATOMIC_RELEASE);
+    if (relro)
+        mprotect((void *)lo, (size_t)page, PROT_READ);
+    return true;
+}
+
+/* dl_iterate_phdr callback: points every JUMP_SLOT and GLOB_DAT relocation
+ * of a wrapped function in this object at our wrapper. */
+static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct patch *p = arg;
+    const ElfW(Dyn) *dyn = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+            dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    if (!dyn || (void *)info->dlpi_addr == p->self_base)
+        return 0;
+    const ElfW(Sym) *symtab = NULL;
+    const char *strtab = NULL;
+    const ElfW(Rela) *tables[2] = {NULL, NULL};
+    size_t sizes[2] = {0, 0};
+    for (; dyn->d_tag != DT_NULL; dyn++) {
+        switch (dyn->d_tag) {
+        case DT_SYMTAB: symtab = (const void *)dyn_addr(info, dyn->d_un.d_ptr); break;
+        case DT_STRTAB: strtab = (const void *)dyn_addr(info, dyn->d_un.d_ptr); break;
+        case DT_JMPREL: tables[0] = (const void *)dyn_addr(info, dyn->d_un.d_ptr); break;
+        case DT_PLTRELSZ: sizes[0] = dyn->d_un.d_val; break;
+        case DT_RELA: tables[1] = (const void *)dyn_addr(info, dyn->d_un.d_ptr); break;
+        case DT_RELASZ: sizes[1] = dyn->d_un.d_val; break;
+        }
+    }
+    if (!symtab || !strtab)
+        return 0;
+    for (int t = 0; t < 2; t++) {
+        for (size_t i = 0; tables[t] && i < sizes[t] / sizeof(ElfW(Rela)); i++) {
+            const ElfW(Rela) *r = &tables[t][i];
+            unsigned long type = ELF64_R_TYPE(r->r_info);
+            if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
+                continue;
+            const char *name = strtab + symtab[ELF64_R_SYM(r->r_info)].st_name;
+            for (size_t k = 0; k < NWRAPPED; k++) {
+                if (strcmp(name, wrapped[k].name) != 0)
+                    continue;
+                if (write_slot(info, (void **)(info->dlpi_addr + r->r_offset), wrapped[k].ours))
+                    p->patched++;
+                else
+                    p->failed = true;
+            }
+        }
+    }
+    return 0;
+}
+
+/* At load time: if Criterion's definitions are in force rather than ours,
+ * take their callers over, or stop the program saying why. */
+__attribute__((constructor)) static void check_link_order(void)
+{
+    if (!dlsym(RTLD_DEFAULT, "criterion_run_all_tests"))
+        return; /* no Criterion in this process: inert */
+    bool in_force = true;
+    for (size_t k = 0; k < NWRAPPED; k++)
+        in_force = in_force && ours_in_force(wrapped[k].name);
+    if (in_force)
+        return;
+    Dl_info mine;
+    struct patch p = {0};
+    if (dladdr((void *)check_link_order, &mine))
+        p.self_base = mine.dli_fbase;
+    dl_iterate_phdr(patch_object, &p);
+    if (p.patched && !p.failed)
+        return;
+    fprintf(stderr, "leakgate: libleakgate-criterion is loaded after libcriterion and cannot "
+                    "take its calls over: no test would be checked for leaks; link it before "
+                    "-lcriterion (pkg-config --libs leakgate-criterion first) or run the suite "
+                    "with `leakgate run`\n");
+    _exit(LG_EXIT_NOT_CHECKED);
 }

@@ -40,6 +40,14 @@ typedef enum {
     LG_OUTCOME_SKIPPED
 } lg_outcome_t;
 
+/* Exit statuses shared by the command line and the adapters (the table in
+ * docs/reference.md).  A program stopped by an adapter that cannot check
+ * anything (libleakgate-criterion loaded but not in force) exits
+ * LG_EXIT_NOT_CHECKED before any test runs. */
+#define LG_EXIT_USAGE       2
+#define LG_EXIT_LEAKED      23 /* default of --error-exitcode */
+#define LG_EXIT_NOT_CHECKED 24
+
 /* "clean", "leaked", "inconclusive" or "skipped" (static). */
 LG_API const char *lg_outcome_name(lg_outcome_t outcome);
 
