@@ -243,6 +243,12 @@ static void body_param(void *param)
 static void test_setup(void)
 {
     resolve();
+    /* Under `leakgate tap` the test's standard output and error share one
+     * pipe: line buffering keeps its lines in the order it printed them,
+     * as on a terminal. */
+    const char *lines = getenv("LEAKGATE_LINE_BUFFERED");
+    if (lines && *lines == '1')
+        setvbuf(stdout, NULL, _IOLBF, 0);
     begin();
     A.setup();
     if (A.broken && !debugging())

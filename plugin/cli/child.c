@@ -307,7 +307,9 @@ static void exec_child(const struct cli_opts *o, const struct cli_child *c, int 
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
         signal(forwarded[i], SIG_DFL);
     sigprocmask(SIG_SETMASK, oldmask, NULL);
-    if (c->out_fd >= 0 && dup2(c->out_fd, STDOUT_FILENO) < 0)
+    if ((c->out_fd >= 0 && dup2(c->out_fd, STDOUT_FILENO) < 0) ||
+        (c->err_fd > 0 && dup2(c->err_fd, STDERR_FILENO) < 0) ||
+        (c->keep_fd > 0 && fcntl(c->keep_fd, F_SETFD, 0) < 0))
         _exit(127);
 
     const char *lib = c->preload, *old = getenv("LD_PRELOAD");

@@ -112,10 +112,14 @@ bool cli_criterion_preload(const char *lib, char *out, size_t len);
  * out of memory). */
 char *cli_join_cmd(char **cmd);
 
-/* One run of CMD.  The caller sets preload, out_fd and snap_wanted. */
+/* One run of CMD.  The caller sets preload, out_fd, err_fd, keep_fd and
+ * snap_wanted (a zero err_fd or keep_fd means none: descriptor 0 is never
+ * one of them). */
 struct cli_child {
     const char *preload; /* LD_PRELOAD prefix (':'-separated), or NULL */
     int out_fd;          /* CMD's standard output, or -1 to share ours */
+    int err_fd;          /* CMD's standard error, or 0 to share ours */
+    int keep_fd;         /* a close-on-exec descriptor CMD inherits, or 0 */
     bool snap_wanted;    /* ask CMD for an exit snapshot in a temporary dir */
     char dir[PATH_MAX], snap[PATH_MAX + 32]; /* "" when not wanted */
     pid_t pid;

@@ -22,10 +22,16 @@
  *
  * The verdict is `leakgate run`'s (child.c): the exit snapshot less the
  * default and user suppressions, and less what was allocated inside a
- * test case of libleakgate-tap, which that case judged already.  A
- * Criterion binary gets per-test verdicts instead (its adapter preloaded,
- * its --tap report sent to the pipe, its YAML made readable, see
- * filter_line); leakgate's point is then a SKIP.
+ * test case of libleakgate-tap, which that case judged already.
+ *
+ * A Criterion binary gets per-test verdicts instead (its adapter
+ * preloaded), and leakgate's point is a SKIP.  Its tests print to the same
+ * stdout and stderr as the runner, so its --tap report comes on a pipe of
+ * its own (--tap=/dev/fd/N) and everything on stdout and stderr becomes a
+ * comment line ("# ..."), in the order it came (the tests' stdout is made
+ * line-buffered).  Criterion writes its report when the run ends, after
+ * the tests' output: its version line is dropped (ours went first) and its
+ * plan held back to the end, where prove and tap.py both accept it.
  *
  * Exit status: as `leakgate run` — CMD's own unless CMD exited 0 and
  * leaked (--error-exitcode, default 23); 2 for usage errors, CMD not
@@ -37,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +60,9 @@ static const char tap_usage[] =
     "where.  The plan is raised by one.  With prove:\n"
     "\n"
     "  prove --exec 'leakgate tap --' t/*.t\n"
+    "\n"
+    "A Criterion test binary is judged test by test; its TAP report is\n"
+    "passed on and what its tests print becomes TAP comment lines.\n"
     "\n" CLI_CHILD_OPTIONS_HELP;
 
 /* What test cases of libleakgate-tap allocated was judged by the case. */
@@ -132,6 +142,9 @@ static long parse_point(const char *line)
 
 static void filter_line(struct filter *f, char *line)
 {
+    /* A Criterion suite's version line: ours went out first. */
+    if (f->criterion && strncmp(line, "TAP version ", 12) == 0)
+        return;
     start(f, line);
     /* Criterion 2.4 writes an assertion's message as a `|+` block scalar,
      * which Test::Harness' YAML reader rejects (and then stops reading):
@@ -143,7 +156,7 @@ static void filter_line(struct filter *f, char *line)
     const char *rest;
     long n;
     if ((n = parse_point(line)) >= 0) {
-        if (f->held >= 0) {
+        if (f->held >= 0 && !f->criterion) {
             emitf("# leakgate: a test point follows the plan 1..%ld (a plan comes first or "
                   "last)",
                   f->held);
@@ -166,7 +179,7 @@ static void filter_line(struct filter *f, char *line)
         } else if (f->count == 0 && n == 0) {
             f->skip_all = true;
             emit(line);
-        } else if (f->count == 0) {
+        } else if (f->count == 0 && !f->criterion) {
             emitf("1..%ld%s", n + 1, rest);
             f->plan_written = true;
         } else {
@@ -183,25 +196,101 @@ static void filter_line(struct filter *f, char *line)
     }
 }
 
-/* Reads CMD's TAP from `fd` to the end. */
-static void filter_run(struct filter *f, int fd)
+/* ---- reading CMD's pipes ----------------------------------------------- */
+
+/* One pipe read line by line; `buf` holds the partial line read so far. */
+struct lines {
+    int fd; /* -1 once at the end */
+    char *buf;
+    size_t len, cap;
+    void (*line)(struct filter *f, char *line);
+};
+
+/* Hands every complete line in l->buf to l->line, then keeps the rest;
+ * at the end (`last`) the rest too. */
+static void lines_flush(struct filter *f, struct lines *l, bool last)
 {
-    FILE *in = fdopen(fd, "r");
-    if (!in) {
-        cli_error("fdopen: %s", strerror(errno));
-        close(fd);
+    size_t from = 0;
+    if (!l->buf)
         return;
+    for (;;) {
+        char *nl = memchr(l->buf + from, '\n', l->len - from);
+        if (!nl && !(last && from < l->len))
+            break;
+        size_t end = nl ? (size_t)(nl - l->buf) : l->len;
+        size_t n = end;
+        while (n > from && l->buf[n - 1] == '\r')
+            n--;
+        l->buf[n] = '\0';
+        l->line(f, l->buf + from);
+        from = nl ? end + 1 : l->len;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, in)) >= 0) {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        filter_line(f, line);
+    memmove(l->buf, l->buf + from, l->len - from);
+    l->len -= from;
+}
+
+/* Reads what one pipe has; false at its end (or on an error). */
+static bool lines_read(struct filter *f, struct lines *l)
+{
+    if (l->cap - l->len < 4096) {
+        char *grown = realloc(l->buf, l->cap * 2 + 8192);
+        if (!grown) {
+            cli_error("out of memory reading %s's output", f->cmd);
+            return false;
+        }
+        l->buf = grown;
+        l->cap = l->cap * 2 + 8192;
     }
-    free(line);
-    fclose(in);
+    ssize_t n = read(l->fd, l->buf + l->len, l->cap - l->len - 1);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return true;
+    if (n <= 0) {
+        if (n < 0)
+            cli_error("reading %s's output: %s", f->cmd, strerror(errno));
+        return false;
+    }
+    l->len += (size_t)n;
+    lines_flush(f, l, false);
+    return true;
+}
+
+/* Reads the pipes to their ends, each line to its handler as it comes;
+ * closes them. */
+static void read_pipes(struct filter *f, struct lines *pipes, int n)
+{
+    for (int open_pipes = n; open_pipes > 0;) {
+        struct pollfd pfd[2];
+        for (int i = 0; i < n; i++)
+            pfd[i] = (struct pollfd){.fd = pipes[i].fd, .events = POLLIN};
+        if (poll(pfd, (nfds_t)n, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            cli_error("poll: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            if (pipes[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            if (!lines_read(f, &pipes[i])) {
+                lines_flush(f, &pipes[i], true);
+                close(pipes[i].fd);
+                pipes[i].fd = -1;
+                open_pipes--;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (pipes[i].fd >= 0)
+            close(pipes[i].fd);
+        free(pipes[i].buf);
+    }
+}
+
+/* A line CMD wrote outside its TAP (a Criterion suite's output). */
+static void comment_line(struct filter *f, char *line)
+{
+    start(f, NULL);
+    emitf("#%s%s", *line ? " " : "", line);
 }
 
 /* ---- leakgate's test point --------------------------------------------- */
@@ -257,26 +346,24 @@ static void verdict_point(struct filter *f, const struct cli_verdict *v, const c
 
 /* ---- Criterion suites --------------------------------------------------- */
 
-/* Criterion writes its --tap report to stderr unless given a file: the
- * report must come through our pipe, so --tap (or --tap=-) becomes
- * --tap=/dev/stdout, and is added when absent.  Returns a new argv
- * (malloc'd, strings borrowed), or NULL. */
-static char **criterion_argv(char **cmd)
+/* Criterion's --tap report goes to a pipe of its own, descriptor `fd`,
+ * apart from what the tests print: every --tap option CMD was given
+ * (--tap, --tap=-, --tap=FILE) becomes --tap=/dev/fd/FD.  Returns a new
+ * argv (malloc'd, strings borrowed but for *tap_arg), or NULL. */
+static char **criterion_argv(char **cmd, int fd, char *tap_arg, size_t len)
 {
-    size_t n = 0;
-    bool has_tap = false;
+    size_t n = 0, k = 0;
     while (cmd[n])
         n++;
     char **v = calloc(n + 2, sizeof *v);
     if (!v)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        bool bare = strcmp(cmd[i], "--tap") == 0 || strcmp(cmd[i], "--tap=-") == 0;
-        v[i] = bare ? "--tap=/dev/stdout" : cmd[i];
-        has_tap = has_tap || strncmp(cmd[i], "--tap", 5) == 0;
-    }
-    if (!has_tap)
-        v[n] = "--tap=/dev/stdout";
+    snprintf(tap_arg, len, "--tap=/dev/fd/%d", fd);
+    v[k++] = cmd[0];
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(cmd[i], "--tap") != 0 && strncmp(cmd[i], "--tap=", 6) != 0)
+            v[k++] = cmd[i];
+    v[k] = tap_arg;
     return v;
 }
 
@@ -299,6 +386,55 @@ static bool runnable(const char *cmd)
     return false;
 }
 
+/* Runs CMD with its output on pipes and filters it; returns CMD's status,
+ * or 127 (after reporting) when it could not be run.  c->snap is set when
+ * an exit snapshot was asked for. */
+static int tap_child(struct cli_opts *o, struct cli_child *c, struct filter *f, const char *preload)
+{
+    /* out: CMD's standard output (and, for a Criterion suite, its standard
+     * error); tap: a Criterion suite's TAP report. */
+    int out[2] = {-1, -1}, tap[2] = {-1, -1}, status = 127;
+    char **cmd = o->cmd, **cr_argv = NULL, tap_arg[32];
+    if (pipe2(out, O_CLOEXEC) != 0 || (f->criterion && pipe2(tap, O_CLOEXEC) != 0)) {
+        cli_error("pipe: %s", strerror(errno));
+    } else if (f->criterion &&
+               !(o->cmd = cr_argv = criterion_argv(cmd, tap[1], tap_arg, sizeof tap_arg))) {
+        cli_error("out of memory");
+    } else {
+        if (f->criterion)
+            setenv("LEAKGATE_LINE_BUFFERED", "1", 1);
+        *c = (struct cli_child){.preload = preload,
+                                .out_fd = out[1],
+                                .err_fd = f->criterion ? out[1] : 0,
+                                .keep_fd = f->criterion ? tap[1] : 0,
+                                .snap_wanted = !f->criterion};
+        status = cli_child_start(o, c);
+    }
+    o->cmd = cmd;
+    free(cr_argv);
+    for (int i = 0; i < 2; i++) {
+        if (out[i] >= 0 && (i == 1 || status))
+            close(out[i]);
+        if (tap[i] >= 0 && (i == 1 || status))
+            close(tap[i]);
+    }
+    if (status)
+        return status;
+    /* A consumer that stops reading (after "Bail out!") must not kill us
+     * before CMD is waited for. */
+    signal(SIGPIPE, SIG_IGN);
+    if (f->criterion) {
+        start(f, NULL);
+        struct lines pipes[2] = {{.fd = tap[0], .line = filter_line},
+                                 {.fd = out[0], .line = comment_line}};
+        read_pipes(f, pipes, 2);
+    } else {
+        struct lines pipes[1] = {{.fd = out[0], .line = filter_line}};
+        read_pipes(f, pipes, 1);
+    }
+    return cli_child_wait(c);
+}
+
 int cli_tap(int argc, char **argv)
 {
     struct cli_opts o;
@@ -317,60 +453,36 @@ int cli_tap(int argc, char **argv)
     lg_filterset_t *filters = cli_load_filters(&o);
     if (!filters)
         return CLI_EUSAGE;
+    bool criterion = cli_links_criterion(o.cmd[0]);
     if (lg_filterset_parse_line(filters, judged_by_cases, err, sizeof err) != 0 ||
-        !cli_find_library(lib, sizeof lib)) {
+        !cli_find_library(lib, sizeof lib) ||
+        (criterion && !cli_criterion_preload(lib, libs, sizeof libs))) {
         lg_filterset_free(filters);
         return CLI_EUSAGE;
     }
-    bool criterion = cli_links_criterion(o.cmd[0]);
-    char **cmd = o.cmd, **cr_argv = NULL;
-    if (criterion) {
-        if (o.snapshot) {
-            cli_error("%s: %s is a Criterion test binary: its tests are judged one by one, "
-                      "there is no exit snapshot",
-                      o.snapshot_name, o.cmd[0]);
-            lg_filterset_free(filters);
-            return CLI_EUSAGE;
-        }
-        if (!cli_criterion_preload(lib, libs, sizeof libs) || !(cr_argv = criterion_argv(cmd))) {
-            lg_filterset_free(filters);
-            return CLI_EUSAGE;
-        }
-        o.cmd = cr_argv;
+    if (criterion && o.snapshot) {
+        cli_error("%s: %s is a Criterion test binary: its tests are judged one by one, "
+                  "there is no exit snapshot",
+                  o.snapshot_name, o.cmd[0]);
+        lg_filterset_free(filters);
+        return CLI_EUSAGE;
     }
 
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        cli_error("pipe: %s", strerror(errno));
-        lg_filterset_free(filters);
-        free(cr_argv);
-        return 127;
-    }
-    struct cli_child c = {
-        .preload = criterion ? libs : lib, .out_fd = pfd[1], .snap_wanted = !criterion};
-    int status = cli_child_start(&o, &c);
-    close(pfd[1]);
-    if (status) {
-        close(pfd[0]);
+    struct filter f = {.cmd = o.cmd[0], .held = -1, .criterion = criterion};
+    struct cli_child c = {0};
+    int status = tap_child(&o, &c, &f, criterion ? libs : lib);
+    if (c.pid <= 0 || c.exec_errno) {
         cli_child_cleanup(&c);
         lg_filterset_free(filters);
-        free(cr_argv);
         return status;
     }
-    /* A consumer that stops reading (after "Bail out!") must not kill us
-     * before CMD is waited for. */
-    signal(SIGPIPE, SIG_IGN);
-    struct filter f = {.cmd = cmd[0], .held = -1, .criterion = criterion};
-    filter_run(&f, pfd[0]);
-    status = cli_child_wait(&c);
     start(&f, NULL);
-
     if (criterion) {
         verdict_point(&f, NULL, "Criterion tests get per-test verdicts");
-    } else if (cli_child_has_snapshot(&c, cmd[0])) {
+    } else if (cli_child_has_snapshot(&c, o.cmd[0])) {
         struct cli_verdict v;
-        char *id = cli_join_cmd(cmd);
-        if (cli_verdict_load(&o, c.snap, id ? id : cmd[0], filters, &v) == 0) {
+        char *id = cli_join_cmd(o.cmd);
+        if (cli_verdict_load(&o, c.snap, id ? id : o.cmd[0], filters, &v) == 0) {
             verdict_point(&f, &v, NULL);
             if (status == 0 && v.r.outcome == LG_OUTCOME_LEAKED && o.error_exitcode)
                 status = (int)o.error_exitcode;
@@ -384,6 +496,5 @@ int cli_tap(int argc, char **argv)
     }
     cli_child_cleanup(&c);
     lg_filterset_free(filters);
-    free(cr_argv);
     return status;
 }

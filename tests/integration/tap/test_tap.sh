@@ -205,6 +205,64 @@ grep -q '^mixed/api_clean\.t \.* ok$' "$WORK/p2.out" || fail "api_clean.t: not o
 grep -A1 '^mixed/api_leak.t ' "$WORK/p3.out" | grep -q 'Failed test:  2$' ||
     fail "prove --exec '': $(cat "$WORK/p3.out")"
 
+# ---- Criterion suites whose tests print ---------------------------------
+# Criterion's TAP comes on a pipe of its own; what the tests print (stdout
+# and stderr) comes as comment lines, in order; one version line first, one
+# plan last; prove and tap.py count the same tests and failures.
+PR=$BUILD/tests/tap/criterion_prints
+cc -std=gnu11 -g -O0 -fno-omit-frame-pointer $HERE/criterion_prints.c -lcriterion -o "$PR" ||
+    fail "cannot build criterion_prints.c"
+make -s "$BUILD/examples/test_kvconf" BUILD="$BUILD" >/dev/null || fail "cannot build examples/kvconf"
+KV=$BUILD/examples/test_kvconf
+# tap_agree NAME BINARY TESTS FAILED: leakgate tap's TAP of BINARY, with
+# TESTS points (leakgate's included) of which FAILED fail, read alike by
+# prove and tappy.
+tap_agree() {
+    name=$1 bin=$2 tests=$3 failed=$4
+    "$LG" tap -- "$bin" >"$WORK/$name.tap" 2>"$WORK/$name.err"
+    [ -s "$WORK/$name.err" ] && fail "$name: leakgate tap wrote to stderr: $(cat "$WORK/$name.err")"
+    [ "$(grep -c '^TAP version' "$WORK/$name.tap")" = 1 ] || fail "$name: not one version line"
+    head -1 "$WORK/$name.tap" | grep -q '^TAP version 13$' || fail "$name: version line not first"
+    [ "$(grep -cE '^1\.\.[0-9]' "$WORK/$name.tap")" = 1 ] || fail "$name: not one plan"
+    [ "$(tail -1 "$WORK/$name.tap")" = "1..$tests" ] || fail "$name: last line $(tail -1 "$WORK/$name.tap"), not 1..$tests"
+    [ "$(grep -cE '^(not )?ok' "$WORK/$name.tap")" = "$tests" ] || fail "$name: not $tests test points"
+    mkdir -p "$WORK/agree" && ln -sf "$bin" "$WORK/agree/$name.t"
+    (cd "$WORK/agree" && prove --exec "$LG tap --" "./$name.t") >"$WORK/$name.prove" 2>&1
+    if [ "$failed" = 0 ]; then
+        grep -q '^All tests successful\.$' "$WORK/$name.prove" || fail "prove $name: $(cat "$WORK/$name.prove")"
+        grep -q "^Files=1, Tests=$tests," "$WORK/$name.prove" || fail "prove $name: not $tests tests"
+    else
+        grep -q "Tests: $tests Failed: $failed)" "$WORK/$name.prove" || fail "prove $name: $(cat "$WORK/$name.prove")"
+    fi
+    grep -q 'Parse errors' "$WORK/$name.prove" && fail "prove $name: parse errors: $(cat "$WORK/$name.prove")"
+    tappy "$WORK/$name.tap" >"$WORK/$name.tappy" 2>&1
+    grep -q "^Ran $tests tests" "$WORK/$name.tappy" || fail "tappy $name: $(tail -3 "$WORK/$name.tappy")"
+    if [ "$failed" = 0 ]; then
+        grep -q '^OK' "$WORK/$name.tappy" || fail "tappy $name: $(tail -3 "$WORK/$name.tappy")"
+    else
+        grep -q "^FAILED (failures=$failed[,)]" "$WORK/$name.tappy" || fail "tappy $name: $(tail -3 "$WORK/$name.tappy")"
+    fi
+}
+tap_agree prints "$PR" 7 2
+tap_agree kvconf "$KV" 12 3
+tap_agree criterion "$CR" 3 1
+# Every line the tests printed is a comment, in the order printed
+# (Criterion runs tests in parallel: only one test's lines have an order).
+for l in 'after push: 3 2 1' 'slist: three nodes' 'again: 3 2 1' 'TAP version 13' '1..99' \
+    'ok 1 - not a test point' 'not ok 2 - nor this' 'Bail out! only words' 'one node: 7' \
+    'leaked: 5 4' 'fixture: setting up' 'in the test body' 'fixture: tearing down'; do
+    # (a line printed with no newline runs into the next test's first one)
+    grep '^# ' "$WORK/prints.tap" | grep -qF -- "$l" || fail "prints: no comment line '# $l'"
+done
+grep -qF 'a last line without its newline' "$WORK/prints.tap" || fail "prints: the line without newline lost"
+grep -qxF '# kvconf summary for '"$(date +%Y)" "$WORK/kvconf.tap" || fail "kvconf: its printed line is not a comment"
+order=$(grep -nxE '# (after push: 3 2 1|slist: three nodes|again: 3 2 1)' "$WORK/prints.tap" | cut -d: -f2- | tr '\n' '|')
+[ "$order" = '# after push: 3 2 1|# slist: three nodes|# again: 3 2 1|' ] || fail "prints: stdout and stderr out of order: $order"
+# A --tap=FILE given to the suite is replaced: the report comes to leakgate.
+"$LG" tap -- "$PR" --tap="$WORK/elsewhere.tap" >"$WORK/tapfile.tap" 2>&1
+[ -e "$WORK/elsewhere.tap" ] && fail "--tap=FILE: the suite still wrote FILE"
+tail -1 "$WORK/tapfile.tap" | grep -qx '1\.\.7' || fail "--tap=FILE: $(tail -3 "$WORK/tapfile.tap")"
+
 # ---- usage errors: one line naming the problem, exit 2 ------------------
 usage() {
     want=$1 pattern=$2
