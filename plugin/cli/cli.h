@@ -24,6 +24,7 @@ int cli_show(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_gate(int argc, char **argv);
 int cli_tap(int argc, char **argv);
+int cli_suppressions(int argc, char **argv);
 
 /* Prints "leakgate: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

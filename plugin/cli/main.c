@@ -7,6 +7,8 @@
  *   leakgate show FILE                   top statistics of a snapshot (show.c)
  *   leakgate compare OLD NEW             top differences (show.c)
  *   leakgate gate [options] REPORT...    CI gate over JSON reports (gate.c)
+ *   leakgate suppressions REPORT...      leak: rules accepting their leaks
+ *                                        (suppressions.c)
  *
  * Exit status 2 means the command line or a LEAKGATE_* variable was wrong;
  * every such error is one line naming the option or variable and the
@@ -32,6 +34,7 @@ static const char usage[] =
     "  compare OLD NEW                 top differences between two snapshots\n"
     "  gate [options] REPORT.json...   merge JSON reports, compare their leaks\n"
     "                                  with a baseline; fail on new or grown ones\n"
+    "  suppressions REPORT.json...     print leak: rules accepting their leaks\n"
     "\n"
     "`leakgate COMMAND --help` lists the options of a command;\n"
     "`leakgate --version` prints the version.\n";
@@ -132,6 +135,8 @@ int main(int argc, char **argv)
         return cli_compare(argc - 1, argv + 1);
     if (strcmp(verb, "gate") == 0)
         return cli_gate(argc - 1, argv + 1);
+    if (strcmp(verb, "suppressions") == 0)
+        return cli_suppressions(argc - 1, argv + 1);
     if (verb[0] == '-')
         cli_error("unknown option %s (try leakgate --help)", verb);
     else

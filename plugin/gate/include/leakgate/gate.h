@@ -127,6 +127,22 @@ char *lg_gate_baseline_string(const lg_gate_t *g);
  * Returns 0, LG_EIO (errno tells why). */
 int lg_gate_write_file(const char *path, const char *text);
 
+/* A suppression file accepting every current leak (new, grown or known),
+ * after lg_gate_compare: one `leak:^FUNCTION$` rule per allocation site
+ * (the first frame with a symbol that is not the allocator or a C library
+ * wrapper such as strdup), after comments naming each test, size and
+ * traceback it covers.  Returns NULL when out of memory.  Caller frees
+ * with lg_string_free(). */
+char *lg_gate_suppressions(const lg_gate_t *g);
+
+/* Converts the valgrind suppression blocks (`{ name, Memcheck:Leak,
+ * fun:... }`) of file `path` into `leak:` rules, one per leak block, on its
+ * first fun: frame that is not an allocator (else its first obj:).
+ * Returns 0 with *out set (caller frees with lg_string_free), LG_EIO
+ * (errno tells why), LG_EFORMAT or LG_ENOMEM; err gets "PATH[:LINE]: what
+ * is wrong". */
+int lg_suppressions_from_valgrind(const char *path, char **out, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
