@@ -256,8 +256,8 @@ for l in 'after push: 3 2 1' 'slist: three nodes' 'again: 3 2 1' 'TAP version 13
 done
 grep -qF 'a last line without its newline' "$WORK/prints.tap" || fail "prints: the line without newline lost"
 grep -qxF '# kvconf summary for '"$(date +%Y)" "$WORK/kvconf.tap" || fail "kvconf: its printed line is not a comment"
-order=$(grep -nxE '# (after push: 3 2 1|slist: three nodes|again: 3 2 1)' "$WORK/prints.tap" | cut -d: -f2- | tr '\n' '|')
-[ "$order" = '# after push: 3 2 1|# slist: three nodes|# again: 3 2 1|' ] || fail "prints: stdout and stderr out of order: $order"
+order=$(grep -oE '(after push: 3 2 1|slist: three nodes|again: 3 2 1)$' "$WORK/prints.tap" | tr '\n' '|')
+[ "$order" = 'after push: 3 2 1|slist: three nodes|again: 3 2 1|' ] || fail "prints: stdout and stderr out of order: $order"
 # A --tap=FILE given to the suite is replaced: the report comes to leakgate.
 "$LG" tap -- "$PR" --tap="$WORK/elsewhere.tap" >"$WORK/tapfile.tap" 2>&1
 [ -e "$WORK/elsewhere.tap" ] && fail "--tap=FILE: the suite still wrote FILE"
