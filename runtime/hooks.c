@@ -89,18 +89,41 @@ static LG_NOINLINE bool bootstrap(void)
 #endif
 #define HOOK_API LG_API LG_HOOK_TEXT
 
-HOOK_API void *HOOK(malloc)(size_t size)
-{
-    if (!READY())
-        return pool_alloc(size, 16);
-    void *p = lg__real.malloc(size);
-    if (p && ENTER()) {
-        int e = errno;
-        lg__trace_alloc(LG_DOMAIN_C, p, size);
-        LEAVE(e);
+/* Every hook's prototype, from the one list (lg_internal.h): a hand-written
+ * hook that strays from it does not compile. */
+#define PROTOTYPE(name, ret, params, args, body, size, align) HOOK_API ret HOOK(name) params;
+LG_FOR_EACH_HOOKED_FUNCTION(PROTOTYPE)
+#undef PROTOTYPE
+
+/* Traces a block the real allocator returned (NULL: nothing to trace). */
+#define TRACE_RESULT(p, size)                          \
+    do {                                               \
+        if ((p) && ENTER()) {                          \
+            int e_ = errno;                            \
+            lg__trace_alloc(LG_DOMAIN_C, (p), (size)); \
+            LEAVE(e_);                                 \
+        }                                              \
+    } while (0)
+
+/* The SIMPLE hooks of the list (malloc, aligned_alloc, memalign, valloc,
+ * pvalloc): the pool until the real allocator is known, then the real call
+ * with its result traced at the requested size.  CUSTOM ones follow. */
+#define HOOK_SIMPLE(name, ret, params, args, size, align) \
+    HOOK_API ret HOOK(name) params                        \
+    {                                                     \
+        if (!READY())                                     \
+            return pool_alloc(size, align);               \
+        void *p = lg__real.name args;                     \
+        TRACE_RESULT(p, size);                            \
+        return p;                                         \
     }
-    return p;
-}
+#define HOOK_CUSTOM(name, ret, params, args, size, align)
+#define HOOK_BODY(name, ret, params, args, body, size, align) \
+    HOOK_##body(name, ret, params, args, size, align)
+LG_FOR_EACH_HOOKED_FUNCTION(HOOK_BODY)
+#undef HOOK_BODY
+#undef HOOK_CUSTOM
+#undef HOOK_SIMPLE
 
 HOOK_API void HOOK(free)(void *p)
 {
@@ -212,16 +235,6 @@ HOOK_API void *HOOK(reallocarray)(void *old, size_t n, size_t size)
     return resize(old, total, call_reallocarray, n, size);
 }
 
-/* The aligned allocators: trace the requested size. */
-#define TRACE_RESULT(p, size)                          \
-    do {                                               \
-        if ((p) && ENTER()) {                          \
-            int e_ = errno;                            \
-            lg__trace_alloc(LG_DOMAIN_C, (p), (size)); \
-            LEAVE(e_);                                 \
-        }                                              \
-    } while (0)
-
 HOOK_API int HOOK(posix_memalign)(void **out, size_t align, size_t size)
 {
     if (!READY()) {
@@ -235,42 +248,6 @@ HOOK_API int HOOK(posix_memalign)(void **out, size_t align, size_t size)
     if (rc == 0)
         TRACE_RESULT(*out, size);
     return rc;
-}
-
-HOOK_API void *HOOK(aligned_alloc)(size_t align, size_t size)
-{
-    if (!READY())
-        return pool_alloc(size, align);
-    void *p = lg__real.aligned_alloc(align, size);
-    TRACE_RESULT(p, size);
-    return p;
-}
-
-HOOK_API void *HOOK(memalign)(size_t align, size_t size)
-{
-    if (!READY())
-        return pool_alloc(size, align);
-    void *p = lg__real.memalign(align, size);
-    TRACE_RESULT(p, size);
-    return p;
-}
-
-HOOK_API void *HOOK(valloc)(size_t size)
-{
-    if (!READY())
-        return pool_alloc(size, 4096);
-    void *p = lg__real.valloc(size);
-    TRACE_RESULT(p, size);
-    return p;
-}
-
-HOOK_API void *HOOK(pvalloc)(size_t size)
-{
-    if (!READY())
-        return pool_alloc(size, 4096);
-    void *p = lg__real.pvalloc(size);
-    TRACE_RESULT(p, size);
-    return p;
 }
 
 HOOK_API size_t HOOK(malloc_usable_size)(void *p)

@@ -46,18 +46,35 @@ int lg__errf(char *err, size_t errlen, int rc, const char *fmt, ...)
 
 /* ---- the real allocator (prim_linux.c) --------------------------------- */
 
+/* The hooked allocation functions, one list for everything that names them
+ * (memray's FOR_EACH_HOOKED_FUNCTION): the real allocator's pointers
+ * below, their resolution (prim_linux.c), the hooks and their sanitizer-
+ * build names (hooks.c).
+ *
+ *   X(name, return type, (parameters), (arguments), body, size, align)
+ *
+ * body SIMPLE: hooks.c generates the hook: before the real allocator is
+ * resolved, `size` bytes aligned to `align` from the bootstrap pool; then
+ * the real call, and the result traced with `size`.  body CUSTOM: the
+ * hook is written by hand in hooks.c (size and align unused). */
+#define LG_FOR_EACH_HOOKED_FUNCTION(X)                                                         \
+    X(malloc, void *, (size_t size), (size), SIMPLE, size, 16)                                 \
+    X(free, void, (void *p), (p), CUSTOM, 0, 0)                                                \
+    X(calloc, void *, (size_t n, size_t size), (n, size), CUSTOM, 0, 0)                        \
+    X(realloc, void *, (void *old, size_t size), (old, size), CUSTOM, 0, 0)                    \
+    X(reallocarray, void *, (void *old, size_t n, size_t size), (old, n, size), CUSTOM, 0, 0)  \
+    X(posix_memalign, int, (void **out, size_t align, size_t size), (out, align, size), CUSTOM, \
+      0, 0)                                                                                    \
+    X(aligned_alloc, void *, (size_t align, size_t size), (align, size), SIMPLE, size, align)  \
+    X(memalign, void *, (size_t align, size_t size), (align, size), SIMPLE, size, align)       \
+    X(valloc, void *, (size_t size), (size), SIMPLE, size, 4096)                               \
+    X(pvalloc, void *, (size_t size), (size), SIMPLE, size, 4096)                              \
+    X(malloc_usable_size, size_t, (void *p), (p), CUSTOM, 0, 0)
+
 struct lg__real {
-    void *(*malloc)(size_t);
-    void (*free)(void *);
-    void *(*calloc)(size_t, size_t);
-    void *(*realloc)(void *, size_t);
-    void *(*reallocarray)(void *, size_t, size_t);
-    int (*posix_memalign)(void **, size_t, size_t);
-    void *(*aligned_alloc)(size_t, size_t);
-    void *(*memalign)(size_t, size_t);
-    void *(*valloc)(size_t);
-    void *(*pvalloc)(size_t);
-    size_t (*malloc_usable_size)(void *);
+#define LG_REAL_FIELD(name, ret, params, args, body, size, align) ret(*name) params;
+    LG_FOR_EACH_HOOKED_FUNCTION(LG_REAL_FIELD)
+#undef LG_REAL_FIELD
 };
 
 /* Resolved by lg__real_init() with dlsym(RTLD_NEXT); until then NULL. */
@@ -207,19 +224,11 @@ void lg__atfork_register(void);
 extern LG_TLS int lg__in_hook;
 
 #ifdef LG_NO_INTERPOSE
-/* Sanitizer builds, whose runtime owns malloc: the hooks under these names,
- * called only by tests. */
-void *lg__hook_malloc(size_t size);
-void lg__hook_free(void *p);
-void *lg__hook_calloc(size_t n, size_t size);
-void *lg__hook_realloc(void *old, size_t size);
-void *lg__hook_reallocarray(void *old, size_t n, size_t size);
-int lg__hook_posix_memalign(void **out, size_t align, size_t size);
-void *lg__hook_aligned_alloc(size_t align, size_t size);
-void *lg__hook_memalign(size_t align, size_t size);
-void *lg__hook_valloc(size_t size);
-void *lg__hook_pvalloc(size_t size);
-size_t lg__hook_malloc_usable_size(void *p);
+/* Sanitizer builds, whose runtime owns malloc: the hooks under these names
+ * (lg__hook_malloc, ...), called only by tests. */
+#define LG_HOOK_DECL(name, ret, params, args, body, size, align) ret lg__hook_##name params;
+LG_FOR_EACH_HOOKED_FUNCTION(LG_HOOK_DECL)
+#undef LG_HOOK_DECL
 #endif
 
 /* Mark hooks (mark.c), called by trace.c with no table lock held. */

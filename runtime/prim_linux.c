@@ -46,17 +46,9 @@ int lg__real_init(void)
         if (!r.name && (libc || (libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD)))) \
             r.name = (__typeof__(r.name))dlsym(libc, #name);                         \
     } while (0)
-    RESOLVE(free);
-    RESOLVE(calloc);
-    RESOLVE(realloc);
-    RESOLVE(reallocarray);
-    RESOLVE(posix_memalign);
-    RESOLVE(aligned_alloc);
-    RESOLVE(memalign);
-    RESOLVE(valloc);
-    RESOLVE(pvalloc);
-    RESOLVE(malloc_usable_size);
-    RESOLVE(malloc);
+#define RESOLVE_ONE(name, ret, params, args, body, size, align) RESOLVE(name);
+    LG_FOR_EACH_HOOKED_FUNCTION(RESOLVE_ONE)
+#undef RESOLVE_ONE
 #undef RESOLVE
     if (libc)
         dlclose(libc); /* RTLD_NOLOAD: only drops the reference just taken */
