@@ -18,7 +18,7 @@ CLANG   ?= clang
 SAN     ?=
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wpointer-arith -Wformat=2 -Wundef -Wno-unused-parameter
+           -Wpointer-arith -Wformat=2 -Wundef
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 BASE    := -std=gnu11 -fno-omit-frame-pointer -D_GNU_SOURCE $(WARN) -MMD -MP

@@ -236,6 +236,7 @@ static void cache_add_locked(const struct entry *e)
 
 static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
 {
+    LG_UNUSED(size);
     unsigned long long *c = arg;
     c[0] = info->dlpi_adds;
     c[1] = info->dlpi_subs;
@@ -291,6 +292,8 @@ static bool mapped_path(uintptr_t addr, char *buf, size_t len)
  * other objects without a path are left out (no file to read). */
 static int report_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
+    LG_UNUSED(size);
+    LG_UNUSED(arg);
     const char *name = info->dlpi_name;
     char real[PATH_MAX];
     uintptr_t lo, hi;
@@ -325,6 +328,10 @@ static int report_object(struct dl_phdr_info *info, size_t size, void *arg)
 static int module_removed(Dwfl_Module *mod, void *userdata, const char *name, Dwarf_Addr base,
                           void *arg)
 {
+    LG_UNUSED(mod);
+    LG_UNUSED(name);
+    LG_UNUSED(base);
+    LG_UNUSED(arg);
     struct modinfo *mi = *(void **)userdata;
     if (mi) {
         lg__xfree(mi->syms);
@@ -583,6 +590,7 @@ struct object_range {
 
 static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
+    LG_UNUSED(size);
     struct object_range *r = arg;
     if (info->dlpi_addr != r->lm->l_addr || strcmp(info->dlpi_name, r->lm->l_name) != 0)
         return 0;

@@ -19,8 +19,7 @@ from setuptools.command.build_py import build_py
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 INCLUDES = [str(ROOT / d) for d in ("runtime/include", "plugin/include", "runtime", "plugin")]
-CFLAGS = ["-std=gnu11", "-O2", "-g", "-fno-omit-frame-pointer", "-fvisibility=hidden",
-          "-Wno-unused-parameter"]
+CFLAGS = ["-std=gnu11", "-O2", "-g", "-fno-omit-frame-pointer", "-fvisibility=hidden"]
 PTH = ("import os; (os.environ.get('LEAKGATE_PYTHON') or os.environ.get('LEAKGATE_RUN_PID'))"
        " and __import__('leakgate._startup')\n")
 
