@@ -258,13 +258,28 @@ ifeq ($(SAN),)
 endif
 
 # Unit tests link the whole runtime statically (hooks included: linked
-# mode), and the gate library for what they use of it.
-# -fno-builtin: the compiler must not remove the malloc/free pairs they make.
-$(BUILD)/tests/%: tests/unit/%.c $(ARCHIVE) $(GATE_AR) tests/unit/lgtest.h
+# mode) in a debug build that checks the lock order on every lock taken
+# (LG_DEBUG_LOCKS, lg_internal.h), and the gate library for what they use
+# of it.  -fno-builtin: the compiler must not remove the malloc/free pairs
+# they make.
+DEBUG_AR   := $(BUILD)/lib/libleakgate-debug.a
+DEBUG_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj-debug/%.o) $(HOOK_SRCS:%.c=$(BUILD)/obj-debug/%.o)
+
+$(BUILD)/obj-debug/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (debug)")
+	$(Q)$(CC) $(LIB_CFLAGS) -DLG_DEBUG_LOCKS -c $< -o $@
+
+$(DEBUG_AR): $(DEBUG_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(DEBUG_AR) $(GATE_AR) tests/unit/lgtest.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(BASE) $(CFLAGS) -fno-builtin $(INC) $(GATE_INC) -DLG_BUILDING_LIBRARY -o $@ $< \
-	    $(GATE_AR) -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
+	$(Q)$(CC) $(BASE) $(CFLAGS) -fno-builtin $(INC) $(GATE_INC) -DLG_BUILDING_LIBRARY \
+	    -DLG_DEBUG_LOCKS -o $@ $< \
+	    $(GATE_AR) -Wl,--whole-archive $(DEBUG_AR) -Wl,--no-whole-archive $(LDSAN) $(LIBS)
 
 $(BUILD)/tests/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
@@ -337,4 +352,4 @@ clean: ## remove build/
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' Makefile | sed -e 's/:.*## /\t/' | expand -t 16
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-debug -name '*.d' 2>/dev/null)

@@ -27,12 +27,12 @@
 #define TCACHE   64
 
 static struct {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;     /* LG_LOCK_INTERN */
     lg__tb_t **buckets;       /* hash chains, protected by lock */
     uint32_t nbuckets;        /* power of two, protected by lock */
     uint32_t count;           /* ids handed out; written under lock, read atomic */
     lg__tb_t **dir[DIR_SIZE]; /* segments, written under lock */
-    lg__arena_t arena;        /* tracebacks; counted as tracer memory */
+    lg__arena_t arena;        /* tracebacks; counted as tracer memory; under lock */
 } in = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .arena = {.counted = true},
@@ -140,9 +140,9 @@ uint32_t lg__intern(const uintptr_t *frames, int n, uint32_t total)
         if (tb && same(tb, hash, frames, n, total))
             return tcache_id[slot];
     }
-    pthread_mutex_lock(&in.lock);
+    lg__lock(&in.lock, LG_LOCK_INTERN);
     uint32_t id = intern_locked(hash, frames, n, total);
-    pthread_mutex_unlock(&in.lock);
+    lg__unlock(&in.lock, LG_LOCK_INTERN);
     if (id != LG_TB_NONE) {
         tcache_hash[slot] = hash;
         tcache_id[slot] = id;
@@ -171,9 +171,9 @@ void lg__intern_clear(void)
 
 void lg__intern_lock(void)
 {
-    pthread_mutex_lock(&in.lock);
+    lg__lock(&in.lock, LG_LOCK_INTERN);
 }
 void lg__intern_unlock(void)
 {
-    pthread_mutex_unlock(&in.lock);
+    lg__unlock(&in.lock, LG_LOCK_INTERN);
 }

@@ -38,7 +38,7 @@ struct entry {
 };
 
 static struct {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;   /* LG_LOCK_INTERP */
     struct entry **buckets; /* protected by lock */
     uint32_t nbuckets;      /* power of two, protected by lock */
     _Atomic uint32_t count; /* entries published */
@@ -95,7 +95,7 @@ uintptr_t lg_interp_frame(const char *file, unsigned line)
         return 0;
     uint32_t h = hash_of(file, line);
     uintptr_t word = 0;
-    pthread_mutex_lock(&interp.lock);
+    lg__lock(&interp.lock, LG_LOCK_INTERP);
     uint32_t n = atomic_load(&interp.count);
     if (interp.nbuckets) {
         for (struct entry *e = interp.buckets[h & (interp.nbuckets - 1)]; e; e = e->next) {
@@ -123,7 +123,7 @@ uintptr_t lg_interp_frame(const char *file, unsigned line)
     e->next = interp.buckets[h & (interp.nbuckets - 1)];
     interp.buckets[h & (interp.nbuckets - 1)] = e;
 out:
-    pthread_mutex_unlock(&interp.lock);
+    lg__unlock(&interp.lock, LG_LOCK_INTERP);
     return word;
 }
 
@@ -184,12 +184,12 @@ LG_HOOK_TEXT int lg__interp_append(uintptr_t *frames, int n, int max, uint32_t *
 
 void lg__interp_lock(void)
 {
-    pthread_mutex_lock(&interp.lock);
+    lg__lock(&interp.lock, LG_LOCK_INTERP);
 }
 
 void lg__interp_unlock(void)
 {
-    pthread_mutex_unlock(&interp.lock);
+    lg__unlock(&interp.lock, LG_LOCK_INTERP);
 }
 
 int lg_untraced_enter(void)

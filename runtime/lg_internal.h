@@ -17,6 +17,7 @@
 #endif
 
 #include <leakgate/runtime.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -32,6 +33,59 @@
  * capture live in their own section, so that capture can drop the tracer's
  * frames wherever inlining left them: frame 0 is the allocator's caller. */
 #define LG_HOOK_TEXT __attribute__((section("lg_hook_text")))
+
+/* ---- locks and their order (lock.c) ------------------------------------
+ *
+ * The tracer's locks, outermost first.  A thread holding one of them may
+ * take only locks further down this list, never one above it:
+ *
+ *   LG_LOCK_SYMBOLIZE  symbolize.c S.lock      the symbolizer's caches
+ *   LG_LOCK_MARK       mark.c mk.lock          the active mark's logs; it
+ *                                              looks blocks up in the trace
+ *                                              table (shard locks) under it
+ *   LG_LOCK_INTERP     interp.c interp.lock    interpreter frame words
+ *   LG_LOCK_INTERN     intern.c in.lock        interned tracebacks
+ *   LG_LOCK_DOMAINS    table.c tbl.dom_lock    the list of user domains
+ *   LG_LOCK_SHARD      table.c shard.lock      one trace-table shard; several
+ *                                              only in lg__table_lock_all,
+ *                                              in index order
+ *
+ * fork() takes all of them in this order (trace.c's before_fork, after
+ * symbolize.c's own handler) and releases them in reverse.  An adapter's
+ * locks (the Python binding's frame cache) sit above all of these.
+ * Every lock goes through lg__lock / lg__unlock; built with
+ * LG_DEBUG_LOCKS (the unit tests are), each thread keeps the levels it
+ * holds and taking a lock out of order reports both and aborts. */
+enum lg__lock_level {
+    LG_LOCK_SYMBOLIZE = 1,
+    LG_LOCK_MARK,
+    LG_LOCK_INTERP,
+    LG_LOCK_INTERN,
+    LG_LOCK_DOMAINS,
+    LG_LOCK_SHARD,
+    LG_LOCK_LEVELS
+};
+
+#ifdef LG_DEBUG_LOCKS
+/* Checks that this thread may take a lock of `level`, then records it. */
+void lg__lock_order_enter(int level);
+void lg__lock_order_leave(int level);
+#else
+#define lg__lock_order_enter(level) ((void)(level))
+#define lg__lock_order_leave(level) ((void)(level))
+#endif
+
+static inline void lg__lock(pthread_mutex_t *m, int level)
+{
+    lg__lock_order_enter(level);
+    pthread_mutex_lock(m);
+}
+
+static inline void lg__unlock(pthread_mutex_t *m, int level)
+{
+    pthread_mutex_unlock(m);
+    lg__lock_order_leave(level);
+}
 
 /* ---- diagnostics (error.c) --------------------------------------------- */
 

@@ -36,15 +36,15 @@ struct lg_mark {
 };
 
 static struct {
-    pthread_mutex_t lock;
-    uint64_t active; /* id of the active mark, 0 = none */
-    uint64_t next_id;
-    struct born *born;
-    size_t born_cap, born_len;
-    struct died *died;
-    size_t died_cap, died_len;
-    uint64_t lost_at_begin;
-    uint64_t dropped; /* events not logged for lack of memory */
+    pthread_mutex_t lock;      /* LG_LOCK_MARK: above the table's shard locks */
+    uint64_t active;           /* id of the active mark, 0 = none; protected by lock */
+    uint64_t next_id;          /* protected by lock */
+    struct born *born;         /* protected by lock */
+    size_t born_cap, born_len; /* protected by lock */
+    struct died *died;         /* protected by lock */
+    size_t died_cap, died_len; /* protected by lock */
+    uint64_t lost_at_begin;    /* protected by lock */
+    uint64_t dropped;          /* events not logged for lack of memory; protected by lock */
 } mk = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 volatile int lg__mark_active;
@@ -119,7 +119,7 @@ static int died_grow_locked(void)
 
 void lg__mark_on_alloc(uint32_t domain, uintptr_t ptr)
 {
-    pthread_mutex_lock(&mk.lock);
+    lg__lock(&mk.lock, LG_LOCK_MARK);
     if (!mk.active)
         goto out;
     if ((mk.born_len + 1) * 4 > mk.born_cap * 3 && born_grow_locked()) {
@@ -132,12 +132,12 @@ void lg__mark_on_alloc(uint32_t domain, uintptr_t ptr)
         mk.born_len++;
     }
 out:
-    pthread_mutex_unlock(&mk.lock);
+    lg__unlock(&mk.lock, LG_LOCK_MARK);
 }
 
 void lg__mark_on_free(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
 {
-    pthread_mutex_lock(&mk.lock);
+    lg__lock(&mk.lock, LG_LOCK_MARK);
     if (!mk.active)
         goto out;
     if (mk.born_cap) {
@@ -160,7 +160,7 @@ void lg__mark_on_free(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
     mk.died[j].size += size;
     mk.died[j].count++;
 out:
-    pthread_mutex_unlock(&mk.lock);
+    lg__unlock(&mk.lock, LG_LOCK_MARK);
 }
 
 static void clear_locked(void)
@@ -183,13 +183,13 @@ int lg_mark_begin(lg_mark_t **out)
     lg_mark_t *m = lg__xcalloc(1, sizeof *m);
     if (!m)
         return LG_ENOMEM;
-    pthread_mutex_lock(&mk.lock);
+    lg__lock(&mk.lock, LG_LOCK_MARK);
     clear_locked();
     m->id = ++mk.next_id;
     mk.active = m->id;
     mk.lost_at_begin = lg_get_lost_traces();
     lg__mark_active = 1;
-    pthread_mutex_unlock(&mk.lock);
+    lg__unlock(&mk.lock, LG_LOCK_MARK);
     *out = m;
     return 0;
 }
@@ -198,27 +198,27 @@ void lg_mark_free(lg_mark_t *m)
 {
     if (!m)
         return;
-    pthread_mutex_lock(&mk.lock);
+    lg__lock(&mk.lock, LG_LOCK_MARK);
     if (mk.active == m->id)
         clear_locked();
-    pthread_mutex_unlock(&mk.lock);
+    lg__unlock(&mk.lock, LG_LOCK_MARK);
     lg__xfree(m);
 }
 
 void lg__mark_reset(void)
 {
-    pthread_mutex_lock(&mk.lock);
+    lg__lock(&mk.lock, LG_LOCK_MARK);
     clear_locked();
-    pthread_mutex_unlock(&mk.lock);
+    lg__unlock(&mk.lock, LG_LOCK_MARK);
 }
 
 void lg__mark_lock(void)
 {
-    pthread_mutex_lock(&mk.lock);
+    lg__lock(&mk.lock, LG_LOCK_MARK);
 }
 void lg__mark_unlock(void)
 {
-    pthread_mutex_unlock(&mk.lock);
+    lg__unlock(&mk.lock, LG_LOCK_MARK);
 }
 
 /* ---- the diff ------------------------------------------------------------ */
@@ -300,10 +300,10 @@ int lg_mark_diff(const lg_mark_t *m, lg_stats_t **out, uint64_t *lost)
         return LG_ENOTTRACING;
     struct groups gs = {0};
     uint64_t dropped;
-    pthread_mutex_lock(&mk.lock);
+    lg__lock(&mk.lock, LG_LOCK_MARK);
     int rc = (!m || mk.active != m->id) ? LG_ESTALE : collect_locked(&gs);
     dropped = mk.dropped + (lg_get_lost_traces() - mk.lost_at_begin);
-    pthread_mutex_unlock(&mk.lock);
+    lg__unlock(&mk.lock, LG_LOCK_MARK);
 
     /* Symbolize outside the lock: the program keeps allocating meanwhile. */
     lg_snapshot_t *scratch = rc ? NULL : lg__snapshot_alloc();

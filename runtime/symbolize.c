@@ -86,6 +86,7 @@ struct modinfo {
     size_t nsyms;
 };
 
+/* Every field is protected by lock (LG_LOCK_SYMBOLIZE, the outermost). */
 static struct {
     pthread_mutex_t lock;
     Dwfl *dwfl;              /* NULL until the first miss */
@@ -109,14 +110,14 @@ static void lock(void)
 {
     saved_in_hook = lg__in_hook;
     lg__in_hook = 1;
-    pthread_mutex_lock(&S.lock);
+    lg__lock(&S.lock, LG_LOCK_SYMBOLIZE);
     holding_lock = 1;
 }
 
 static void unlock(void)
 {
     holding_lock = 0;
-    pthread_mutex_unlock(&S.lock);
+    lg__unlock(&S.lock, LG_LOCK_SYMBOLIZE);
     lg__in_hook = saved_in_hook;
 }
 

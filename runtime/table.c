@@ -39,11 +39,11 @@ struct big {
 };
 
 struct shard {
-    pthread_mutex_t lock;
-    struct entry *slots;
-    size_t cap, len; /* cap is 0 or at least MIN_CAP */
-    struct big *bigs;
-    size_t nbig;
+    pthread_mutex_t lock; /* LG_LOCK_SHARD: the innermost lock */
+    struct entry *slots;  /* protected by lock */
+    size_t cap, len;      /* cap is 0 or at least MIN_CAP; protected by lock */
+    struct big *bigs;     /* protected by lock */
+    size_t nbig;          /* protected by lock */
 } __attribute__((aligned(64)));
 
 struct domain {
@@ -54,9 +54,9 @@ struct domain {
 
 static struct domain builtin[2];
 static struct {
-    pthread_mutex_t dom_lock;
-    struct domain *others; /* user domains, newest first */
-    bool ready;
+    pthread_mutex_t dom_lock; /* LG_LOCK_DOMAINS */
+    struct domain *others;    /* user domains, newest first; protected by dom_lock */
+    bool ready;               /* set once by the first constructor or use */
 } tbl = {.dom_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void domain_init(struct domain *d, uint32_t id)
@@ -90,7 +90,7 @@ static struct domain *domain_get(uint32_t id, bool create)
     if (LG_LIKELY(id <= LG_DOMAIN_PYTHON))
         return &builtin[id];
     struct domain *d;
-    pthread_mutex_lock(&tbl.dom_lock);
+    lg__lock(&tbl.dom_lock, LG_LOCK_DOMAINS);
     for (d = tbl.others; d; d = d->next)
         if (d->id == id)
             break;
@@ -99,7 +99,7 @@ static struct domain *domain_get(uint32_t id, bool create)
         d->next = tbl.others;
         tbl.others = d;
     }
-    pthread_mutex_unlock(&tbl.dom_lock);
+    lg__unlock(&tbl.dom_lock, LG_LOCK_DOMAINS);
     return d;
 }
 
@@ -190,7 +190,7 @@ int lg__table_put(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb, size
     uint64_t h = hash_key(key);
     struct shard *s = shard_of(d, h);
     int rc = 0;
-    pthread_mutex_lock(&s->lock);
+    lg__lock(&s->lock, LG_LOCK_SHARD);
     if ((s->len + 1) * 9 > s->cap * 7 && grow_locked(s)) {
         rc = LG_ENOMEM;
         goto out;
@@ -220,7 +220,7 @@ int lg__table_put(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb, size
         big_remove_locked(s, key);
     *e = (struct entry){key, size >= BIG ? BIG : (uint32_t)size, tb};
 out:
-    pthread_mutex_unlock(&s->lock);
+    lg__unlock(&s->lock, LG_LOCK_SHARD);
     return rc;
 }
 
@@ -241,7 +241,7 @@ int lg__table_get(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
     uint64_t h = hash_key(key);
     struct shard *s = shard_of(d, h);
     int rc = LG_ENOTFOUND;
-    pthread_mutex_lock(&s->lock);
+    lg__lock(&s->lock, LG_LOCK_SHARD);
     if (s->cap) {
         struct entry *e = &s->slots[find_locked(s, key, h)];
         if (e->key) {
@@ -250,7 +250,7 @@ int lg__table_get(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
             rc = 0;
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    lg__unlock(&s->lock, LG_LOCK_SHARD);
     return rc;
 }
 
@@ -263,7 +263,7 @@ int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
     uint64_t h = hash_key(key);
     struct shard *s = shard_of(d, h);
     int rc = LG_ENOTFOUND;
-    pthread_mutex_lock(&s->lock);
+    lg__lock(&s->lock, LG_LOCK_SHARD);
     if (!s->cap)
         goto out;
     size_t cap = s->cap, i = find_locked(s, key, h);
@@ -286,7 +286,7 @@ int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
     s->len--;
     rc = 0;
 out:
-    pthread_mutex_unlock(&s->lock);
+    lg__unlock(&s->lock, LG_LOCK_SHARD);
     return rc;
 }
 
@@ -294,12 +294,12 @@ static void foreach_domain(struct domain *d, lg__table_visit_fn fn, void *ctx)
 {
     for (unsigned k = 0; k < SHARDS; k++) {
         struct shard *s = &d->shards[k];
-        pthread_mutex_lock(&s->lock);
+        lg__lock(&s->lock, LG_LOCK_SHARD);
         for (size_t i = 0; i < s->cap; i++)
             if (s->slots[i].key)
                 fn(ctx, d->id, s->slots[i].key - 1, entry_size_locked(s, &s->slots[i]),
                    s->slots[i].tb);
-        pthread_mutex_unlock(&s->lock);
+        lg__unlock(&s->lock, LG_LOCK_SHARD);
     }
 }
 
@@ -310,9 +310,9 @@ static void each_domain(void (*fn)(struct domain *, void *), void *ctx)
         table_init();
     fn(&builtin[0], ctx);
     fn(&builtin[1], ctx);
-    pthread_mutex_lock(&tbl.dom_lock);
+    lg__lock(&tbl.dom_lock, LG_LOCK_DOMAINS);
     struct domain *d = tbl.others;
-    pthread_mutex_unlock(&tbl.dom_lock);
+    lg__unlock(&tbl.dom_lock, LG_LOCK_DOMAINS);
     for (; d; d = d->next) /* domains are never freed; next is set once */
         fn(d, ctx);
 }
@@ -337,9 +337,9 @@ void lg__table_foreach(lg__table_visit_fn fn, void *ctx)
 static void count_domain(struct domain *d, void *ctx)
 {
     for (unsigned k = 0; k < SHARDS; k++) {
-        pthread_mutex_lock(&d->shards[k].lock);
+        lg__lock(&d->shards[k].lock, LG_LOCK_SHARD);
         *(size_t *)ctx += d->shards[k].len;
-        pthread_mutex_unlock(&d->shards[k].lock);
+        lg__unlock(&d->shards[k].lock, LG_LOCK_SHARD);
     }
 }
 
@@ -355,13 +355,13 @@ static void clear_domain(struct domain *d, void *ctx)
     LG_UNUSED(ctx);
     for (unsigned k = 0; k < SHARDS; k++) {
         struct shard *s = &d->shards[k];
-        pthread_mutex_lock(&s->lock);
+        lg__lock(&s->lock, LG_LOCK_SHARD);
         lg__mem_free(s->slots, s->cap * sizeof *s->slots);
         lg__xfree(s->bigs);
         s->slots = NULL;
         s->bigs = NULL;
         s->cap = s->len = s->nbig = 0;
-        pthread_mutex_unlock(&s->lock);
+        lg__unlock(&s->lock, LG_LOCK_SHARD);
     }
 }
 
@@ -374,14 +374,14 @@ static void lock_domain(struct domain *d, void *ctx)
 {
     LG_UNUSED(ctx);
     for (unsigned k = 0; k < SHARDS; k++)
-        pthread_mutex_lock(&d->shards[k].lock);
+        lg__lock(&d->shards[k].lock, LG_LOCK_SHARD);
 }
 
 static void unlock_domain(struct domain *d, void *ctx)
 {
     LG_UNUSED(ctx);
     for (unsigned k = 0; k < SHARDS; k++)
-        pthread_mutex_unlock(&d->shards[k].lock);
+        lg__unlock(&d->shards[k].lock, LG_LOCK_SHARD);
 }
 
 /* Fork: every shard lock (and dom_lock) is held across fork() so that the
@@ -390,7 +390,7 @@ void lg__table_lock_all(void)
 {
     if (LG_UNLIKELY(!tbl.ready))
         table_init();
-    pthread_mutex_lock(&tbl.dom_lock);
+    lg__lock(&tbl.dom_lock, LG_LOCK_DOMAINS);
     lock_domain(&builtin[0], NULL);
     lock_domain(&builtin[1], NULL);
     for (struct domain *d = tbl.others; d; d = d->next)
@@ -403,5 +403,5 @@ void lg__table_unlock_all(void)
         unlock_domain(d, NULL);
     unlock_domain(&builtin[1], NULL);
     unlock_domain(&builtin[0], NULL);
-    pthread_mutex_unlock(&tbl.dom_lock);
+    lg__unlock(&tbl.dom_lock, LG_LOCK_DOMAINS);
 }

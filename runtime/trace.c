@@ -153,8 +153,9 @@ void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size, uint32_t 
 
 /* ---- fork --------------------------------------------------------------- */
 
-/* The tracer's locks are taken around fork() so that the child never
- * inherits one held by a thread that does not exist there. */
+/* The tracer's locks are taken around fork(), in the order written in
+ * lg_internal.h, so that the child never inherits one held by a thread
+ * that does not exist there. */
 static void before_fork(void)
 {
     lg__mark_lock();

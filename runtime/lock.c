@@ -1,0 +1,52 @@
+/*
+ * lock.c — the lock-order check of debug builds (LG_DEBUG_LOCKS).
+ *
+ * The order itself is written once, in lg_internal.h.  Each thread counts
+ * the locks it holds per level (initial-exec TLS: no allocation, safe in
+ * the hooks).  Taking a lock while holding one of a later level (or of the
+ * same level, but for trace-table shards, which lg__table_lock_all takes
+ * all of in index order) is a bug that could deadlock: the check names both
+ * levels and aborts, so that a test fails where the order broke.  Release
+ * builds compile none of this: lg__lock is pthread_mutex_lock.
+ */
+#include "lg_internal.h"
+
+#ifdef LG_DEBUG_LOCKS
+
+#include <stdlib.h>
+
+static const char *const level_names[LG_LOCK_LEVELS] = {
+    [LG_LOCK_SYMBOLIZE] = "symbolize", [LG_LOCK_MARK] = "mark",
+    [LG_LOCK_INTERP] = "interp",       [LG_LOCK_INTERN] = "intern",
+    [LG_LOCK_DOMAINS] = "domains",     [LG_LOCK_SHARD] = "shard",
+};
+
+static LG_TLS unsigned held[LG_LOCK_LEVELS]; /* locks this thread holds, per level */
+
+void lg__lock_order_enter(int level)
+{
+    if (level <= 0 || level >= LG_LOCK_LEVELS) {
+        lg__error("lock order: unknown lock level %d", level);
+        abort();
+    }
+    for (int l = level; l < LG_LOCK_LEVELS; l++) {
+        if (held[l] && !(l == level && level == LG_LOCK_SHARD)) {
+            lg__error("lock order: taking the %s lock while holding the %s lock",
+                      level_names[level], level_names[l]);
+            abort();
+        }
+    }
+    held[level]++;
+}
+
+void lg__lock_order_leave(int level)
+{
+    if (level <= 0 || level >= LG_LOCK_LEVELS || held[level] == 0) {
+        lg__error("lock order: releasing a %s lock this thread does not hold",
+                  level > 0 && level < LG_LOCK_LEVELS ? level_names[level] : "unknown");
+        abort();
+    }
+    held[level]--;
+}
+
+#endif /* LG_DEBUG_LOCKS */
