@@ -208,6 +208,16 @@ size_t lg_json_report_count(const lg_json_report_t *rep)
     return rep->n;
 }
 
+size_t lg_json_report_count_outcome(const lg_json_report_t *rep, lg_outcome_t outcome)
+{
+    char want[64];
+    snprintf(want, sizeof want, "\"outcome\": \"%s\"", lg_outcome_name(outcome));
+    size_t n = 0;
+    for (size_t i = 0; i < rep->n; i++)
+        n += strstr(rep->tests[i], want) != NULL;
+    return n;
+}
+
 /* Takes ownership of `test` (freed on failure). */
 static int append(lg_json_report_t *rep, char *test)
 {

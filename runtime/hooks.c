@@ -264,29 +264,6 @@ HOOK_API size_t HOOK(malloc_usable_size)(void *p)
 /* fork(): hold every tracer lock across it so the child inherits consistent
  * tables, then release them on both sides; the child keeps tracing. */
 
-/* `leakgate run` asks the process it started (and only that one: not its
- * forked children) to dump what is still allocated when it exits. */
-static void dump_at_exit(void)
-{
-    const char *path = getenv("LEAKGATE_RUN_SNAPSHOT");
-    const char *pid = getenv("LEAKGATE_RUN_PID");
-    if (!path || !pid || atol(pid) != (long)getpid() || !lg__tracing())
-        return;
-    in_hook = 1; /* from here on nothing is traced: the report is final */
-    lg_snapshot_t *snap;
-    /* An interpreter's process: its adapter gave the verdicts, so the exit
-     * snapshot only says so (an empty one with the user data below). */
-    int rc = lg__interp_seen() ? lg_snapshot_new(0, &snap) : lg_snapshot_take(&snap);
-    if (rc == 0 && lg__interp_seen())
-        rc = lg_snapshot_set_user_data(snap, LG_EXIT_INTERPRETER, strlen(LG_EXIT_INTERPRETER));
-    if (rc == 0) {
-        rc = lg_snapshot_dump(snap, path);
-        lg_snapshot_free(snap);
-    }
-    if (rc != 0)
-        lg__error("cannot write the exit snapshot %s: %s", path, lg_strerror(rc));
-}
-
 /* Tracing starts at load time when asked (LEAKGATE_START=1), or, when
  * LEAKGATE_START is unset, when this library was preloaded. */
 static bool autostart(void)
@@ -309,10 +286,11 @@ __attribute__((constructor(102))) static void hooks_init(void)
         lg__error("not tracing this process");
         return;
     }
+    lg__exit_init(); /* before tracing: nothing it allocates is traced */
     lg_start((int)n);
 }
 
 __attribute__((destructor)) static void hooks_fini(void)
 {
-    dump_at_exit();
+    lg__exit_dump();
 }

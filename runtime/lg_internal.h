@@ -293,6 +293,14 @@ void lg__mark_reset(void); /* clear_traces/stop: the active mark goes stale */
 void lg__mark_lock(void);  /* fork */
 void lg__mark_unlock(void);
 
+/* ---- exit snapshots of `leakgate run` (exit.c) ------------------------- */
+
+/* At start-up, before tracing starts: decides from LEAKGATE_RUN_* whether
+ * this process leaves an exit snapshot, opening its file now. */
+void lg__exit_init(void);
+/* At exit (the preload's destructor): writes that snapshot. */
+void lg__exit_dump(void);
+
 /* ---- interpreter frames (interp.c) ------------------------------------- */
 
 /* Fills *out with the file and line of an interpreter frame word and
@@ -349,6 +357,10 @@ void lg__snapshot_seal(lg_snapshot_t *s);
 /* The symbolized traceback of interned id `id`, built once per snapshot
  * (before lg__snapshot_seal).  Returns NULL when out of memory. */
 const lg_traceback_t *lg__snapshot_traceback_of_id(lg_snapshot_t *s, uint32_t id);
+/* Writes `snap` as a snapshot file into `fd` (from offset 0, truncating
+ * it, then fsync): the exit snapshot, whose file was opened at start-up.
+ * Returns 0, LG_ENOMEM, or LG_EIO with errno set. */
+int lg__snapshot_dump_fd(const lg_snapshot_t *snap, int fd);
 
 /* A traceback of the frame "<unknown>", used when a trace has no frames
  * (tracemalloc never has empty tracebacks). */

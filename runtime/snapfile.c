@@ -380,37 +380,61 @@ static int open_temp(const char *path, char *tmp, size_t tmplen)
     return -1;
 }
 
+/* Writes the file into o->fd (o->err set on failure); collects first. */
+static int dump_into(const lg_snapshot_t *snap, struct out *o)
+{
+    struct tables t = {0};
+    int rc = o->buf ? collect(snap, &t) : LG_ENOMEM;
+    if (rc == 0) {
+        write_snapshot(o, snap, &t);
+        if (!o->err && fsync(o->fd) != 0)
+            o->err = errno;
+        if (o->err)
+            rc = LG_EIO;
+    }
+    idmap_free(&t.strs);
+    idmap_free(&t.frames);
+    idmap_free(&t.tbs);
+    return rc;
+}
+
 int lg_snapshot_dump(const lg_snapshot_t *snap, const char *path)
 {
     if (!snap || !path || !*path)
         return LG_EINVAL;
-    struct tables t = {0};
     size_t tmplen = strlen(path) + 48;
     char *tmp = lg__xmalloc(tmplen);
     struct out o = {.fd = -1, .buf = lg__xmalloc(OUT_BUF)};
-    int rc = tmp && o.buf ? collect(snap, &t) : LG_ENOMEM;
+    int rc = tmp && o.buf ? 0 : LG_ENOMEM;
     if (rc == 0 && (o.fd = open_temp(path, tmp, tmplen)) < 0) {
         o.err = errno;
         rc = LG_EIO;
     }
     if (rc == 0) {
-        write_snapshot(&o, snap, &t);
-        if (!o.err && fsync(o.fd) != 0)
-            o.err = errno;
+        rc = dump_into(snap, &o);
         if (close(o.fd) != 0 && !o.err)
             o.err = errno;
-        if (!o.err && rename(tmp, path) != 0)
+        if (!o.err && rc == 0 && rename(tmp, path) != 0)
             o.err = errno;
-        if (o.err) {
+        if (o.err || rc) {
             unlink(tmp);
-            rc = LG_EIO;
+            rc = rc ? rc : LG_EIO;
         }
     }
-    idmap_free(&t.strs);
-    idmap_free(&t.frames);
-    idmap_free(&t.tbs);
     lg__xfree(o.buf);
     lg__xfree(tmp);
+    if (rc == LG_EIO)
+        errno = o.err;
+    return rc;
+}
+
+int lg__snapshot_dump_fd(const lg_snapshot_t *snap, int fd)
+{
+    struct out o = {.fd = fd, .buf = lg__xmalloc(OUT_BUF)};
+    if (lseek(fd, 0, SEEK_SET) != 0 || ftruncate(fd, 0) != 0)
+        o.err = errno;
+    int rc = o.err ? LG_EIO : dump_into(snap, &o);
+    lg__xfree(o.buf);
     if (rc == LG_EIO)
         errno = o.err;
     return rc;

@@ -18,6 +18,7 @@
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -39,8 +40,30 @@ struct raw_opts {
     bool no_defaults;
 };
 
+/* Appends a --children glob to o->children ('\n'-separated). */
+static bool add_children_glob(struct cli_opts *o, const char *glob)
+{
+    if (!*glob || strchr(glob, '\n')) {
+        cli_error("--children=%s: expected a glob matched against a program's path, "
+                  "e.g. '*/tests/test_*'",
+                  glob);
+        return false;
+    }
+    size_t have = o->children ? strlen(o->children) + 1 : 0, n = strlen(glob);
+    char *s = realloc(o->children, have + n + 1);
+    if (!s) {
+        cli_error("out of memory");
+        return false;
+    }
+    if (have)
+        s[have - 1] = '\n';
+    memcpy(s + have, glob, n + 1);
+    o->children = s;
+    return true;
+}
+
 /* Scans argv; returns 0, 1 for --help, or CLI_EUSAGE. */
-static int scan_args(int argc, char **argv, struct raw_opts *raw, char ***cmd)
+static int scan_args(int argc, char **argv, struct raw_opts *raw, struct cli_opts *o)
 {
     static const struct {
         const char *name;
@@ -71,7 +94,13 @@ static int scan_args(int argc, char **argv, struct raw_opts *raw, char ***cmd)
             raw->no_defaults = true;
             continue;
         }
-        int found = 0;
+        const char *glob;
+        int found = strcmp(verb, "run") == 0 ? cli_opt_value(argc, argv, &i, "--children", &glob)
+                                              : 0;
+        if (found > 0 && !add_children_glob(o, glob))
+            return CLI_EUSAGE;
+        if (found)
+            continue;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !found; k++) {
             const char **slot = (const char **)((char *)raw + valued[k].off);
             found = cli_opt_value(argc, argv, &i, valued[k].name, slot);
@@ -88,7 +117,7 @@ static int scan_args(int argc, char **argv, struct raw_opts *raw, char ***cmd)
                   verb);
         return CLI_EUSAGE;
     }
-    *cmd = argv + i;
+    o->cmd = argv + i;
     return 0;
 }
 
@@ -157,7 +186,7 @@ int cli_opts_parse(int argc, char **argv, struct cli_opts *o)
 {
     struct raw_opts raw = {0};
     *o = (struct cli_opts){0};
-    int rc = scan_args(argc, argv, &raw, &o->cmd);
+    int rc = scan_args(argc, argv, &raw, o);
     if (rc)
         return rc;
     if (!resolve(&raw, o) || (o->json && !check_writable(o->json_name, o->json)) ||
@@ -324,6 +353,10 @@ static void exec_child(const struct cli_opts *o, const struct cli_child *c, int 
     if (c->snap[0]) {
         setenv("LEAKGATE_RUN_SNAPSHOT", c->snap, 1);
         setenv("LEAKGATE_RUN_PID", pid, 1);
+        set_env("LEAKGATE_RUN_CHILDREN", o->children);
+        if (c->parts[0])
+            setenv("LEAKGATE_REPORT_PARTS", c->parts, 1);
+        unsetenv("LEAKGATE_REPORT");
     } else {
         set_env("LEAKGATE_REPORT", o->json);
     }
@@ -353,6 +386,9 @@ int cli_child_start(const struct cli_opts *o, struct cli_child *c)
             return CLI_EUSAGE;
         }
         snprintf(c->snap, sizeof c->snap, "%s/exit.lgsnap", c->dir);
+        snprintf(c->parts, sizeof c->parts, "%s/parts", c->dir);
+        if (mkdir(c->parts, 0700) != 0)
+            c->parts[0] = '\0';
     }
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -419,24 +455,45 @@ bool cli_child_has_snapshot(const struct cli_child *c, const char *cmd)
 {
     if (!c->waited || !c->snap[0] || c->exec_errno)
         return false;
-    if (access(c->snap, F_OK) == 0)
+    struct stat st;
+    if (stat(c->snap, &st) == 0 && st.st_size > 0)
         return true;
     if (c->signaled)
         cli_error("%s was killed by signal %d (%s): no exit snapshot, no leak verdict", cmd,
                   c->signal, strsignal(c->signal));
+    else if (stat(c->snap, &st) == 0)
+        cli_error("%s left no exit snapshot (it ended by _exit or exec'd a program that does "
+                  "not load libleakgate.so): no leak verdict",
+                  cmd);
     else
-        cli_error("%s left no exit snapshot (it called _exit, is statically linked, or did not "
-                  "load libleakgate.so): no leak verdict",
+        cli_error("%s did not load libleakgate.so (statically linked, setuid, or LD_PRELOAD "
+                  "dropped): no leak verdict",
                   cmd);
     return false;
 }
 
+/* Removes every file in `dir`, then `dir`. */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[PATH_MAX + 256];
+    while (d && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) != 0 && errno == EISDIR)
+            remove_dir(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
 void cli_child_cleanup(struct cli_child *c)
 {
-    if (c->snap[0])
-        unlink(c->snap);
     if (c->dir[0])
-        rmdir(c->dir);
+        remove_dir(c->dir);
 }
 
 /* ---- the verdict -------------------------------------------------------- */
@@ -502,7 +559,7 @@ int cli_verdict_load(const struct cli_opts *o, const char *snap_path, const char
          * the script; its adapter (pytest --leaks) gives the verdicts. */
         lg_snapshot_free(v->snap);
         v->snap = NULL;
-        return -1;
+        return 1;
     }
     if (o->snapshot && copy_file(snap_path, o->snapshot) != 0)
         cli_error("%s=%s: %s", o->snapshot_name, o->snapshot, strerror(errno));

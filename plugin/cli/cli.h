@@ -87,6 +87,7 @@ struct cli_opts {
     /* Validated texts passed on to CMD as LEAKGATE_* variables. */
     const char *max_size_text, *max_count_text, *frames_text, *top_text;
     char suppressions_abs[PATH_MAX];
+    char *children; /* run --children globs, '\n'-separated (malloc'd), or NULL */
 };
 
 /* Parses argv (argv[0] the verb) and the LEAKGATE_* variables, and checks
@@ -123,6 +124,7 @@ struct cli_child {
     int keep_fd;         /* a close-on-exec descriptor CMD inherits, or 0 */
     bool snap_wanted;    /* ask CMD for an exit snapshot in a temporary dir */
     char dir[PATH_MAX], snap[PATH_MAX + 32]; /* "" when not wanted */
+    char parts[PATH_MAX + 32]; /* the adapters' JSON parts directory, or "" */
     pid_t pid;
     int exec_errno; /* exec failed with it */
     bool waited, signaled;
@@ -151,8 +153,10 @@ struct cli_verdict {
 };
 
 /* Loads `snap_path`, keeps a copy for --snapshot, applies `filters`, fills
- * *v and writes the --json report.  Returns 0, or -1 after reporting that
- * there is no verdict.  Free with cli_verdict_free(). */
+ * *v and writes the --json report (when o->json).  Returns 0; 1 when the
+ * snapshot is an interpreter's (its adapter gave the verdicts: nothing is
+ * printed); or -1 after reporting that there is no verdict.  Free with
+ * cli_verdict_free(). */
 int cli_verdict_load(const struct cli_opts *o, const char *snap_path, const char *id,
                      const lg_filterset_t *filters, struct cli_verdict *v);
 void cli_verdict_free(struct cli_verdict *v);

@@ -1,5 +1,6 @@
 /*
- * run.c — `leakgate run [options] -- CMD...`: the whole-process leak check.
+ * cmd_run.c — `leakgate run [options] -- CMD...`: the whole-process leak
+ * check, over CMD and the programs it starts.
  *
  *   leakgate                       CMD (libleakgate.so preloaded)
  *   --------                       ---
@@ -12,18 +13,39 @@
  *   load D/exit.lgsnap, apply default and user suppressions, group by
  *   traceback -> verdict, failure text on stderr, JSON report; rm -r D
  *
- * Exit status: CMD's own when it failed (128+N when killed by signal N) or
- * when it was clean; --error-exitcode (default 23) when it exited 0 and
- * leaked; 127 when CMD could not be run; 2 for usage errors.  Without an
- * exit snapshot (CMD called _exit, is static, ...) there is no verdict: one
- * line says so and the status is CMD's.
+ * The process tree: every exec'd descendant inherits the preload (with
+ * libleakgate-criterion, inert outside Criterion) and records itself in D
+ * (runtime/exit.c).  What is judged:
+ *
+ *   CMD                      whole process, unless it is a wrapper (a
+ *                            shell, make, ctest, meson, ...) or an
+ *                            interpreter, and matches no --children glob
+ *   a Criterion binary       per test, by the adapter, wherever it sits;
+ *                            its JSON parts land in D/parts
+ *   another descendant       whole process when its program path matches
+ *                            a --children glob
+ *
+ * One merged report: every verdict's failure text on stderr, one JSON
+ * report, and one line naming what was not judged.
+ *
+ * Exit status (docs/reference.md): CMD's own when it failed (128+N when
+ * killed by signal N); else --error-exitcode (default 23) when a judged
+ * program leaked; else 24 when a program to be judged left no verdict (no
+ * exit snapshot, lost traces) or, CMD being a wrapper, nothing at all was
+ * judged; else CMD's (0).  127 when CMD could not be run; 2 for usage
+ * errors.  An interpreter CMD (python, ...) is never judged as a whole: its
+ * leftovers at exit are the interpreter's; a line says so.
  */
 #include "cli.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char run_usage[] =
     "usage: leakgate run [options] [--] CMD [ARG...]\n"
@@ -32,7 +54,11 @@ static const char run_usage[] =
     "when it exits, less the C library's kept-until-exit state and your\n"
     "suppressions, is a leak: leakgate prints where it was allocated and\n"
     "exits with --error-exitcode.  Otherwise the exit status is CMD's.\n"
+    "Programs CMD starts: Criterion suites are judged test by test; others\n"
+    "when their path matches a --children glob.\n"
     "\n"
+    "  --children GLOB     also judge descendants whose program path matches\n"
+    "                      GLOB (repeatable), e.g. --children='*/tests/*'\n"
     CLI_CHILD_OPTIONS_HELP;
 
 /* ---- Criterion test binaries ------------------------------------------- */
@@ -61,24 +87,154 @@ static int run_criterion(const struct cli_opts *o, const char *lib)
     return rc ? rc : cli_child_wait(&c);
 }
 
-/* ---- the verdict -------------------------------------------------------- */
+/* ---- the process tree --------------------------------------------------- */
 
-/* Reports the verdict on CMD's exit snapshot; returns the exit status. */
-static int judge(const struct cli_opts *o, const char *snap_path, int status, const char *id,
-                 lg_filterset_t *filters)
+/* Programs never judged as a whole when they are CMD, unless a --children
+ * glob names them: wrappers run the programs to judge; an interpreter's
+ * leftovers at exit are the interpreter's, not the script's. */
+static const char *const wrappers[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "busybox",
+                                       "make", "gmake", "ctest", "meson", "ninja", "env",
+                                       "xargs", "timeout", "nice", "nohup", "stdbuf", "setsid",
+                                       NULL};
+static const char *const interpreters[] = {"python*", "pypy*", "perl*", "ruby*", "node*", NULL};
+
+static bool basename_in(const char *path, const char *const *globs)
 {
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    for (; *globs; globs++)
+        if (fnmatch(*globs, base, 0) == 0)
+            return true;
+    return false;
+}
+
+static bool children_match(const struct cli_opts *o, const char *exe)
+{
+    char one[PATH_MAX];
+    for (const char *g = o->children; g && *g;) {
+        size_t n = strcspn(g, "\n");
+        snprintf(one, sizeof one, "%.*s", (int)n, g);
+        if (fnmatch(one, exe, 0) == 0)
+            return true;
+        g += n + (g[n] == '\n');
+    }
+    return false;
+}
+
+/* One traced process of the tree, from D/<pid>.seen. */
+struct proc {
+    long pid;
+    char exe[PATH_MAX], args[4096];
+};
+
+static bool read_seen(const char *path, struct proc *p)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    bool ok = fgets(p->exe, sizeof p->exe, f) != NULL;
+    if (ok && !fgets(p->args, sizeof p->args, f))
+        p->args[0] = '\0';
+    fclose(f);
+    p->exe[strcspn(p->exe, "\n")] = '\0';
+    p->args[strcspn(p->args, "\n")] = '\0';
+    return ok && p->exe[0];
+}
+
+/* What the run found, for the exit status and the closing line. */
+struct tally {
+    int judged, leaked, unchecked, tests;
+    char skipped[1024]; /* programs not judged, ", "-separated */
+};
+
+static void note_skipped(struct tally *t, const char *exe)
+{
+    const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+    size_t used = strlen(t->skipped);
+    char item[PATH_MAX + 4];
+    snprintf(item, sizeof item, "%s%s", used ? ", " : "", base);
+    if (strstr(t->skipped, base) == NULL && used + strlen(item) + 4 < sizeof t->skipped)
+        strcat(t->skipped, item);
+}
+
+/* Judges one exit snapshot: failure text on stderr, the JSON report. */
+static void judge(const struct cli_opts *o, const char *snap_path, const char *id,
+                  lg_filterset_t *filters, lg_json_report_t *rep, struct tally *t)
+{
+    struct cli_opts quiet = *o;
+    quiet.json = NULL; /* one report for the whole tree, written by cli_run */
     struct cli_verdict v;
-    if (cli_verdict_load(o, snap_path, id, filters, &v) != 0)
-        return status;
+    int rc = cli_verdict_load(&quiet, snap_path, id, filters, &v);
+    if (rc != 0) {
+        t->unchecked += rc < 0;
+        return;
+    }
+    t->judged++;
     char *text = lg_render_failure(&v.r, &v.ro);
     if (text)
         fputs(text, stderr);
     lg_string_free(text);
-    bool leaked = v.r.outcome == LG_OUTCOME_LEAKED;
+    t->leaked += v.r.outcome == LG_OUTCOME_LEAKED;
+    t->unchecked += v.r.outcome == LG_OUTCOME_INCONCLUSIVE;
+    if (rep && lg_json_report_add(rep, &v.r, &v.ro) != 0)
+        cli_error("out of memory while writing the JSON report");
     cli_verdict_free(&v);
-    if (status == 0 && leaked && o->error_exitcode)
-        return (int)o->error_exitcode;
-    return status;
+}
+
+/* Judges the descendants of CMD that left a snapshot, counts the Criterion
+ * suites, and lists the programs not judged. */
+static void judge_tree(const struct cli_opts *o, const struct cli_child *c,
+                       lg_filterset_t *filters, lg_json_report_t *rep, struct tally *t)
+{
+    DIR *d = opendir(c->dir);
+    struct dirent *e;
+    char path[PATH_MAX + 300];
+    struct proc p;
+    while (d && (e = readdir(d))) {
+        char *dot = strrchr(e->d_name, '.');
+        if (!dot || strcmp(dot, ".seen") != 0)
+            continue;
+        p.pid = atol(e->d_name);
+        snprintf(path, sizeof path, "%s/%s", c->dir, e->d_name);
+        if (p.pid == (long)c->pid || !read_seen(path, &p))
+            continue;
+        snprintf(path, sizeof path, "%s/%ld.lgsnap", c->dir, p.pid);
+        struct stat st;
+        if (cli_links_criterion(p.exe))
+            continue; /* its tests are judged by the adapter: D/parts */
+        if (stat(path, &st) != 0) {
+            note_skipped(t, p.exe);
+        } else if (st.st_size == 0) {
+            cli_error("%s (pid %ld) left no exit snapshot (it ended by _exit or a signal): "
+                      "no leak verdict",
+                      p.args[0] ? p.args : p.exe, p.pid);
+            t->unchecked++;
+        } else {
+            judge(o, path, p.args[0] ? p.args : p.exe, filters, rep, t);
+        }
+    }
+    if (d)
+        closedir(d);
+    /* The Criterion suites' tests, as their workers reported them. */
+    d = c->parts[0] ? opendir(c->parts) : NULL;
+    char err[512];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", c->parts, e->d_name);
+        lg_json_report_t *one;
+        if (lg_json_report_new(&one) != 0)
+            continue;
+        if (lg_json_report_merge_file(one, path, err, sizeof err) != 0)
+            cli_error("%s", err);
+        t->tests += (int)lg_json_report_count(one);
+        t->leaked += (int)lg_json_report_count_outcome(one, LG_OUTCOME_LEAKED);
+        t->unchecked += (int)lg_json_report_count_outcome(one, LG_OUTCOME_INCONCLUSIVE);
+        lg_json_report_free(one);
+        if (rep && lg_json_report_merge_file(rep, path, err, sizeof err) != 0)
+            cli_error("%s", err);
+    }
+    if (d)
+        closedir(d);
 }
 
 int cli_run(int argc, char **argv)
@@ -91,30 +247,70 @@ int cli_run(int argc, char **argv)
     }
     if (rc)
         return CLI_EUSAGE;
-    char lib[PATH_MAX];
+    char lib[PATH_MAX], libs[2 * PATH_MAX + 64];
     lg_filterset_t *filters = cli_load_filters(&o);
-    if (!filters)
-        return CLI_EUSAGE;
-    if (!cli_find_library(lib, sizeof lib)) {
+    if (!filters || !cli_find_library(lib, sizeof lib)) {
         lg_filterset_free(filters);
+        free(o.children);
         return CLI_EUSAGE;
     }
-
     if (cli_links_criterion(o.cmd[0])) {
         lg_filterset_free(filters);
+        free(o.children);
         return run_criterion(&o, lib);
     }
+    /* The adapter rides along for Criterion suites deeper in the tree. */
+    if (!cli_criterion_preload(lib, libs, sizeof libs))
+        snprintf(libs, sizeof libs, "%s", lib);
 
-    struct cli_child c = {.preload = lib, .out_fd = -1, .snap_wanted = true};
+    lg_json_report_t *rep = NULL;
+    if (o.json && lg_json_report_new(&rep) != 0) {
+        cli_error("out of memory");
+        return CLI_EUSAGE;
+    }
+    struct cli_child c = {.preload = libs, .out_fd = -1, .snap_wanted = true};
+    struct tally t = {0};
     int status = cli_child_start(&o, &c);
     if (status == 0) {
         status = cli_child_wait(&c);
+        char seen[PATH_MAX + 64];
+        struct proc cmd = {0};
+        snprintf(seen, sizeof seen, "%s/%ld.seen", c.dir, (long)c.pid);
+        bool traced = read_seen(seen, &cmd);
+        bool interp = traced && basename_in(cmd.exe, interpreters);
+        bool wrapper = traced && (interp || basename_in(cmd.exe, wrappers)) &&
+                       !children_match(&o, cmd.exe);
         char *id = cli_join_cmd(o.cmd);
-        if (cli_child_has_snapshot(&c, o.cmd[0]))
-            status = judge(&o, c.snap, status, id ? id : o.cmd[0], filters);
+        if (!wrapper) {
+            if (cli_child_has_snapshot(&c, o.cmd[0]))
+                judge(&o, c.snap, id ? id : o.cmd[0], filters, rep, &t);
+            else
+                t.unchecked++;
+        }
         free(id);
+        judge_tree(&o, &c, filters, rep, &t);
+        if (wrapper || t.skipped[0])
+            fprintf(stderr,
+                    "leakgate: judged: %d program%s, %d Criterion test%s; not judged: %s%s%s%s\n",
+                    t.judged, t.judged == 1 ? "" : "s", t.tests, t.tests == 1 ? "" : "s",
+                    wrapper ? o.cmd[0] : "", wrapper && t.skipped[0] ? ", " : "", t.skipped,
+                    interp ? " (an interpreter: its leftovers at exit are not its script's "
+                             "leaks; pytest --leaks judges Python tests)"
+                           : " (judge programs with --children=GLOB)");
+        if (rep) {
+            int jrc = lg_json_report_write(rep, o.json);
+            if (jrc)
+                cli_error("%s=%s: %s", o.json_name, o.json,
+                          jrc == LG_EIO ? strerror(errno) : lg_strerror(jrc));
+        }
+        if (status == 0 && t.leaked && o.error_exitcode)
+            status = (int)o.error_exitcode;
+        else if (status == 0 && (t.unchecked || (wrapper && !interp && !t.judged && !t.tests)))
+            status = LG_EXIT_NOT_CHECKED;
     }
     cli_child_cleanup(&c);
+    lg_json_report_free(rep);
     lg_filterset_free(filters);
+    free(o.children);
     return status;
 }

@@ -165,6 +165,11 @@ LG_API int lg_json_report_merge_file(lg_json_report_t *rep, const char *path, ch
 /* The number of tests in the report. */
 LG_API size_t lg_json_report_count(const lg_json_report_t *rep);
 
+/* The number of tests with this outcome, as rendered ("outcome": "NAME",
+ * this writer's and Python's json module's spacing; in a string member the
+ * quotes are escaped, so an id cannot imitate it). */
+LG_API size_t lg_json_report_count_outcome(const lg_json_report_t *rep, lg_outcome_t outcome);
+
 /* The whole document.  Returns NULL when out of memory.  Caller frees. */
 LG_API char *lg_json_report_string(const lg_json_report_t *rep);
 

@@ -1,0 +1,140 @@
+/*
+ * exit.c — the exit snapshots of `leakgate run` and `leakgate tap`: which
+ * processes of the traced tree leave one, and writing it when they exit.
+ *
+ * The command sets, for the whole tree (every exec'd descendant inherits
+ * the preload and these variables):
+ *
+ *   LEAKGATE_RUN_SNAPSHOT=D/exit.lgsnap  CMD's exit snapshot; D is the
+ *                                        run's private directory
+ *   LEAKGATE_RUN_PID=P                   CMD's process id
+ *   LEAKGATE_RUN_CHILDREN=G1\nG2...      descendants whose program path
+ *                                        (real path of /proc/self/exe)
+ *                                        matches a glob leave D/<pid>.lgsnap
+ *
+ * At start-up (lg__exit_init, before tracing starts) every process records
+ * its program path and command line in D/<pid>.seen, so that the command can say which
+ * programs ran and were not judged.  A process that will leave a snapshot
+ * opens its file now, and keeps LG_EXIT_SPARE_FDS more descriptors: a
+ * program that exhausts its descriptors must still get its verdict, and
+ * the symbolizer needs to open the objects' files at exit.  An empty file
+ * after the process ended means it left no snapshot (_exit, a signal).
+ *
+ * At exit (lg__exit_dump), only the process that started here dumps: a
+ * forked copy (a Criterion worker, a child that never exec'd) has another
+ * pid and leaves nothing.  The choice of what is judged stays with the
+ * command: the runtime only matches the globs it is given.
+ */
+#include "lg_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LG_EXIT_SPARE_FDS 8
+
+static struct {
+    long pid;        /* the process that opened fd; a fork copy differs */
+    int fd;          /* the snapshot file, or -1: nothing to leave */
+    int spare[LG_EXIT_SPARE_FDS]; /* released at exit; -1 when none */
+    char path[PATH_MAX];
+} X = {.fd = -1};
+
+/* Whether `exe` matches one of the newline-separated globs. */
+static bool matches(const char *globs, const char *exe)
+{
+    char one[PATH_MAX];
+    while (globs && *globs) {
+        size_t n = strcspn(globs, "\n");
+        if (n && n < sizeof one) {
+            memcpy(one, globs, n);
+            one[n] = '\0';
+            if (fnmatch(one, exe, 0) == 0)
+                return true;
+        }
+        globs += n + (globs[n] == '\n');
+    }
+    return false;
+}
+
+/* Writes `text` into a new file `path` (the .seen record). */
+static void write_small(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    ssize_t w = write(fd, text, strlen(text));
+    (void)w;
+    close(fd);
+}
+
+void lg__exit_init(void)
+{
+    const char *snap = getenv("LEAKGATE_RUN_SNAPSHOT"), *cmd = getenv("LEAKGATE_RUN_PID");
+    const char *slash = snap ? strrchr(snap, '/') : NULL;
+    if (!slash || !cmd || !*cmd)
+        return;
+    long me = (long)getpid();
+    char exe[PATH_MAX], seen[PATH_MAX + 32];
+    if (!realpath("/proc/self/exe", exe))
+        exe[0] = '\0';
+    int dlen = (int)(slash - snap);
+    snprintf(seen, sizeof seen, "%.*s/%ld.seen", dlen, snap, me);
+    /* "program path\ncommand line\n": the command names what it judges
+     * by the command line, as it names CMD. */
+    char line[PATH_MAX + 4096], args[4096] = "";
+    int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = cfd >= 0 ? read(cfd, args, sizeof args - 1) : 0;
+    if (cfd >= 0)
+        close(cfd);
+    for (ssize_t i = 0; i < n; i++)
+        if (args[i] == '\0' || args[i] == '\n')
+            args[i] = i == n - 1 ? '\0' : ' ';
+    args[n > 0 ? n : 0] = '\0';
+    snprintf(line, sizeof line, "%s\n%s\n", exe, args);
+    write_small(seen, line);
+    if (atol(cmd) == me)
+        snprintf(X.path, sizeof X.path, "%s", snap);
+    else if (exe[0] && matches(getenv("LEAKGATE_RUN_CHILDREN"), exe))
+        snprintf(X.path, sizeof X.path, "%.*s/%ld.lgsnap", dlen, snap, me);
+    else
+        return;
+    X.fd = open(X.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (X.fd < 0) {
+        lg__error("cannot create the exit snapshot %s: %s", X.path, strerror(errno));
+        return;
+    }
+    X.pid = me;
+    for (int i = 0; i < LG_EXIT_SPARE_FDS; i++)
+        X.spare[i] = fcntl(X.fd, F_DUPFD_CLOEXEC, 0);
+}
+
+void lg__exit_dump(void)
+{
+    if (X.fd < 0 || (long)getpid() != X.pid || !lg__tracing())
+        return;
+    lg__in_hook = 1; /* from here on nothing is traced: the report is final */
+    for (int i = 0; i < LG_EXIT_SPARE_FDS; i++)
+        if (X.spare[i] >= 0)
+            close(X.spare[i]);
+    lg_snapshot_t *snap;
+    /* An interpreter's process: its adapter gave the verdicts, so the exit
+     * snapshot only says so (an empty one with the user data below). */
+    int rc = lg__interp_seen() ? lg_snapshot_new(0, &snap) : lg_snapshot_take(&snap);
+    if (rc == 0 && lg__interp_seen())
+        rc = lg_snapshot_set_user_data(snap, LG_EXIT_INTERPRETER, strlen(LG_EXIT_INTERPRETER));
+    if (rc == 0) {
+        rc = lg__snapshot_dump_fd(snap, X.fd);
+        lg_snapshot_free(snap);
+    }
+    if (rc != 0)
+        lg__error("cannot write the exit snapshot %s: %s", X.path,
+                  rc == LG_EIO ? strerror(errno) : lg_strerror(rc));
+    close(X.fd);
+    X.fd = -1;
+}
