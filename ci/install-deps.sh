@@ -40,6 +40,6 @@ then
         python3-venv python3-dev
 fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-PYPKGS="setuptools wheel pytest pytest-xdist pytest-asyncio tap.py[yaml]"
-"$VENV/bin/python" -c 'import setuptools, wheel, pytest, xdist, pytest_asyncio, tap, yaml' 2>/dev/null ||
+PYPKGS="setuptools wheel pytest pytest-xdist pytest-asyncio pytest-timeout tap.py[yaml]"
+"$VENV/bin/python" -c 'import setuptools, wheel, pytest, xdist, pytest_asyncio, pytest_timeout, tap, yaml' 2>/dev/null ||
     "$VENV/bin/pip" install -q --disable-pip-version-check $PYPKGS

@@ -56,7 +56,7 @@ def test_a_leaking_test_fails_with_the_traceback_that_leaked(pytester):
         '    File "*test_a_leaking_test_fails_with_the_traceback_that_leaked.py", line 9',
         "      CACHE.append(bytearray(5000))",
         "  measured: bytes allocated during the call phase and still allocated after it, "
-        "in each of 3 measured run(s), after 1 warmup run(s)",
+        "in each of 2 measured runs and the confirming run, after 1 warmup run",
         "*= leakgate: tests that leaked most =*",
         "*B in 2 block(s)  *::test_leaks",
     ])
@@ -157,6 +157,10 @@ def test_no_leak_check_opts_out(pytester):
     (["--leaks-runs=0"], "*--leaks-runs='0': expected an integer >= 1*"),
     (["--leaks-frames=500"], "*--leaks-frames=500: expected an integer from 1 to 128*"),
     (["--leaks-filter=exclude bogus=1"], "*--leaks-filter=exclude bogus=1: *"),
+    (["--leaks-json=."], "ERROR: --leaks-json=.: is a directory"),
+    (["--leaks-json=/missing/dir/x.json"],
+     "ERROR: --leaks-json=/missing/dir/x.json: cannot write in /missing/dir: No such file or "
+     "directory"),
 ])
 def test_bad_options_are_named(pytester, args, message):
     pytester.makepyfile(LEAKY)
@@ -178,6 +182,25 @@ def test_bad_markers_are_named(pytester):
     result.stderr.fnmatch_lines([
         "*test_typo: @pytest.mark.leaks: unknown argument 'max_sise' (expected max_size, "
         "max_count, warmup, runs, filters)*"])
+
+
+def test_a_bad_filters_marker_is_one_line_before_any_test(pytester):
+    pytester.makepyfile("""
+        import pytest
+
+        def test_first():
+            pass
+
+        @pytest.mark.leaks(filters=["exclude nowhere=1"])
+        def test_bad_filter():
+            pass
+    """)
+    result = run(pytester, "--leaks")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *::test_bad_filter: "
+                                 "@pytest.mark.leaks(filters=...)*exclude nowhere=1*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert "passed" not in result.stdout.str()
 
 
 def test_bad_environment_is_named(pytester, monkeypatch):
@@ -267,6 +290,7 @@ def test_json_report(pytester, monkeypatch):
     monkeypatch.setenv("LEAKGATE_REPORT", "from-env.json")  # as for every adapter
     run(pytester, "--leaks")
     assert json.loads(pytester.path.joinpath("from-env.json").read_text())["tests"]
+    pytester.mkdir("out")
     run(pytester, "--leaks", "--leaks-json=out/report.json")
     report = json.loads(pytester.path.joinpath("out/report.json").read_text())
     assert report["schema"] == "leakgate/1"
@@ -361,11 +385,21 @@ def test_leak_check_fixture_checks_regions(pytester):
         def test_region_leaks(leak_check):
             with leak_check(max_size="1 KiB"):
                 KEPT.append(bytearray(5000))
+
+        def test_one_region_entered_twice(leak_check):
+            region = leak_check()
+            for _ in range(2):
+                with region:
+                    x = bytearray(100)
+                    del x
+            with region:
+                KEPT.append(bytearray(300))
     """)
     for args in ([], ["--leaks"]):
         result = run(pytester, *args)
-        assert outcomes(result) == {"passed": 1, "failed": 1}
+        assert outcomes(result) == {"passed": 1, "failed": 2}
         result.stdout.fnmatch_lines(["*test_region_leaks[[]region 1[]] leaked*(limit 1024 B)*"])
+        result.stdout.fnmatch_lines(["*test_one_region_entered_twice[[]region 3[]] leaked*"])
 
 
 def test_the_help_says_how_to_find_native_leaks(pytester):
@@ -490,8 +524,8 @@ def test_a_test_that_cannot_run_twice_keeps_its_outcome(pytester):
     """)
     result = run(pytester, "--leaks")
     assert outcomes(result) == {"passed": 1}
-    result.stdout.fnmatch_lines(["*leakgate: tests not checked (they fail when run again)*",
-                                 "*::TestOnce::test_pops"])
+    result.stdout.fnmatch_lines(["*= leakgate: tests not checked for leaks =*",
+                                 "*::TestOnce::test_pops: raised AssertionError when run again"])
     # Measured in its one run, when asked (first-run caches count then).
     result = run(pytester, "--leaks", "--leaks-warmup=0", "--leaks-runs=1")
     assert "not checked" not in result.stdout.str()
@@ -511,3 +545,158 @@ def test_names_held_by_the_type_attribute_cache_are_not_leaks(pytester):
             getattr(Box(), "".join(["an_attribute_", "name_built_at_run_time"]), None)
     """)
     assert outcomes(run(pytester, "--leaks", "--leaks-runs=5")) == {"passed": 1}
+
+
+SUBTESTS = """
+    import unittest
+    KEPT = []
+
+    class TestCase(unittest.TestCase):
+        def test_clean(self):
+            for i in range(4):
+                with self.subTest(i=i):
+                    self.assertEqual(len([bytearray(50)] * i), i)
+
+        def test_leaks_in_one_subtest(self):
+            for i in range(3):
+                with self.subTest(i=i):
+                    if i == 1:
+                        KEPT.append(bytearray(3000))
+
+    def test_fixture_clean(subtests):
+        for i in range(4):
+            with subtests.test(msg="case", i=i):
+                assert [0] * i == [0] * i
+
+    def test_fixture_leaks(subtests):
+        for i in range(3):
+            with subtests.test(msg="case", i=i):
+                pass
+        with subtests.test(msg="last"):
+            KEPT.append(bytearray(2000))
+"""
+
+
+def test_subtests_are_not_leaks_but_a_leak_inside_one_is(pytester):
+    pytester.makepyfile(SUBTESTS)
+    plain = run(pytester, "-q").stdout.lines[-1]
+    assert "4 passed, 15 subtests passed" in plain
+    result = run(pytester, "--leaks", "-rf", "-q")
+    assert "2 failed, 2 passed, 15 subtests passed" in result.stdout.lines[-1]
+    result.stdout.fnmatch_lines([
+        "*::TestCase::test_leaks_in_one_subtest leaked 30?? B in * (limit 0 B)",
+        "*KEPT.append(bytearray(3000))",
+        "  in subtest `self.subTest(i=i)` (line 12)",
+    ])
+    result.stdout.fnmatch_lines([
+        "*::test_fixture_leaks leaked 20?? B in *",
+        "*KEPT.append(bytearray(2000))",
+        "  in subtest `subtests.test(msg='last')` (line 25)",
+    ])
+    assert "FAILED *::test_fixture_clean" not in result.stdout.str()
+    assert "_pytest" not in failures(result.stdout.str())
+
+
+def test_a_subtest_failing_when_run_again_leaves_the_test_unchecked(pytester):
+    pytester.makepyfile("""
+        RUNS = []
+
+        def test_second_run_differs(subtests):
+            RUNS.append(1)
+            with subtests.test(msg="first run only"):
+                assert len(RUNS) == 1
+    """)
+    result = run(pytester, "--leaks", "-q")
+    assert "1 passed, 1 subtests passed" in result.stdout.lines[-1]
+    result.stdout.fnmatch_lines([
+        "*::test_second_run_differs: raised SubtestFailed when run again"])
+
+
+def test_the_standard_librarys_tracemalloc_is_not_the_tests_leak(pytester):
+    pytester.makepyfile("""
+        import tracemalloc
+        import pytest
+        KEPT = []
+
+        def test_uses_tracemalloc():
+            tracemalloc.start(5)
+            data = [bytearray(10) for _ in range(10)]
+            tracemalloc.take_snapshot().statistics("lineno")
+            tracemalloc.stop()
+
+        def test_uses_tracemalloc_and_leaks():
+            tracemalloc.start()
+            tracemalloc.stop()
+            KEPT.append(bytearray(4000))
+
+        @pytest.fixture
+        def traced():
+            tracemalloc.start()
+            yield
+            tracemalloc.stop()
+
+        def test_traced_by_a_fixture(traced):
+            KEPT.append(bytearray(10))
+    """)
+    result = run(pytester, "--leaks", "-rf")
+    assert outcomes(result) == {"passed": 2, "failed": 1}
+    result.stdout.fnmatch_lines([
+        "*::test_uses_tracemalloc_and_leaks leaked 40?? B in *",
+        "*= leakgate: tests not checked for leaks =*",
+        "*::test_traced_by_a_fixture: the standard library's tracemalloc is tracing",
+        "FAILED *::test_uses_tracemalloc_and_leaks*",
+    ])
+
+
+def test_a_run_after_the_first_never_ends_the_session(pytester):
+    pytester.makepyfile("""
+        import os
+        import time
+        import pytest
+        CALLS = {}
+
+        def nth(name):
+            CALLS[name] = CALLS.get(name, 0) + 1
+            return CALLS[name]
+
+        def test_interrupted():
+            if nth("kbd") == 2:
+                raise KeyboardInterrupt
+
+        def test_exits():
+            if nth("exit") == 2:
+                raise SystemExit(5)
+
+        def test_os_exit():
+            if nth("os_exit") == 2:
+                os._exit(3)
+
+        def test_a_forked_child_still_exits():
+            pid = os.fork()
+            if pid == 0:
+                os._exit(7)
+            assert os.waitpid(pid, 0)[1] >> 8 == 7
+
+        @pytest.mark.timeout(0.8)
+        def test_each_run_has_its_limit():
+            time.sleep(0.3)
+
+        @pytest.mark.timeout(0.8, method="thread")
+        def test_each_run_has_its_limit_thread():
+            time.sleep(0.3)
+
+        @pytest.mark.timeout(0.5, method="thread")
+        def test_times_out_when_run_again():
+            if nth("hang") == 2:
+                time.sleep(5)
+    """)
+    result = run(pytester, "--leaks")
+    assert outcomes(result) == {"passed": 7}
+    result.stdout.fnmatch_lines([
+        "*= leakgate: tests not checked for leaks =*",
+        "*::test_interrupted: raised KeyboardInterrupt when run again",
+        "*::test_exits: raised SystemExit when run again",
+        "*::test_os_exit: called os._exit(3) when run again",
+        "*::test_times_out_when_run_again: raised KeyboardInterrupt when run again",
+    ])
+    assert "test_each_run_has_its_limit" not in result.stdout.str().split("not checked")[1]

@@ -72,6 +72,8 @@ static struct {
     int installed;                  /* hooks in place, GIL */
     int frames_max;                 /* capture_frames(n): Python frames kept, at
                                        most the traceback limit; -1: the limit */
+    int paused;                     /* pause_new_blocks(True): new blocks pass
+                                       untraced (frees still untrack), GIL */
     pthread_mutex_t lock;           /* protects the frame cache */
     struct slot *slots;             /* frame cache, malloc'd (untraced) */
     size_t cap, used;
@@ -272,7 +274,7 @@ static void *hook_malloc(void *ctx, size_t size)
     PyMemAllocatorEx *a = ctx;
     int nested = lg_untraced_enter();
     void *p = a->malloc(a->ctx, size);
-    if (p && !nested)
+    if (p && !nested && !hk.paused)
         trace_new(p, size, 1);
     lg_untraced_leave(nested);
     return p;
@@ -283,7 +285,7 @@ static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
     PyMemAllocatorEx *a = ctx;
     int nested = lg_untraced_enter();
     void *p = a->calloc(a->ctx, nelem, elsize);
-    if (p && !nested)
+    if (p && !nested && !hk.paused)
         trace_new(p, nelem * elsize, 1);
     lg_untraced_leave(nested);
     return p;
@@ -298,9 +300,10 @@ static void *hook_realloc(void *ctx, void *old, size_t size)
     int nested = lg_untraced_enter();
     void *p = a->realloc(a->ctx, old, size);
     if (p && !nested) {
-        if (old && p != old)
+        if (old && (p != old || hk.paused))
             lg_untrack(LG_DOMAIN_PYTHON, (uintptr_t)old);
-        trace_new(p, size, 0);
+        if (!hk.paused)
+            trace_new(p, size, 0);
     }
     lg_untraced_leave(nested);
     return p;
@@ -1016,6 +1019,19 @@ static PyObject *m_capture_frames(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* pause_new_blocks(flag): while set, Python-domain blocks allocated are
+ * not traced (another tracer, the standard library's tracemalloc, sits
+ * above the hooks and its own memory is not the program's); frees still
+ * untrack, so no trace goes stale. */
+static PyObject *m_pause_new_blocks(PyObject *self, PyObject *arg)
+{
+    int on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    hk.paused = on;
+    Py_RETURN_NONE;
+}
+
 /* parse_size(name, text) -> bytes; ValueError naming the setting. */
 static PyObject *m_parse_size(PyObject *self, PyObject *args)
 {
@@ -1057,6 +1073,7 @@ static PyMethodDef methods[] = {
     {"dump", m_dump, METH_VARARGS, NULL},
     {"load", m_load, METH_O, NULL},
     {"trace_only_thread", m_trace_only_thread, METH_O, NULL},
+    {"pause_new_blocks", m_pause_new_blocks, METH_O, NULL},
     {"parse_size", m_parse_size, METH_VARARGS, NULL},
     {"capture_frames", m_capture_frames, METH_O, NULL},
     {NULL, NULL, 0, NULL},

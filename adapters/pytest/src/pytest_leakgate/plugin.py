@@ -35,6 +35,8 @@ import pytest
 import leakgate
 from leakgate import _leakgate
 
+from .rerun import TIMEOUT, RerunExit, Reruns, TracemallocPause, subtest_blocks
+
 DEFAULTS = {"max_size": "0", "max_count": None, "warmup": 1, "runs": 2, "frames": 10}
 MARKER_ARGS = ("max_size", "max_count", "warmup", "runs", "filters")
 PYTEST_FILES = "*/_pytest/*:*/pluggy/*"  # tracebacks stop at pytest's own frames
@@ -51,6 +53,9 @@ PYTHON_SUPPRESSIONS = [
     # missing is looked for again on every call).
     "exclude file=<frozen?importlib._bootstrap*>",  # ? stands for the space
     "exclude all file=*/_distutils_hack/*",
+    # This plugin's own bookkeeping inside a window (the subtest reports it
+    # holds back from pytest, see _rerun): test code never runs below it.
+    "exclude file=*/pytest_leakgate/*",
 ]
 # CPython 3.11 and 3.12 keep a reference to every attribute name looked up on
 # a type, interned or not, in a cache slot chosen by the type's version: a
@@ -67,7 +72,9 @@ def _collect():
 
 RERUN_HINT = ("@pytest.mark.leaks(warmup=0, runs=1) measures its first run (caches it fills "
               "then count as leaks)")
-OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
+# A run after the reported one that raises one of these leaves the test
+# unchecked, whatever the runs before it measured.
+STOPS = (KeyboardInterrupt, SystemExit, RerunExit)
 RUN_HINT = ("To find leaks of C extensions too (native frames after the Python ones), "
             "run pytest under leakgate's runtime: leakgate run -- pytest --leaks ...")
 
@@ -153,6 +160,8 @@ def filter_line(spec):
     """A suppression line for a tracemalloc filter expression such as
     ``Filter(False, "*/cache.py", all_frames=True)`` or
     ``DomainFilter(True, 0)``; other text is returned unchanged."""
+    if not isinstance(spec, str):
+        raise ValueError(f"{spec!r}: expected a suppression line or a tracemalloc filter")
     text = spec.strip()
     if not re.match(r"(Domain)?Filter\s*\(", text):
         return spec
@@ -173,6 +182,18 @@ def filter_line(spec):
     if f.domain is not None:
         line += f" domain={domain(f.domain)}"
     return line
+
+
+def _check_output(path):
+    """The report path is a file in an existing directory, as for
+    `leakgate run --json` (checked before any test runs)."""
+    name = "--leaks-json" if os.environ.get("LEAKGATE_REPORT") != path else "LEAKGATE_REPORT"
+    if os.path.isdir(path):
+        raise pytest.UsageError(f"{name}={path}: is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        why = "No such file or directory" if not os.path.isdir(parent) else "Permission denied"
+        raise pytest.UsageError(f"{name}={path}: cannot write in {parent}: {why}")
 
 
 class Settings:
@@ -209,6 +230,10 @@ class LeakChecker:
         self.own_thread = bool(_setting(config, "leaks_own_thread"))
         # LEAKGATE_REPORT names the report for every adapter.
         self.json = _setting(config, "leaks_json") or os.environ.get("LEAKGATE_REPORT") or None
+        if self.json:
+            _check_output(self.json)
+        self.reruns = Reruns(config)
+        self.tracemalloc = TracemallocPause()
         if not leakgate.is_tracing():
             leakgate.start(frames)
         # Between tests, blocks are traced without their Python frames: a
@@ -268,9 +293,24 @@ class LeakChecker:
                         f"(expected {', '.join(MARKER_ARGS)})")
         return s
 
+    @pytest.hookimpl(optionalhook=True, tryfirst=True)
+    def pytest_timeout_set_timer(self, item, settings):
+        """pytest-timeout's settings, kept to set its timer for each run."""
+        item.stash[TIMEOUT] = settings
+
+    def pytest_unconfigure(self):
+        self.tracemalloc.restore()
+
     def pytest_collection_modifyitems(self, items):
+        checked = set()
         for item in items:  # bad markers stop the run before any test
-            self.settings_for(item)
+            s = self.settings_for(item)
+            if s is not None and s.filters and repr(s.filters) not in checked:
+                checked.add(repr(s.filters))
+                try:
+                    self._new_session(s.filters)
+                except pytest.UsageError as exc:
+                    raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
 
     # ---- the check ----------------------------------------------------------
 
@@ -337,8 +377,9 @@ class LeakChecker:
         """Runs the test's call phase: the call pytest reports first (the
         first warmup run, so that the test's outcome is what it would be
         without --leaks), then the other warmup runs, the measured runs and,
-        if every one leaked, the confirming run.  With warmup 0 the reported
-        call is the first measured run."""
+        if every one leaked, the confirming run (rerun.py says what those
+        later runs must not change).  With warmup 0 the reported call is
+        the first measured run."""
         run, outcome = 0, "leaked"
         if s.warmup == 0:
             self._begin(item, s, last=False)
@@ -348,27 +389,40 @@ class LeakChecker:
             self._abandon()
             self.session.skip(item.nodeid)  # failed, skipped or xfailed: not judged
             raise
+        if self.tracemalloc.tracing:
+            if s.warmup == 0:
+                self._abandon()
+            return self._not_checked(
+                item, result, "the standard library's tracemalloc is tracing",
+                "the standard library's tracemalloc is tracing (started by the test or a "
+                "fixture), and what is allocated meanwhile is not traced")
         if s.warmup == 0:
             run, (outcome, size_diff, count_diff) = 1, self._measure(s)
         note = ""
-        for _ in range(max(s.warmup - 1, 0)):
-            try:
-                item.runtest()
-            except (Exception, *OUTCOMES) as exc:
-                return self._not_rerunnable(item, result, exc)
-        while outcome == "leaked" and run <= s.runs:
-            self._begin(item, s, last=run == s.runs)
-            try:
-                item.runtest()
-            except (Exception, *OUTCOMES) as exc:
-                self._abandon()
-                if run == 0:
+        try:
+            for _ in range(max(s.warmup - 1, 0)):
+                self.reruns.arm(item)
+                exc = self.reruns.run(item)
+                self.reruns.disarm(item)
+                if exc is not None:
                     return self._not_rerunnable(item, result, exc)
-                note = (f"  note: measured run {run + 1} raised {type(exc).__name__}: the "
-                        f"verdict is run {run}'s (tracebacks of one frame)")
-                break
-            run += 1
-            outcome, size_diff, count_diff = self._measure(s)
+            while outcome == "leaked" and run <= s.runs:
+                last = run == s.runs
+                self.reruns.arm(item)
+                self._begin(item, s, last)
+                exc = self.reruns.run(item)
+                if exc is not None:
+                    self._abandon()
+                    if run == 0 or isinstance(exc, STOPS):
+                        return self._not_rerunnable(item, result, exc)
+                    note = (f"  note: measured run {run + 1} raised {type(exc).__name__}: the "
+                            f"verdict is run {run}'s (tracebacks of one frame)")
+                    break
+                run += 1
+                outcome, size_diff, count_diff = self._measure(s)
+                self.reruns.disarm(item)
+        finally:
+            self.reruns.disarm(item, after_last=True)
         self.session.record()
         item.user_properties.append(("leakgate_outcome", outcome))
         item.user_properties.append(("leakgate_size_diff", size_diff))
@@ -376,24 +430,35 @@ class LeakChecker:
         if outcome == "clean":
             return result
         text = self.session.failure_text().rstrip("\n")
-        measured = (f"  measured: bytes allocated during the call phase and still allocated "
-                    f"after it, in each of {run} measured run(s), after {s.warmup} warmup "
-                    f"run(s)")
+        subtests = subtest_blocks(item, text) if self.reruns.held else []
+        if subtests:
+            text += "\n  in subtest" + ("s " if len(subtests) > 1 else " ") + ", ".join(subtests)
+        measured = min(run, s.runs)
+        runs = (f"each of {measured} measured run{'s' if measured > 1 else ''}"
+                + (" and the confirming run" if run > s.runs else ""))
+        why = (f"  measured: bytes allocated during the call phase and still allocated "
+               f"after it, in {runs}, after {s.warmup} warmup run{'' if s.warmup == 1 else 's'}")
         body = "\n".join(part for part in (text, note) if part)
         if outcome == "leaked":
-            pytest.fail(f"{body}\n{measured}", pytrace=False)
+            pytest.fail(f"{body}\n{why}", pytrace=False)
         item.add_report_section("call", "leakgate", body)  # inconclusive: note only
         return result
 
     def _not_rerunnable(self, item, result, exc):
         """The test passed, then failed when run again: it cannot be
         measured, and keeps its outcome."""
+        what = f"called {exc}" if isinstance(exc, RerunExit) else f"raised {type(exc).__name__}"
+        return self._not_checked(
+            item, result, f"{what} when run again",
+            f"the test passed, then {what} when run again ({exc}); it "
+            f"may depend on state its first run changed. {RERUN_HINT}")
+
+    def _not_checked(self, item, result, short, why=None):
+        """The test keeps its outcome, and says why it was not judged."""
         self.session.skip(item.nodeid)
-        item.user_properties.append(("leakgate_outcome", "not-rerunnable"))
-        item.add_report_section("call", "leakgate", (
-            f"not checked for leaks: the test passed, then raised {type(exc).__name__} when run "
-            f"again ({exc}); it may depend on state its first run changed. "
-            f"{RERUN_HINT}"))
+        item.user_properties.append(("leakgate_outcome", "not-checked"))
+        item.user_properties.append(("leakgate_why", short))
+        item.add_report_section("call", "leakgate", f"not checked for leaks: {why or short}")
         return result
 
     def _abandon(self):
@@ -424,13 +489,12 @@ class LeakChecker:
                 if props.get("leakgate_outcome") == "leaked" and report.when == "call":
                     leaked.append((report.nodeid, props["leakgate_size_diff"],
                                    props["leakgate_count_diff"]))
-                elif props.get("leakgate_outcome") == "not-rerunnable" and report.when == "call":
-                    unchecked.append(report.nodeid)
+                elif props.get("leakgate_outcome") == "not-checked" and report.when == "call":
+                    unchecked.append((report.nodeid, props.get("leakgate_why", "")))
         if unchecked:
-            terminalreporter.write_sep("=", "leakgate: tests not checked (they fail when run "
-                                            "again)")
-            for nodeid in unchecked[:10]:
-                terminalreporter.write_line(f"  {nodeid}")
+            terminalreporter.write_sep("=", "leakgate: tests not checked for leaks")
+            for nodeid, why in unchecked[:10]:
+                terminalreporter.write_line(f"  {nodeid}: {why}")
             if len(unchecked) > 10:
                 terminalreporter.write_line(f"... and {len(unchecked) - 10} more")
         if not leaked:
@@ -446,7 +510,6 @@ class LeakChecker:
         if not self.json:
             return
         path = Path(self.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
         parts = path.with_name(path.name + ".parts")
         if self.worker is not None:  # xdist worker: one part per worker
             parts.mkdir(parents=True, exist_ok=True)
@@ -471,33 +534,38 @@ def leak_check(request):
 
     The region fails the test when what it allocated and did not free
     exceeds max_size bytes (default 0) or max_count blocks.  A test that
-    uses it is not checked as a whole by --leaks."""
+    uses it is not checked as a whole by --leaks.  The object leak_check()
+    returns may be entered again: each ``with`` is a region of its own."""
     request.node._leakgate_regions = True
     checker = request.config.pluginmanager.get_plugin("leakgate-checker")
     count = [0]
 
-    @contextmanager
-    def region(max_size=0, max_count=None):
-        session = checker.session if checker else _leakgate.Session()
-        if not leakgate.is_tracing():
-            leakgate.start(DEFAULTS["frames"])
-        if checker is None:
-            session.stop_frames_at(None, PYTEST_FILES)
-        count[0] += 1
-        region_id = f"{request.node.nodeid}[region {count[0]}]"
-        size = _size("leak_check(max_size)", max_size)
-        _collect()  # one window, so whole-heap collections (see _begin)
-        _leakgate.capture_frames(None)
-        session.begin(region_id)
-        session.set_limits(size, -1 if max_count is None else _int("max_count", max_count, 0))
-        try:
-            yield
-        finally:
+    class Region:
+        def __init__(self, max_size=0, max_count=None):
+            self.max_size = _size("leak_check(max_size)", max_size)
+            self.max_count = -1 if max_count is None else _int("max_count", max_count, 0)
+            self.session = checker.session if checker else _leakgate.Session()
+            if checker is None:
+                self.session.stop_frames_at(None, PYTEST_FILES)
+
+        def __enter__(self):
+            if not leakgate.is_tracing():
+                leakgate.start(DEFAULTS["frames"])
+            count[0] += 1
+            region_id = f"{request.node.nodeid}[region {count[0]}]"
+            _collect()  # one window, so whole-heap collections (see _begin)
+            _leakgate.capture_frames(None)
+            self.session.begin(region_id)
+            self.session.set_limits(self.max_size, self.max_count)
+            return self
+
+        def __exit__(self, *exc):
             _collect()
             _leakgate.capture_frames(None if checker is None else 0)
-        outcome, _, _, _ = session.measure()
-        session.record()
-        if outcome == "leaked":
-            pytest.fail(session.failure_text().rstrip("\n"), pytrace=False)
+            outcome, _, _, _ = self.session.measure()
+            self.session.record()
+            if outcome == "leaked" and exc[0] is None:
+                pytest.fail(self.session.failure_text().rstrip("\n"), pytrace=False)
+            return False
 
-    return region
+    return Region
