@@ -6,6 +6,9 @@ status=0
 if [ "${SAN:-}" = address ]; then
     export ASAN_OPTIONS="allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 fi
+# JSON documents the tests build (lgt_keep_json) are validated at the end.
+LGT_JSON_DIR=${BUILD:-build}/unit-json
+rm -rf "$LGT_JSON_DIR" && mkdir -p "$LGT_JSON_DIR" && export LGT_JSON_DIR
 for t in "$@"; do
     echo "== $t"
     if [ "${VALGRIND:-0}" = 1 ]; then
@@ -17,4 +20,6 @@ for t in "$@"; do
         "$t" || status=1
     fi
 done
+echo "== JSON documents against docs/schema/"
+"${VENV:-.venv}/bin/python" "$(dirname "$0")/check_schemas.py" --min 2 "$LGT_JSON_DIR" || status=1
 exit $status

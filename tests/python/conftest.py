@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+import check_schemas  # noqa: E402  (tests/check_schemas.py)
 BUILD = Path(os.environ.get("LEAKGATE_BUILD", ROOT / "build"))
 if not BUILD.is_absolute():
     BUILD = ROOT / BUILD
@@ -35,3 +37,16 @@ def run_python(code, *, under_leakgate=False, env=None, cwd=None, timeout=120):
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd,
                           timeout=timeout)
+
+
+@pytest.fixture(autouse=True)
+def reports_follow_the_schemas(request):
+    """After a test that ran pytest in a pytester directory: every
+    leakgate/1 report and baseline written there follows docs/schema/."""
+    if "pytester" not in request.fixturenames:
+        yield
+        return
+    path = request.getfixturevalue("pytester").path
+    yield
+    _, errors = check_schemas.check_paths([path])
+    assert not errors, "\n".join(errors)

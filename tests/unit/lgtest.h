@@ -6,6 +6,9 @@
  * A failed test does not stop the others; the exit status is the number of
  * failed tests (capped at 100).  LGT_AFTER_EACH(fn) names a function run
  * after every test (failed or not) to restore shared state.
+ * lgt_keep_json(name, text) keeps a JSON document the test built in
+ * $LGT_JSON_DIR/name.json (when set), where run-unit.sh validates every
+ * one against docs/schema/.
  */
 #ifndef LGTEST_H
 #define LGTEST_H
@@ -24,6 +27,18 @@ static struct lgt_case lgt_cases[256];
 static int lgt_ncases;
 static int lgt_failed_current;
 static lgt_fn lgt_after_each;
+
+static void lgt_keep_json(const char *name, const char *text)
+{
+    const char *dir = getenv("LGT_JSON_DIR");
+    char path[4096];
+    if (!dir || !*dir || !text)
+        return;
+    snprintf(path, sizeof path, "%s/%s.json", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+        fprintf(stderr, "lgtest: cannot keep %s\n", path);
+}
 
 #define LGT_AFTER_EACH(fn)                                            \
     __attribute__((constructor)) static void lgt_set_after_each(void) \

@@ -351,6 +351,7 @@ LGT_TEST(baseline_round_trip_is_sorted_and_passes)
     lg_gate_t *g = classified(NULL);
     ASSERT(g != NULL);
     char *text = lg_gate_baseline_string(g);
+    lgt_keep_json("test_gate-baseline", text);
     ASSERT_STR_EQ(
         text,
         BASE("\n" ENTRY("t::cut", "(other leaks)", 10, 2) ",\n" ENTRY(

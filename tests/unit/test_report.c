@@ -393,6 +393,7 @@ LGT_TEST(json_document_golden)
     ASSERT_EQ(lg_json_report_count(rep), 2);
     char *doc = lg_json_report_string(rep);
     lg_stats_free(st);
+    lgt_keep_json("test_report-two_tests", doc);
     ASSERT_STR_EQ(doc, "{\"schema\": \"leakgate/1\", \"tests\": [\n"
                        "{\"id\": \"suite::one\", \"outcome\": \"leaked\", \"size_diff\": 56, "
                        "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": 3}, "

@@ -133,5 +133,10 @@ $(cat "$WORK/d.$f")"
     fi
 done
 
+# Every leakgate/1 report and leakgate-baseline/1 file written here follows
+# docs/schema/.
+"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 3 "$WORK" ||
+    fail "documents that do not follow docs/schema/ (above)"
+
 [ "$failures" = 0 ] && echo "test_criterion.sh: all checks passed"
 [ "$failures" = 0 ]

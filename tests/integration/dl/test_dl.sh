@@ -46,6 +46,8 @@ assert got == [("module_make", "dlmodule.c", "dlmodule.so"), ("module_leak", "dl
 assert tb[0]["line"] == int(sys.argv[2]), tb[0]
 assert tb[2]["function"] == "main", tb[2]
 PY
+        "${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 1 "$WORK/r.json" ||
+            fail "$name: the report does not follow docs/schema/ (above)"
     done
     out=$(LEAKGATE_UNWIND=$mode LD_PRELOAD=$BUILD/lib/libleakgate.so \
         "$BUILD/bench/hook_cost" --module "$BUILD/bench/lib/hook_cost_module.so" 2000 2>&1)

@@ -126,5 +126,10 @@ for f in ci/github-actions.yml ci/gitlab-ci.yml; do
     grep -q 'pytest .*--leaks --leaks-json' "$f" || fail "$f: no leak report from the pytest suite"
 done
 
+# Every leakgate/1 report and leakgate-baseline/1 file written here follows
+# docs/schema/.
+"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 6 "$WORK" "$ROOT/tests/integration/gate/data" "$ROOT/tests/integration/gate/golden" ||
+    fail "documents that do not follow docs/schema/ (above)"
+
 [ "$failures" = 0 ] && echo "test_gate.sh: all checks passed"
 [ "$failures" = 0 ]

@@ -90,5 +90,10 @@ grep -q later_lines "$WORK/baseline.json" && fail "the fixed leak is still in th
 gate 1 "$WORK/plain-1.json" "$WORK/plain-2.json"
 grep -q '^  kvconf::later_lines_replace_earlier_ones: 10 B' "$WORK/out" || fail "a regression went unnoticed"
 
+# Every leakgate/1 report and leakgate-baseline/1 file written here follows
+# docs/schema/.
+"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
+    fail "documents that do not follow docs/schema/ (above)"
+
 [ "$failures" = 0 ] && echo "test_gate_e2e.sh: all checks passed"
 [ "$failures" = 0 ]

@@ -338,6 +338,11 @@ usage_error flipped "^leakgate: $WORK/flip\.lgsnap: corrupt or truncated snapsho
 usage_error missing "^leakgate: $WORK/none\.lgsnap: No such file or directory$" \
     "$LG" show "$WORK/none.lgsnap"
 
+# Every leakgate/1 report and leakgate-baseline/1 file written here follows
+# docs/schema/.
+"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
+    fail "documents that do not follow docs/schema/ (above)"
+
 if [ "$failures" -gt 0 ]; then
     echo "test_run.sh: $failures check(s) failed"
     exit 1

@@ -120,5 +120,10 @@ usage "missing.supp: No such file or directory" --from-valgrind "$WORK/missing.s
 usage '--from-valgrind: needs a value' --from-valgrind
 "$LG" suppressions --help | grep -q 'leakgate suppressions --from-valgrind FILE' || fail "--help"
 
+# Every leakgate/1 report and leakgate-baseline/1 file written here follows
+# docs/schema/.
+"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 4 "$WORK" ||
+    fail "documents that do not follow docs/schema/ (above)"
+
 [ "$failures" = 0 ] && echo "test_suppressions.sh: all checks passed"
 [ "$failures" = 0 ]

@@ -281,5 +281,10 @@ usage 2 '--max-size=lots: expected a size' --max-size lots -- "$PLAIN"
 usage 0 '' --help
 grep -q "prove --exec 'leakgate tap --'" "$WORK/u.out" || fail "leakgate tap --help: no prove usage"
 
+# Every leakgate/1 report and leakgate-baseline/1 file written here follows
+# docs/schema/.
+"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 1 "$WORK" ||
+    fail "documents that do not follow docs/schema/ (above)"
+
 [ "$failures" = 0 ] && echo "test_tap.sh: all checks passed"
 [ "$failures" = 0 ]
