@@ -34,6 +34,9 @@ doc empty '{"schema": "leakgate/1", "tests": []}'
 doc base '{"schema": "leakgate-baseline/1", "leaks": [{"test": "s::t", "signature": "f@f.c", "size": 64, "count": 1}]}'
 "$PY" tests/check_schemas.py --min 3 "$WORK/full.json" "$WORK/empty.json" "$WORK/base.json" ||
     fail "valid documents refused (above)"
+# The command docs/reference.md shows.
+"$VENV/bin/check-jsonschema" --schemafile docs/schema/leakgate-1.schema.json "$WORK/full.json" \
+    >"$WORK/cj.out" 2>&1 || fail "check-jsonschema --schemafile: $(cat "$WORK/cj.out")"
 rm -f "$WORK"/*.json
 
 # Each wrong document alone: check_schemas.py exits 1 naming the member.
