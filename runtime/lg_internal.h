@@ -40,6 +40,9 @@
  * take only locks further down this list, never one above it:
  *
  *   LG_LOCK_SYMBOLIZE  symbolize.c S.lock      the symbolizer's caches
+ *   LG_LOCK_SCAN       scan.c sc.lock          one reachability scan at a
+ *                                              time; it takes the loader's
+ *                                              lock, then every table lock
  *   LG_LOCK_MARK       mark.c mk.lock          the active mark's logs; it
  *                                              looks blocks up in the trace
  *                                              table (shard locks) under it
@@ -58,6 +61,7 @@
  * holds and taking a lock out of order reports both and aborts. */
 enum lg__lock_level {
     LG_LOCK_SYMBOLIZE = 1,
+    LG_LOCK_SCAN,
     LG_LOCK_MARK,
     LG_LOCK_INTERP,
     LG_LOCK_INTERN,
@@ -250,8 +254,12 @@ typedef void (*lg__table_visit_fn)(void *ctx, uint32_t domain, uintptr_t ptr, si
 void lg__table_foreach(lg__table_visit_fn fn, void *ctx);
 size_t lg__table_count(void);
 void lg__table_clear(void);
-void lg__table_lock_all(void); /* fork */
+void lg__table_lock_all(void); /* fork, scan */
 void lg__table_unlock_all(void);
+/* Every lock held by lg__table_lock_all: how many traces there are, and
+ * each trace of the C and Python domains (the scan's blocks). */
+size_t lg__table_count_locked(void);
+void lg__table_foreach_locked(lg__table_visit_fn fn, void *ctx);
 
 /* ---- tracer state (trace.c) -------------------------------------------- */
 
@@ -300,6 +308,10 @@ void lg__mark_unlock(void);
 void lg__exit_init(void);
 /* At exit (the preload's destructor): writes that snapshot. */
 void lg__exit_dump(void);
+
+/* The scan lock (scan.c), for fork. */
+void lg__scan_lock(void);
+void lg__scan_unlock(void);
 
 /* ---- interpreter frames (interp.c) ------------------------------------- */
 

@@ -397,6 +397,32 @@ void lg__table_lock_all(void)
         lock_domain(d, NULL);
 }
 
+/* With every lock held (lg__table_lock_all), what the reachability scan
+ * reads: how many traces the C and Python domains hold, and each of them
+ * (user domains may hold anything, not memory). */
+size_t lg__table_count_locked(void)
+{
+    size_t n = 0;
+    struct domain *d[2] = {&builtin[0], &builtin[1]};
+    for (unsigned i = 0; i < 2; i++)
+        for (unsigned k = 0; k < SHARDS; k++)
+            n += d[i]->shards[k].len;
+    return n;
+}
+
+void lg__table_foreach_locked(lg__table_visit_fn fn, void *ctx)
+{
+    struct domain *d[2] = {&builtin[0], &builtin[1]};
+    for (unsigned i = 0; i < 2; i++)
+        for (unsigned k = 0; k < SHARDS; k++) {
+            struct shard *s = &d[i]->shards[k];
+            for (size_t j = 0; j < s->cap; j++)
+                if (s->slots[j].key)
+                    fn(ctx, d[i]->id, s->slots[j].key - 1, entry_size_locked(s, &s->slots[j]),
+                       s->slots[j].tb);
+        }
+}
+
 void lg__table_unlock_all(void)
 {
     for (struct domain *d = tbl.others; d; d = d->next)

@@ -158,6 +158,7 @@ void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size, uint32_t 
  * that does not exist there. */
 static void before_fork(void)
 {
+    lg__scan_lock();
     lg__mark_lock();
     lg__interp_lock();
     lg__intern_lock();
@@ -170,6 +171,7 @@ static void after_fork(void)
     lg__intern_unlock();
     lg__interp_unlock();
     lg__mark_unlock();
+    lg__scan_unlock();
 }
 
 static void atfork_install(void)

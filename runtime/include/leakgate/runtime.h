@@ -45,7 +45,8 @@ extern "C" {
     X(CORRUPT, -7, "corrupt or truncated snapshot file") \
     X(STALE, -8, "mark is no longer the active mark")    \
     X(SYNTAX, -9, "syntax error")                        \
-    X(NOTFOUND, -10, "not found")
+    X(NOTFOUND, -10, "not found")                        \
+    X(NOSTOP, -11, "a thread could not be stopped for the scan")
 
 enum {
 #define LG_ERRNO_ENUM(name, value, msg) LG_E##name = value,
@@ -365,6 +366,52 @@ LG_API int lg_mark_diff(const lg_mark_t *mark, lg_stats_t **out, uint64_t *lost)
 
 /* Ends the mark (if active) and frees it. */
 LG_API void lg_mark_free(lg_mark_t *mark);
+
+/* ---- leak kinds: the reachability scan ----------------------------------
+ *
+ * A conservative scan from the roots (writable data of every loaded object,
+ * every thread's stack, registers and TLS) through the traced live blocks
+ * of the C and Python domains classifies each block as memcheck does:
+ *   definite   nothing points to it (or only other lost blocks, in a cycle
+ *              of which it is the one reported)
+ *   indirect   not reachable, but a lost block points to it
+ *   possible   reachable only through at least one interior pointer
+ *   reachable  reachable from a root through pointers to blocks' starts
+ * Ordered worst first; kinds compare as integers. */
+enum { LG_KIND_DEFINITE, LG_KIND_INDIRECT, LG_KIND_POSSIBLE, LG_KIND_REACHABLE, LG_KINDS };
+
+/* "definite", "indirect", "possible", "reachable"; "unknown" otherwise. */
+LG_API const char *lg_kind_name(int kind);
+
+typedef struct lg_scan lg_scan_t;
+
+typedef struct lg_scan_stats {
+    uint64_t blocks[LG_KINDS]; /* blocks of each kind */
+    uint64_t bytes[LG_KINDS];  /* their bytes */
+    uint64_t root_bytes;       /* bytes of roots read */
+    uint64_t scanned_bytes;    /* bytes read in all (roots and blocks) */
+    unsigned threads;          /* threads whose stacks were read */
+    int64_t stopped_ns;        /* how long other threads were stopped */
+    int64_t duration_ns;       /* the whole call */
+} lg_scan_stats_t;
+
+/* Scans now: stops every other thread of the process for the time of the
+ * scan (a real-time signal, SIGRTMAX-4, whose handler stays installed
+ * afterwards), and classifies every live trace of the C and Python
+ * domains.  Costs O(live blocks + bytes reached).  Caller frees with
+ * lg_scan_free().  Returns 0, LG_ENOTTRACING, LG_ENOMEM, or LG_ENOSTOP
+ * when a thread did not stop within 5 s (it blocks the signal, or the
+ * program took the signal over). */
+LG_API int lg_scan_take(lg_scan_t **out);
+
+/* The kind (LG_KIND_*) of the block that started at `ptr` in `domain` when
+ * the scan ran, or LG_ENOTFOUND (not traced then, or a user domain). */
+LG_API int lg_scan_kind(const lg_scan_t *scan, uint32_t domain, uintptr_t ptr);
+
+/* Totals of the scan; borrowed until lg_scan_free. */
+LG_API const lg_scan_stats_t *lg_scan_stats(const lg_scan_t *scan);
+
+LG_API void lg_scan_free(lg_scan_t *scan);
 
 #ifdef __cplusplus
 }
