@@ -196,6 +196,7 @@ demo: all $(EXAMPLE) $(EXAMPLE_EXT) ## run the example suites (examples/) under 
 BENCH_SRCS := $(filter-out bench/hook_cost.c,$(sort $(wildcard bench/*.c)))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) \
               $(BUILD)/bench/hook_cost $(BUILD)/bench/hook_cost_nofp \
+              $(if $(shell command -v $(CLANG)),$(BUILD)/bench/scan_cost_lsan) \
               $(BUILD)/bench/lib/hook_cost_module.so
 BENCH_RUNS ?= 5
 
@@ -223,6 +224,13 @@ $(BUILD)/bench/lib/hook_cost_module.so: bench/hook_cost.c
 	@$(if $(Q),echo "  BENCH   $@")
 	$(Q)$(CC) -std=gnu11 $(OPT) -fno-builtin -fno-omit-frame-pointer -fPIC -shared \
 	    -DHOOK_COST_MODULE -o $@ $<
+
+# The scan's benchmark again, built with AddressSanitizer: LeakSanitizer's
+# leak check on the same heap.
+$(BUILD)/bench/scan_cost_lsan: bench/scan_cost.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CLANG) -std=gnu11 $(OPT) -fsanitize=address -o $@ $<
 
 $(BUILD)/bench/hook_cost_nofp: bench/hook_cost.c
 	@mkdir -p $(dir $@)

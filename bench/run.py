@@ -9,7 +9,9 @@ network: the smoke run of `make check`, which only proves that everything
 still builds and runs.
 
 Items (see RESULTS.md): 1 hook cost, 2 per-test verdict cost, 3 tracer
-memory, 4 Python loops, 5 whole suites.  Items 4 and the pytest half of 5
+memory, 4 Python loops, 5 whole suites, 6 reachability scan.
+--only 6 runs item 6 alone and replaces its section (and its commands) in
+an existing report.  Items 4 and the pytest half of 5
 need leakgate's Python binding in .venv/bin/python (or BENCH_PYTHON);
 without it their leakgate rows say so and the rest is still measured.
 """
@@ -379,9 +381,65 @@ def pytest_suite(b, binding):
 
 # ---- main ---------------------------------------------------------------------------------
 
+# ---- 6. reachability scan ----------------------------------------------------
+
+def scan_cost(b):
+    item = "6"
+    env = {"LG_BENCH_SMALL": "1"} if b.small else {}
+    lg = b.median_rows(item, [os.path.join(BENCH, "scan_cost")], env)
+    lsan_bin = os.path.join(BENCH, "scan_cost_lsan")
+    lsan = b.median_rows(item, [lsan_bin], dict(env, ASAN_OPTIONS="detect_leaks=1")) \
+        if os.path.exists(lsan_bin) else None
+    b.w("## 6. Reachability scan (leak kinds) against heap size, beside LeakSanitizer")
+    b.w()
+    b.w("`scan_cost`: one `lg_scan_take()` (stop the other threads, copy and sort the "
+        "traces, scan the roots, mark, classify), median of 7 scans in each run; "
+        "`scan_cost_lsan`: the same program built with clang -fsanitize=address, timing "
+        "`__lsan_do_recoverable_leak_check()` on the same heap (LeakSanitizer's exit "
+        "check).  Live blocks are 32-byte blocks, each pointed to by a global array and "
+        "by another block.  Wall-clock milliseconds; *cpu* is the scanning thread's CPU "
+        "time (LeakSanitizer works in a task of its own, so only its wall time is "
+        "comparable).")
+    b.w()
+    rows = []
+    for i, row in enumerate(lg):
+        other = float(lsan[i][1]) if lsan else None
+        rows.append([f"{int(row[0]):,}", fmt(float(row[1]), 2), fmt(float(row[2]), 2),
+                     fmt(other, 2), "n/a" if other is None else
+                     f"{float(row[1]) / other:.2f}"])
+    b.table(["live blocks", "leakgate scan ms", "leakgate scan cpu ms",
+             "LeakSanitizer check ms", "leakgate / LeakSanitizer"], rows)
+    return rows
+
+
+def splice(path, body, commands):
+    """Replaces the sections of `body` (and their items' commands) in the
+    report at `path`, keeping the rest."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    head = body.out[0]
+    start = next((i for i, l in enumerate(lines) if l.split(".")[0] == head.split(".")[0]),
+                 None)
+    end_at = next(i for i, l in enumerate(lines)
+                  if l in ("## What profiling showed", "## Commands"))
+    if start is None:
+        start = end_at
+        stop = end_at
+    else:
+        stop = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+    lines[start:stop] = body.out
+    item = head.split(".")[0][3:]
+    keep = [l for l in lines if not l.startswith(f"[{item}] ")]
+    close = len(keep) - 1 - keep[::-1].index("```")
+    keep[close:close] = [f"[{it}] {line}" for it, line in commands]
+    with open(path, "w") as f:
+        f.write("\n".join(keep))
+
+
 def main(argv):
     small, runs = False, int(os.environ.get("BENCH_RUNS", "5"))
     out = "bench/RESULTS.md"
+    only = None
     args = list(argv[1:])
     while args:
         a = args.pop(0)
@@ -391,12 +449,23 @@ def main(argv):
             runs = int(args.pop(0))
         elif a == "--out" and args:
             out = args.pop(0)
+        elif a == "--only" and args and args[0] == "6":
+            only = args.pop(0)
         else:
-            sys.exit("usage: run.py [--small] [--runs N] [--out PATH]")
+            sys.exit("usage: run.py [--small] [--runs N] [--out PATH] [--only 6]")
     os.chdir(ROOT)
     targets = ["all", EXAMPLE, os.path.join(BENCH, "hook_cost_nofp")] + sorted(
         os.path.join(BENCH, f[:-2]) for f in os.listdir("bench") if f.endswith(".c"))
+    if tool_version(["clang", "--version"]):
+        targets.append(os.path.join(BENCH, "scan_cost_lsan"))
     subprocess.run(["make", "-s", f"BUILD={BUILD}"] + targets, check=True)
+    if only:
+        part = Bench(small, runs)
+        print("bench: 6. reachability scan", flush=True)
+        scan_cost(part)
+        splice(out, part, part.commands)
+        print(f"bench: replaced item 6 in {out}")
+        return
     b = Bench(small, runs)
     binding = binding_available()
     m = machine()
@@ -413,6 +482,8 @@ def main(argv):
     print("bench: 5. whole suites", flush=True)
     criterion_suite(body)
     pytest_suite(body, binding)
+    print("bench: 6. reachability scan", flush=True)
+    scans = scan_cost(body)
 
     b.w("# leakgate benchmarks")
     b.w()
@@ -462,6 +533,8 @@ def main(argv):
          "≤ half its added time",
          ("met" if all(lg - 1 <= (tm - 1) / 2 for lg, tm in loops) else "**missed**")
          if loops else "n/a"],
+        [f"6. reachability scan at {scans[-1][0]} live blocks", f"{scans[-1][1]} ms",
+         f"LeakSanitizer {scans[-1][3]} ms", "", ""],
     ])
     b.out.extend(body.out)
     if os.path.exists("bench/PROFILING.md"):

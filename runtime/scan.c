@@ -282,6 +282,9 @@ struct run {
     size_t n, cap, sp;
     size_t map_bytes, scratch_bytes;
     uintptr_t lo, hi; /* lowest block start, highest block end */
+    struct page *pages; /* page table, mmap'd with big */
+    uint32_t *big;      /* indices of blocks bigger than PAGE_SPAN pages */
+    size_t page_mask, nbig, pages_bytes;
     /* modules */
     uintptr_t own_text, alloc_text;
     struct map *maps;
@@ -356,25 +359,118 @@ static inline size_t blk_size(const struct blk *b)
     return b->size & ~DOM_BIT;
 }
 
+/* ---- finding the block that holds a word --------------------------------
+ *
+ * A word is first checked against [lowest block start, highest block end),
+ * then looked up by its page in an open-addressing table built after the
+ * sort: each page that a block starts in, or that a block of at most
+ * PAGE_SPAN pages covers, maps to the blocks starting in it (a run of the
+ * sorted array), searched by bisection; the block before that run may
+ * reach into the page.  Bigger blocks are few and have their own sorted
+ * list.  Most words that are not pointers are rejected by the range or by
+ * one probe of a table that stays in cache.
+ *
+ *   page -> | page + 1 | first | count |      key 0 = empty
+ */
+#define PAGE_SHIFT 12
+#define PAGE_SPAN  256
+
+struct page {
+    uintptr_t key; /* page number + 1 */
+    uint32_t first, count;
+};
+
+static inline size_t page_home(uintptr_t page, size_t mask)
+{
+    return (size_t)((page * 0x9e3779b97f4a7c15ull) >> 20) & mask;
+}
+
+static struct page *page_slot(struct run *r, uintptr_t page)
+{
+    size_t i = page_home(page, r->page_mask);
+    while (r->pages[i].key && r->pages[i].key != page + 1)
+        i = (i + 1) & r->page_mask;
+    return &r->pages[i];
+}
+
+/* Builds the page table and the list of big blocks; 0 or LG_ENOMEM. */
+static int pages_build(struct run *r)
+{
+    size_t need = 0, nbig = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        size_t span = (blk_size(&r->blk[i]) >> PAGE_SHIFT) + 2;
+        if (span > PAGE_SPAN)
+            nbig++, span = 1;
+        need += span;
+    }
+    size_t cap = 64;
+    while (cap < 2 * need)
+        cap *= 2;
+    r->pages_bytes = cap * sizeof *r->pages + (nbig + 1) * sizeof *r->big;
+    r->pages = map_anon(r->pages_bytes);
+    if (!r->pages)
+        return LG_ENOMEM;
+    r->big = (uint32_t *)(r->pages + cap);
+    r->page_mask = cap - 1;
+    for (size_t i = 0; i < r->n; i++) {
+        uintptr_t a = r->blk[i].addr, size = blk_size(&r->blk[i]);
+        uintptr_t p = a >> PAGE_SHIFT, last = (a + (size ? size : 1) - 1) >> PAGE_SHIFT;
+        struct page *e = page_slot(r, p);
+        if (!e->key)
+            *e = (struct page){p + 1, (uint32_t)i, 0};
+        e->count++;
+        if (last - p + 1 > PAGE_SPAN) {
+            r->big[r->nbig++] = (uint32_t)i;
+            continue;
+        }
+        for (uintptr_t q = p + 1; q <= last; q++) {
+            e = page_slot(r, q);
+            if (!e->key) /* no block starts in q before i + 1 does */
+                *e = (struct page){q + 1, (uint32_t)(i + 1), 0};
+        }
+    }
+    return 0;
+}
+
+static inline bool holds(const struct run *r, size_t i, uintptr_t w)
+{
+    size_t size = blk_size(&r->blk[i]);
+    return w - r->blk[i].addr < (size ? size : 1);
+}
+
 /* Index of the block holding address w (a zero-sized block holds its own
  * address, as in memcheck), or SIZE_MAX. */
 static inline size_t find_block(const struct run *r, uintptr_t w)
 {
     if (w < r->lo || w >= r->hi)
         return SIZE_MAX;
-    size_t lo = 0, hi = r->n;
+    uintptr_t p = w >> PAGE_SHIFT;
+    size_t k = page_home(p, r->page_mask);
+    while (r->pages[k].key && r->pages[k].key != p + 1)
+        k = (k + 1) & r->page_mask;
+    if (r->pages[k].key) {
+        /* The last block of the page's run starting at or before w. */
+        size_t lo = r->pages[k].first, hi = lo + r->pages[k].count;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (r->blk[mid].addr <= w)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo > 0 && holds(r, lo - 1, w))
+            return lo - 1;
+    }
+    /* Otherwise only a big block can hold it. */
+    size_t lo = 0, hi = r->nbig;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (r->blk[mid].addr <= w)
+        if (r->blk[r->big[mid]].addr <= w)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == 0)
-        return SIZE_MAX;
-    const struct blk *b = &r->blk[lo - 1];
-    size_t size = blk_size(b) ? blk_size(b) : 1;
-    return w - b->addr < size ? lo - 1 : SIZE_MAX;
+    return lo > 0 && holds(r, r->big[lo - 1], w) ? r->big[lo - 1] : SIZE_MAX;
 }
 
 /* ---- /proc/self/maps, read without stdio -------------------------------- */
@@ -746,6 +842,10 @@ static void scan_stopped(struct run *r)
         }
     }
     flag_unreadable(r);
+    if (pages_build(r) != 0) {
+        r->rc = LG_ENOMEM;
+        return;
+    }
     sc.nroots = 0;
     dl_iterate_phdr(collect_module, r); /* the loader lock is ours: recursive */
     thread_roots(r, r->self_tid, NULL, r->self_sp, r->self_tp);
@@ -794,6 +894,8 @@ static int under_loader_lock(struct dl_phdr_info *info, size_t size, void *ctx)
     munmap(r->tmp, r->scratch_bytes);
     if (r->maps)
         munmap(r->maps, r->maps_bytes);
+    if (r->pages)
+        munmap(r->pages, r->pages_bytes);
     return 1;
 }
 
