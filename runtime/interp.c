@@ -2,7 +2,7 @@
  * interp.c — frames of an interpreted language inside native tracebacks.
  *
  * An interpreter binding (leakgate's Python module) names a source position
- * (file, line) once with lg_interp_frame() and gets a frame word: a
+ * (file, line, function) once with lg_interp_frame() and gets a frame word: a
  * traceback word with LG_INTERP_FRAME_BIT set, whose low bits index the
  * table below.  Tracebacks hold such words beside return addresses, so
  * interning, marks and snapshots need no change; lg_symbolize() resolves
@@ -30,11 +30,12 @@
 #define DIR_SIZE 4096 /* 16 M source positions */
 
 struct entry {
-    struct entry *next; /* hash chain, protected by interp.lock */
-    uintptr_t word;     /* what lg_interp_frame() returns for it */
+    struct entry *next;   /* hash chain, protected by interp.lock */
+    uintptr_t word;       /* what lg_interp_frame() returns for it */
+    const char *function; /* in text after file's NUL; NULL: none given */
     uint32_t hash;
     unsigned line;
-    char file[];
+    char text[];          /* file, NUL, [function, NUL] */
 };
 
 static struct {
@@ -48,12 +49,19 @@ static struct {
     atomic_bool seen;           /* an interpreter registered once */
 } interp = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static uint32_t hash_of(const char *file, unsigned line)
+static uint32_t hash_of(const char *file, unsigned line, const char *function)
 {
     uint32_t h = 2166136261u ^ line;
     for (const unsigned char *p = (const unsigned char *)file; *p; p++)
         h = (h ^ *p) * 16777619u;
+    for (const unsigned char *p = (const unsigned char *)function; p && *p; p++)
+        h = (h ^ *p) * 16777619u;
     return h;
+}
+
+static bool same_function(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 static int grow_locked(void)
@@ -89,17 +97,18 @@ static int publish_locked(struct entry *e, uint32_t i)
     return 0;
 }
 
-uintptr_t lg_interp_frame(const char *file, unsigned line)
+uintptr_t lg_interp_frame(const char *file, unsigned line, const char *function)
 {
     if (!file || lg__real_init() != 0)
         return 0;
-    uint32_t h = hash_of(file, line);
+    uint32_t h = hash_of(file, line, function);
     uintptr_t word = 0;
     lg__lock(&interp.lock, LG_LOCK_INTERP);
     uint32_t n = atomic_load(&interp.count);
     if (interp.nbuckets) {
         for (struct entry *e = interp.buckets[h & (interp.nbuckets - 1)]; e; e = e->next) {
-            if (e->hash == h && e->line == line && strcmp(e->file, file) == 0) {
+            if (e->hash == h && e->line == line && strcmp(e->text, file) == 0 &&
+                same_function(e->function, function)) {
                 word = e->word;
                 goto out;
             }
@@ -107,14 +116,19 @@ uintptr_t lg_interp_frame(const char *file, unsigned line)
     }
     if (n >= DIR_SIZE * SEG_SIZE || (n >= interp.nbuckets && grow_locked() != 0))
         goto out;
-    size_t len = strlen(file) + 1;
-    struct entry *e = lg__mem_calloc(1, sizeof *e + len);
+    size_t len = strlen(file) + 1, flen = function ? strlen(function) + 1 : 0;
+    struct entry *e = lg__mem_calloc(1, sizeof *e + len + flen);
     if (!e)
         goto out;
     e->word = LG_INTERP_FRAME_BIT | n;
     e->hash = h;
     e->line = line;
-    memcpy(e->file, file, len);
+    memcpy(e->text, file, len);
+    if (function) {
+        memcpy(e->text + len, function, flen);
+        e->function = e->text + len;
+    }
+    len += flen;
     if (publish_locked(e, n) != 0) {
         lg__mem_free(e, sizeof *e + len);
         goto out;
@@ -139,7 +153,8 @@ bool lg__interp_resolve(uintptr_t word, lg_frame_t *out)
         struct entry **seg = atomic_load(&interp.dir[i >> SEG_BITS]);
         const struct entry *e = seg ? seg[i & SEG_MASK] : NULL;
         if (e) {
-            out->file = e->file;
+            out->file = e->text;
+            out->function = e->function;
             out->line = e->line;
         }
     }

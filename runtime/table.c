@@ -70,8 +70,8 @@ __attribute__((constructor(101))) static void table_init(void)
 {
     if (tbl.ready)
         return;
-    domain_init(&builtin[0], LG_DOMAIN_C);
-    domain_init(&builtin[1], LG_DOMAIN_PYTHON);
+    domain_init(&builtin[LG_DOMAIN_C], LG_DOMAIN_C);
+    domain_init(&builtin[LG_DOMAIN_PYTHON], LG_DOMAIN_PYTHON);
     tbl.ready = true;
 }
 

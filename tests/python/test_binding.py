@@ -179,6 +179,8 @@ def test_native_leaks_of_c_extensions_have_mixed_tracebacks(leaky_ext):
     assert ext["traceback"][0]["file"].endswith("leaky_ext.c")
     python = [f for f in ext["traceback"] if f["kind"] == "python"]
     assert python[0]["line"] == 12 and python[1]["line"] == 18  # leak(), then the caller
+    assert python[0]["function"] == "from_extension"  # the code's qualified name
+    assert ext["domain"] == leakgate.NATIVE_DOMAIN == 1
     assert not any("libpython" in (f["module"] or "") for f in ext["traceback"])
     via_ctypes = next(leak for leak in leaks if leak["size"] == 555)
     assert [f["line"] for f in via_ctypes["traceback"] if f["kind"] == "python"][:2] == [15, 19]
@@ -346,3 +348,40 @@ def test_bad_arguments_raise_what_tracemalloc_raises():
         leakgate.mark()
     with pytest.raises(ValueError):
         leakgate.Snapshot([], 1).statistics("nope")
+
+
+def test_one_domain_numbering_python_0_c_1(tracing):
+    """The runtime's numbers, as tracemalloc's: Python heap 0, C heap 1."""
+    from pytest_leakgate.plugin import filter_line
+    assert (leakgate.PYTHON_DOMAIN, leakgate.NATIVE_DOMAIN) == (0, 1)
+    kept = [bytearray(1000) for _ in range(3)]
+    snapshot = leakgate.take_snapshot()
+    assert {t.domain for t in snapshot.traces} == {0}
+    python = snapshot.filter_traces([leakgate.DomainFilter(True, leakgate.PYTHON_DOMAIN)])
+    assert len(python.traces) == len(snapshot.traces)
+    assert not snapshot.filter_traces([leakgate.DomainFilter(True, 1)]).traces
+    # Filters given to pytest --leaks become suppression lines, same numbers.
+    assert filter_line("DomainFilter(False, 0)") == "exclude-domain 0"
+    assert filter_line("Filter(True, '*/a.py', domain=1)") == "include file=*/a.py domain=1"
+    del kept
+
+
+def test_python_frames_carry_their_function(tracing):
+    class Box:
+        def fill(self):
+            return [bytearray(500) for _ in range(2)]
+
+    with leakgate.mark() as mark:
+        kept = Box().fill()
+        rows = mark.diff()
+    session = leakgate._leakgate.Session()
+    session.begin("t")
+    kept2 = Box().fill()
+    session.measure()
+    session.record()
+    report = json.loads(session.report_json())["tests"][0]
+    functions = {f["function"] for leak in report["leaks"] for f in leak["traceback"]}
+    assert any(fn.endswith("Box.fill.<locals>.<listcomp>") or fn.endswith("Box.fill")
+               for fn in functions), functions
+    assert any(fn.endswith("test_python_frames_carry_their_function") for fn in functions)
+    assert rows and kept and kept2

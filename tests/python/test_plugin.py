@@ -474,6 +474,8 @@ def test_the_gate_over_pytest_reports(pytester):
     r = gate("day2.json")
     assert r.returncode == 1
     assert "1 new" in r.stdout and "test_suite.py::test_new" in r.stdout
+    # Signatures name the Python function: two sites of one file stay apart.
+    assert "test_leaks@test_suite.py" in baseline
     assert pytester.path.joinpath("leakgate-baseline.json").read_text() == baseline
 
     pytester.makepyfile(test_suite=LEAKY.replace("CACHE.append(bytearray(5000))", "pass"))

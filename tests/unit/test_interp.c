@@ -30,30 +30,39 @@ static int py_frames(uintptr_t *frames, int max, uint32_t *total)
 
 LGT_TEST(frame_words_are_interned_and_resolve)
 {
-    uintptr_t a = lg_interp_frame("app/models.py", 12);
-    uintptr_t b = lg_interp_frame("app/models.py", 13);
+    uintptr_t a = lg_interp_frame("app/models.py", 12, NULL);
+    uintptr_t b = lg_interp_frame("app/models.py", 13, "Model.save");
     ASSERT(a & LG_INTERP_FRAME_BIT);
     ASSERT(a != b);
-    ASSERT(lg_interp_frame("app/models.py", 12) == a);
-    ASSERT(lg_interp_frame(NULL, 1) == 0);
+    ASSERT(lg_interp_frame("app/models.py", 12, NULL) == a);
+    ASSERT(lg_interp_frame(NULL, 1, NULL) == 0);
     lg_frame_t f;
     lg_symbolize(b, &f);
     ASSERT_EQ(f.kind, LG_FRAME_PYTHON);
     ASSERT_STR_EQ(f.file, "app/models.py");
     ASSERT_EQ(f.line, 13);
+    ASSERT_STR_EQ(f.function, "Model.save");
+    ASSERT(f.module == NULL);
+    /* The same line in another function (a lambda, a comprehension) is
+     * another frame. */
+    uintptr_t c = lg_interp_frame("app/models.py", 13, "<lambda>");
+    ASSERT(c != b && c != 0);
+    ASSERT(lg_interp_frame("app/models.py", 13, "Model.save") == b);
+    lg_symbolize(a, &f);
     ASSERT(f.function == NULL && f.module == NULL);
     /* Many positions: the table grows and every word stays right. */
     char name[32];
     uintptr_t w[3000];
     for (int i = 0; i < 3000; i++) {
         snprintf(name, sizeof name, "m%d.py", i % 7);
-        w[i] = lg_interp_frame(name, (unsigned)i);
+        w[i] = lg_interp_frame(name, (unsigned)i, i % 2 ? "f" : NULL);
     }
     for (int i = 0; i < 3000; i++) {
         lg_symbolize(w[i], &f);
         snprintf(name, sizeof name, "m%d.py", i % 7);
         ASSERT_STR_EQ(f.file, name);
         ASSERT_EQ(f.line, (unsigned)i);
+        ASSERT(i % 2 ? f.function && strcmp(f.function, "f") == 0 : f.function == NULL);
     }
 }
 
@@ -61,7 +70,7 @@ LGT_TEST(track_frames_gives_the_traceback)
 {
     ASSERT_EQ(lg_track_frames(1, 0x10, 8, NULL, 0, 0), LG_ENOTTRACING);
     ASSERT_EQ(lg_start(8), 0);
-    uintptr_t words[2] = {lg_interp_frame("b.py", 4), lg_interp_frame("a.py", 2)};
+    uintptr_t words[2] = {lg_interp_frame("b.py", 4, NULL), lg_interp_frame("a.py", 2, NULL)};
     ASSERT_EQ(lg_track_frames(LG_DOMAIN_PYTHON, 0x10, 8, words, 2, 9), 0);
     ASSERT_EQ(lg_track_frames(LG_DOMAIN_PYTHON, 0x20, 4, NULL, 0, 0), 0);
     ASSERT_EQ(lg_track_frames(LG_DOMAIN_PYTHON, 0x30, 4, NULL, -1, 0), LG_EINVAL);
@@ -88,8 +97,8 @@ LGT_TEST(native_tracebacks_end_with_the_interpreters_frames)
     lg__set_backtrace_hook(native_backtrace);
     ASSERT_EQ(lg_start(8), 0);
     native_site = 0x9000;
-    py_words[0] = lg_interp_frame("ext_user.py", 30);
-    py_words[1] = lg_interp_frame("main.py", 3);
+    py_words[0] = lg_interp_frame("ext_user.py", 30, NULL);
+    py_words[1] = lg_interp_frame("main.py", 3, NULL);
     lg_set_interp_frames(py_frames, 0x4000, 0x6000);
     ASSERT_EQ(lg_track(LG_DOMAIN_C, 0x100, 16), 0);
     lg_set_interp_frames(NULL, 0, 0);

@@ -94,7 +94,7 @@ LG_API char *lg_render_stat(const lg_stat_t *st, int diff, const lg_render_opts_
  *     leaks:                              (the top opts->top rows)
  *       - size_diff: 64
  *         count_diff: 1
- *         domain: 0
+ *         domain: 1
  *         frames:                         (most recent first, cut at
  *           - function: "buffer_new"       opts->stop_module; files and
  *             file: "/src/buffer.c"        modules as recorded)
@@ -117,7 +117,7 @@ LG_API void lg_string_free(char *s);
  *   {"id": "...", "outcome": "leaked", "size_diff": 96, "count_diff": 2,
  *    "limits": {"max_size": 0, "max_count": null},
  *    "leaks": [{"size_diff": 64, "count_diff": 1, "size": 64, "count": 1,
- *               "domain": 0, "traceback": [{"kind": "native",
+ *               "domain": 1, "traceback": [{"kind": "native",
  *               "function": "buffer_new", "file": "/src/buffer.c",
  *               "line": 41, "module": "/lib/libparse.so",
  *               "offset": 6699}, ...]}, ...]},

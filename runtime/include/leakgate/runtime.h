@@ -60,9 +60,12 @@ LG_API const char *lg_strerror(int code);
 /* ---- tracing ----------------------------------------------------------- */
 
 /* Domains are address spaces, as in tracemalloc: the same address may be
- * traced once per domain.  User domains are any other value. */
-#define LG_DOMAIN_C      0u /* the C heap: malloc and friends */
-#define LG_DOMAIN_PYTHON 1u /* the Python heap (PyMem_SetAllocator hooks) */
+ * traced once per domain.  These numbers are the only ones: the C API,
+ * reports (JSON, TAP), suppressions (domain=N) and the Python module
+ * (leakgate.PYTHON_DOMAIN, leakgate.NATIVE_DOMAIN) all use them.  The Python
+ * heap is 0, as in tracemalloc; user domains are any other value. */
+#define LG_DOMAIN_PYTHON 0u /* the Python heap (PyMem_SetAllocator hooks) */
+#define LG_DOMAIN_C      1u /* the C heap: malloc and friends */
 
 #define LG_FRAMES_DEFAULT 16
 #define LG_FRAMES_MAX     128
@@ -162,10 +165,12 @@ LG_API void lg_symbolize(uintptr_t addr, lg_frame_t *out);
 
 #define LG_INTERP_FRAME_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
 
-/* The frame word of source position (file, line), interned: the same
- * position always gives the same word, valid until the process exits.
+/* The frame word of source position (file, line) in `function` (its
+ * name, NULL if unknown), interned: the same position always gives the same
+ * word, valid until the process exits.  lg_symbolize() gives back all three;
+ * reports show the function in JSON and in the gate's leak signatures.
  * Returns 0 when out of memory.  Takes a lock; not for signal handlers. */
-LG_API uintptr_t lg_interp_frame(const char *file, unsigned line);
+LG_API uintptr_t lg_interp_frame(const char *file, unsigned line, const char *function);
 
 /* Stores at most `max` interpreter frame words of the calling thread, most
  * recent first, and in *total how many frames its stack has; returns how

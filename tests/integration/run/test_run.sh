@@ -196,7 +196,7 @@ assert t["limits"] == {"max_size": 0, "max_count": None}, t["limits"]
 assert len(t["leaks"]) == 5, len(t["leaks"])
 first = t["leaks"][0]
 assert (first["size_diff"], first["count_diff"], first["size"], first["count"],
-        first["domain"]) == (3153, 3, 3153, 3, 0), first
+        first["domain"]) == (3153, 3, 3153, 3, 1), first
 f0 = first["traceback"][0]
 assert set(f0) == {"kind", "function", "file", "line", "module", "offset"}, f0
 assert f0["kind"] == "native" and f0["function"] == "thread_leak", f0

@@ -10,8 +10,9 @@ same functions and classes, with the same documented semantics), so that
 * Under ``leakgate run -- python ...`` (the runtime preloaded), ``malloc``
   calls made by C extensions are traced too: their tracebacks hold native
   frames (``#0 function  file:line  (module+0xoffset)``) after the Python
-  frames that led to them.  Such traces are in domain :data:`NATIVE_DOMAIN`;
-  Python's own allocations are in domain 0, as in tracemalloc.
+  frames that led to them.  Such traces are in domain :data:`NATIVE_DOMAIN`
+  (1); Python's own allocations are in domain 0, as in tracemalloc (the
+  runtime's numbering, the same in reports and suppressions).
 * Snapshots are saved in leakgate's snapshot files (``leakgate show FILE``
   reads them), not with pickle.
 
@@ -37,7 +38,7 @@ __all__ = [
     "StatisticDiff", "mark", "Mark", "NATIVE_DOMAIN", "PYTHON_DOMAIN",
 ]
 
-PYTHON_DOMAIN = 0
+PYTHON_DOMAIN = _leakgate.PYTHON_DOMAIN  # 0, as in tracemalloc
 NATIVE_DOMAIN = _leakgate.NATIVE_DOMAIN
 MAX_NFRAME = _leakgate.MAX_NFRAME
 

@@ -12,9 +12,10 @@
  * a new file name) are not traced at all.
  *
  * Frames.  A Python frame becomes a runtime frame word (lg_interp_frame) for
- * (filename, line).  The line comes from the frame's last instruction, as in
- * tracemalloc, through a per-code-object line cache (see line_of); the word
- * comes from a cache keyed by (hash of the filename, line), so a known
+ * (filename, line, the code's qualified name).  The line comes from the
+ * frame's last instruction, as in tracemalloc, through a per-code-object line
+ * cache (see line_of); the word comes from a cache keyed by (hash of the
+ * names, line), so a known
  * position costs two look-ups and no string work.  A thread reads its own
  * frames only: with the GIL, or without it while it runs C code that
  * released the GIL (its frames cannot change then).
@@ -52,17 +53,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runtime domains as Python sees them: tracemalloc's domain 0 is the
- * Python heap, so the runtime's two built-in domains swap numbers. */
-static inline uint32_t to_py_domain(uint32_t d)
-{
-    return d == LG_DOMAIN_C ? LG_DOMAIN_PYTHON : d == LG_DOMAIN_PYTHON ? LG_DOMAIN_C : d;
-}
-
 /* ---- frame cache: (filename hash, line) -> frame word ------------------- */
 
 struct slot {
-    Py_hash_t hash;
+    Py_hash_t hash; /* of the file name and the qualified name */
     int line;
     uintptr_t word; /* 0: empty */
 };
@@ -100,36 +94,46 @@ static int cache_grow(void)
     return 0;
 }
 
-/* The word of (filename, line), or 0.  Two file names with the same
- * 64-bit hash and line would share a word; the odds are those of a hash
- * collision.  `gil`: the caller holds the GIL, so a miss may ask Python for
- * the file name's UTF-8; without it only allocation-free names (compact
- * ASCII strings, nearly every path) are looked at.  Called with hk.lock. */
-static uintptr_t frame_word_locked(PyObject *filename, int line, int gil)
+/* A str's UTF-8 without allocating (compact ASCII: nearly every path and
+ * name), or with the GIL by asking Python; NULL if neither. */
+static const char *utf8_of(PyObject *s, int gil)
 {
-    if (!PyUnicode_Check(filename))
+    if (PyUnicode_IS_COMPACT_ASCII(s))
+        return (const char *)PyUnicode_DATA(s);
+    if (!gil)
+        return NULL;
+    /* May fail or allocate; the program's pending exception is kept. */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    const char *utf8 = PyUnicode_AsUTF8(s);
+    if (!utf8)
+        PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    return utf8;
+}
+
+/* The word of (filename, line, qualified function name), or 0.  Two
+ * positions with the same 64-bit hash of names and the same line would
+ * share a word; the odds are those of a hash collision.  `gil`: the caller
+ * holds the GIL, so a miss may ask Python for the names' UTF-8 (see
+ * utf8_of).  Called with hk.lock. */
+static uintptr_t frame_word_locked(PyCodeObject *code, int line, int gil)
+{
+    PyObject *filename = code->co_filename, *name = code->co_qualname;
+    if (!PyUnicode_Check(filename) || !PyUnicode_Check(name))
         return 0;
-    Py_hash_t h = PyObject_Hash(filename); /* str: cached, never fails */
+    /* str hashes are cached and never fail */
+    Py_hash_t h = PyObject_Hash(filename) ^ (Py_hash_t)((size_t)PyObject_Hash(name) * 31u);
     if (hk.used * 2 >= hk.cap && cache_grow() != 0)
         return 0;
     size_t i = ((size_t)h ^ (size_t)line * 0x9E3779B97F4A7C15u) & (hk.cap - 1);
     for (; hk.slots[i].word; i = (i + 1) & (hk.cap - 1))
         if (hk.slots[i].hash == h && hk.slots[i].line == line)
             return hk.slots[i].word;
-    const char *utf8 = NULL;
-    if (PyUnicode_IS_COMPACT_ASCII(filename)) {
-        utf8 = (const char *)PyUnicode_DATA(filename);
-    } else if (gil) {
-        /* May fail or allocate; the program's pending exception is kept. */
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        if (!(utf8 = PyUnicode_AsUTF8(filename)))
-            PyErr_Clear();
-        PyErr_Restore(type, value, tb);
-    }
-    if (!utf8)
+    const char *file = utf8_of(filename, gil), *function = utf8_of(name, gil);
+    if (!file || !function)
         return 0;
-    uintptr_t word = lg_interp_frame(utf8, line < 0 ? 0 : (unsigned)line);
+    uintptr_t word = lg_interp_frame(file, line < 0 ? 0 : (unsigned)line, function);
     if (word) {
         hk.slots[i] = (struct slot){h, line, word};
         hk.used++;
@@ -229,8 +233,8 @@ static int capture_frames(uintptr_t *out, int max, uint32_t *total, int lines)
         if (n < max) {
             PyCodeObject *code = f->f_code;
             int line = line_of(code, _PyInterpreterFrame_LASTI(f), ts, lines && gil);
-            uintptr_t w = frame_word_locked(code->co_filename, line, gil);
-            out[n++] = w ? w : lg_interp_frame("<unknown>", 0);
+            uintptr_t w = frame_word_locked(code, line, gil);
+            out[n++] = w ? w : lg_interp_frame("<unknown>", 0, NULL);
         }
     }
     pthread_mutex_unlock(&hk.lock);
@@ -527,7 +531,7 @@ static PyObject *traces_list(const lg_snapshot_t *snap)
     for (size_t i = 0; list && i < n; i++) {
         const lg_trace_t *t = lg_snapshot_trace(snap, i);
         PyObject *tb = traceback_cached(cache, t->traceback);
-        PyObject *item = tb ? Py_BuildValue("(InNI)", to_py_domain(t->domain),
+        PyObject *item = tb ? Py_BuildValue("(InNI)", t->domain,
                                             (Py_ssize_t)t->size, tb, t->traceback->total_nframe)
                             : NULL;
         if (!item)
@@ -612,7 +616,7 @@ static PyObject *m_dump(PyObject *self, PyObject *args)
         for (Py_ssize_t j = 0; j < n; j++)
             if (frame_from_tuple(PyTuple_GET_ITEM(frames, j), &fr[j]) < 0)
                 goto out;
-        rc = lg_snapshot_add(snap, to_py_domain(domain), (size_t)size, fr, (uint32_t)n, total);
+        rc = lg_snapshot_add(snap, domain, (size_t)size, fr, (uint32_t)n, total);
         if (rc) {
             raise_lg(rc);
             goto out;
@@ -722,7 +726,7 @@ static PyObject *mark_diff(MarkObject *self, PyObject *unused)
     for (size_t i = 0; list && i < n; i++) {
         const lg_stat_t *s = lg_stats_get(st, i);
         PyObject *tb = traceback_tuple(&s->traceback);
-        PyObject *item = tb ? Py_BuildValue("(INnLnL)", to_py_domain(s->domain), tb,
+        PyObject *item = tb ? Py_BuildValue("(INnLnL)", s->domain, tb,
                                             (Py_ssize_t)s->size, (long long)s->size_diff,
                                             (Py_ssize_t)s->count, (long long)s->count_diff)
                             : NULL;
@@ -1092,7 +1096,8 @@ static int exec_module(PyObject *m)
         return -1;
     }
     if (PyModule_AddIntConstant(m, "MAX_NFRAME", LG_FRAMES_MAX) < 0 ||
-        PyModule_AddIntConstant(m, "NATIVE_DOMAIN", to_py_domain(LG_DOMAIN_C)) < 0)
+        PyModule_AddIntConstant(m, "NATIVE_DOMAIN", LG_DOMAIN_C) < 0 ||
+        PyModule_AddIntConstant(m, "PYTHON_DOMAIN", LG_DOMAIN_PYTHON) < 0)
         return -1;
     /* When the runtime's malloc hooks are in place (libleakgate.so
      * preloaded), C-heap tracebacks get their Python frames from now on. */

@@ -173,14 +173,13 @@ def filter_line(spec):
     except (ValueError, TypeError, SyntaxError, AttributeError) as exc:
         raise ValueError(f"{spec}: not a tracemalloc filter ({exc})") from None
     verb = "include" if f.inclusive else "exclude"
-    domain = lambda d: leakgate._leakgate.NATIVE_DOMAIN if d == 0 else 0 if d == 1 else d  # noqa
     if isinstance(f, leakgate.DomainFilter):
-        return f"{verb}-domain {domain(f.domain)}"
+        return f"{verb}-domain {f.domain}"
     line = verb + (" all" if f.all_frames else "") + f" file={f.filename_pattern}"
     if f.lineno is not None:
         line += f" line={f.lineno}"
     if f.domain is not None:
-        line += f" domain={domain(f.domain)}"
+        line += f" domain={f.domain}"
     return line
 
 
