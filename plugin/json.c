@@ -256,50 +256,15 @@ char *lg_json_report_string(const lg_json_report_t *rep)
     return lg__sb_finish(&b);
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, s, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        s += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-int lg__write_file_atomic(const char *path, const char *text, size_t len)
-{
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return LG_EIO;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = fd < 0 ? -1 : write_all(fd, text, len);
-    int saved = errno;
-    if (fd >= 0 && close(fd) != 0 && rc == 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc != 0 && fd >= 0)
-        unlink(tmp);
-    errno = saved;
-    return rc ? LG_EIO : 0;
-}
-
 int lg_json_report_write(const lg_json_report_t *rep, const char *path)
 {
     char *doc = lg_json_report_string(rep);
     if (!doc)
         return LG_ENOMEM;
-    int rc = lg__write_file_atomic(path, doc, strlen(doc));
+    const char *why;
+    int rc = lg__file_write(path, doc, strlen(doc), &why);
+    if (rc == LG_EFORMAT)
+        rc = LG_EIO; /* errno says what is at path */
     int saved = errno;
     lg__xfree(doc);
     errno = saved;
@@ -533,67 +498,28 @@ int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text, size_t 
     return rc;
 }
 
-int lg__read_file(const char *path, char **out, size_t *outlen)
+/* A report or a baseline: a JSON object, so its first byte that is not
+ * white space is '{'.  Refused before the rest is read otherwise. */
+static const char *check_json(const unsigned char *head, size_t n, bool whole)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    *out = NULL;
-    *outlen = 0;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int saved = errno;
-        if (fd >= 0)
-            close(fd);
-        errno = saved;
-        return LG_EIO;
-    }
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, len = 0;
-    char *buf = lg__xmalloc(cap);
-    int rc = buf ? 0 : LG_ENOMEM;
-    while (rc == 0) {
-        if (len + 1 >= cap) {
-            char *nb = lg__xrealloc(buf, cap * 2);
-            if (!nb) {
-                rc = LG_ENOMEM;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            rc = LG_EIO;
-        else if (r == 0)
-            break;
-        else
-            len += (size_t)r;
-    }
-    int saved = errno;
-    close(fd);
-    if (rc) {
-        lg__xfree(buf);
-        errno = saved;
-        return rc;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *outlen = len;
-    return 0;
+    LG_UNUSED(whole);
+    size_t i = 0;
+    while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\n' || head[i] == '\r'))
+        i++;
+    return i == n || head[i] == '{' ? NULL : "not a JSON object (a leakgate report or baseline)";
 }
+
+const lg__input_kind_t lg__json_input = {
+    LG_JSON_MAX, "larger than 1 GiB, the most a report or baseline may hold", check_json};
 
 int lg_json_report_merge_file(lg_json_report_t *rep, const char *path, char *err, size_t errlen)
 {
     char *buf;
     size_t len;
-    int rc = lg__read_file(path, &buf, &len);
-    if (rc) {
-        int saved = errno;
-        if (rc == LG_EIO && err && errlen)
-            snprintf(err, errlen, "%s: %s", path, strerror(saved));
-        errno = saved;
-        return rc;
-    }
+    const char *why;
+    int rc = lg__file_read(path, &lg__json_input, &buf, &len, &why);
+    if (rc)
+        return lg__file_errf(err, errlen, path, rc, why);
     char detail[200];
     rc = lg_json_report_merge_buffer(rep, buf, len, detail, sizeof detail);
     if (rc == LG_EFORMAT && err && errlen)

@@ -28,14 +28,11 @@ uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts
 
 /* ---- files (json.c) -------------------------------------------------------- */
 
-/* Reads a whole file into *out (NUL-terminated, lg__xmalloc'd; *len bytes
- * without the NUL).  Returns 0, LG_EIO (errno tells why) or LG_ENOMEM. */
-int lg__read_file(const char *path, char **out, size_t *len);
-
-/* Writes text to path through a temporary file renamed over it, so readers
- * see the old file or the new one, never a part.  Returns 0 or LG_EIO
- * (errno tells why). */
-int lg__write_file_atomic(const char *path, const char *text, size_t len);
+/* How the file layer reads reports and baselines (json.c): at most
+ * LG_JSON_MAX bytes, and nothing past the first bytes of a file that is not
+ * a JSON object. */
+#define LG_JSON_MAX ((size_t)1 << 30)
+extern const lg__input_kind_t lg__json_input;
 
 /* ---- JSON scanning (json.c) ----------------------------------------------
  *

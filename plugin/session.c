@@ -90,24 +90,40 @@ static int parse_rule(lg_session_t *s, char *text, const char *where, char *err,
     return 0;
 }
 
-/* The `limit` lines of a suppressions file (its filter lines are loaded by
- * lg_filterset_load, which skips these). */
-static int load_rules(lg_session_t *s, const char *path, char *err, size_t errlen)
+/* Loads a suppressions file, read once: its filter lines into the filter
+ * set, its `limit` lines as rules.  `name` (the variable or option) starts
+ * every error. */
+static int load_suppressions(lg_session_t *s, const char *name, const char *path, char *err,
+                             size_t errlen)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return lg__errf(err, errlen, LG_EIO, "LEAKGATE_SUPPRESSIONS=%s: %s", path, strerror(errno));
-    char line[1024], where[512];
-    int rc = 0;
-    for (unsigned n = 1; rc == 0 && fgets(line, sizeof line, f); n++) {
-        char *p = line + strspn(line, " \t");
-        if (strncmp(p, "limit", 5) != 0 || (p[5] != ' ' && p[5] != '\t'))
+    char *text, msg[512], where[512];
+    size_t len;
+    int rc = lg__suppressions_read(path, &text, &len, msg, sizeof msg);
+    if (rc == 0 && (rc = lg__filterset_load_text(s->filters, path, text, len, msg, sizeof msg)))
+        lg__xfree(text);
+    if (rc)
+        return rc == LG_ENOMEM ? rc : lg__errf(err, errlen, rc, "%s=%s", name, msg);
+    size_t pos = 0, n;
+    unsigned lineno = 0;
+    for (const char *line; rc == 0 && (line = lg__next_line(text, len, &pos, &n));) {
+        lineno++;
+        size_t lead = strspn(line, " \t");
+        if (lead + 5 >= n || strncmp(line + lead, "limit", 5) != 0 ||
+            (line[lead + 5] != ' ' && line[lead + 5] != '\t'))
             continue;
-        p[strcspn(p, "#\r\n")] = '\0';
-        snprintf(where, sizeof where, "%s:%u", path, n);
-        rc = parse_rule(s, p + 5, where, err, errlen);
+        char *copy = lg__xmalloc(n + 1);
+        if (!copy) {
+            rc = LG_ENOMEM;
+            break;
+        }
+        memcpy(copy, line, n);
+        copy[n] = '\0';
+        copy[strcspn(copy, "#\r")] = '\0';
+        snprintf(where, sizeof where, "%s=%s:%u", name, path, lineno);
+        rc = parse_rule(s, copy + lead + 5, where, err, errlen);
+        lg__xfree(copy);
     }
-    fclose(f);
+    lg__xfree(text);
     return rc;
 }
 
@@ -152,11 +168,7 @@ static int read_settings(lg_session_t *s, char *err, size_t errlen)
     if (!(v && strcmp(v, "1") == 0) && (rc = lg_filterset_add_defaults(s->filters)))
         return rc;
     if ((v = getenv("LEAKGATE_SUPPRESSIONS")) && *v) {
-        char msg[512];
-        if ((rc = lg_filterset_load(s->filters, v, msg, sizeof msg)))
-            return rc == LG_ENOMEM ? rc
-                                   : lg__errf(err, errlen, rc, "LEAKGATE_SUPPRESSIONS: %s", msg);
-        if ((rc = load_rules(s, v, err, errlen)))
+        if ((rc = load_suppressions(s, "LEAKGATE_SUPPRESSIONS", v, err, errlen)))
             return rc;
     }
     if ((v = getenv("LEAKGATE_LIMITS")) && *v && (rc = load_env_rules(s, v, err, errlen)))
@@ -326,11 +338,8 @@ int lg_session_add_suppressions(lg_session_t *s, const char *name, const char *s
 {
     char msg[512];
     int rc;
-    if (access(spec, F_OK) == 0) {
-        if ((rc = lg_filterset_load(s->filters, spec, msg, sizeof msg)))
-            return rc == LG_ENOMEM ? rc : lg__errf(err, errlen, rc, "%s: %s", name, msg);
-        return load_rules(s, spec, err, errlen);
-    }
+    if (access(spec, F_OK) == 0)
+        return load_suppressions(s, name, spec, err, errlen);
     if (strncmp(spec, "limit", 5) == 0 && (spec[5] == ' ' || spec[5] == '\t')) {
         char *copy = lg__xstrdup(spec + 6);
         if (!copy)

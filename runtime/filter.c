@@ -453,47 +453,68 @@ int lg_filterset_parse_line(lg_filterset_t *set, const char *line, char *err, si
 
 /* ---- suppression files --------------------------------------------------- */
 
-/* Reads the whole file with read(2) into report-time memory: stdio would
- * allocate through the program's (traced) malloc. */
-static int read_file(const char *path, char **out, size_t *len)
+/* A text file: no NUL byte among its first bytes (the rest is checked line
+ * by line). */
+static const char *check_text(const unsigned char *head, size_t n, bool whole)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return LG_EIO;
-    size_t n = 0, cap = 4096;
-    char *buf = lg__xmalloc(cap + 1);
-    int rc = buf ? 0 : LG_ENOMEM;
-    while (rc == 0) {
-        if (n == cap) {
-            char *nb = lg__xrealloc(buf, cap * 2 + 1);
-            if (!nb) {
-                rc = LG_ENOMEM;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            rc = LG_EIO;
-        else if (r == 0)
-            break;
-        else
-            n += (size_t)r;
+    LG_UNUSED(whole);
+    return memchr(head, '\0', n) ? "binary data (a NUL byte), not a text file" : NULL;
+}
+
+static const lg__input_kind_t text_input = {
+    LG_TEXT_MAX, "larger than 16 MiB, the most a suppressions file may hold", check_text};
+
+int lg__suppressions_read(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+    const char *why;
+    int rc = lg__file_read(path, &text_input, buf, len, &why);
+    if (rc)
+        return lg__file_errf(err, errlen, path, rc, why);
+    /* Editors on some systems start UTF-8 files with a byte-order mark. */
+    if (*len >= 3 && memcmp(*buf, "\xef\xbb\xbf", 3) == 0) {
+        *len -= 3;
+        memmove(*buf, *buf + 3, *len + 1);
     }
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    if (rc) {
-        lg__xfree(buf);
-        return rc;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
     return 0;
+}
+
+const char *lg__next_line(const char *text, size_t len, size_t *pos, size_t *n)
+{
+    if (*pos >= len)
+        return NULL;
+    const char *line = text + *pos, *nl = memchr(line, '\n', len - *pos);
+    *n = nl ? (size_t)(nl - line) : len - *pos;
+    *pos += *n + (nl != NULL);
+    return line;
+}
+
+int lg__filterset_load_text(lg_filterset_t *set, const char *name, const char *text, size_t len,
+                            char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    /* All or nothing: a bad line leaves the set as it was. */
+    size_t before = set->n, lineno = 0, pos = 0, n;
+    char msg[256];
+    int rc = 0;
+    for (const char *line; rc == 0 && (line = lg__next_line(text, len, &pos, &n));) {
+        lineno++;
+        char *copy = memchr(line, '\0', n) ? NULL : lg__xmalloc(n + 1);
+        if (copy) {
+            memcpy(copy, line, n);
+            copy[n] = '\0';
+            rc = lg_filterset_parse_line(set, copy, msg, sizeof msg);
+            lg__xfree(copy);
+        } else {
+            rc = memchr(line, '\0', n) ? syntax(msg, sizeof msg, "NUL byte in line (expected text)")
+                                       : LG_ENOMEM;
+        }
+        if (rc == LG_ESYNTAX)
+            syntax(err, errlen, "%s:%zu: %s", name, lineno, msg);
+    }
+    if (rc)
+        truncate_set(set, before);
+    return rc;
 }
 
 int lg_filterset_load(lg_filterset_t *set, const char *path, char *err, size_t errlen)
@@ -504,32 +525,10 @@ int lg_filterset_load(lg_filterset_t *set, const char *path, char *err, size_t e
         return LG_EINVAL;
     char *buf;
     size_t len;
-    int rc = read_file(path, &buf, &len);
-    if (rc) {
-        if (rc == LG_EIO)
-            syntax(err, errlen, "%s: %s", path, strerror(errno));
-        return rc;
-    }
-    /* All or nothing: a bad line leaves the set as it was. */
-    size_t before = set->n, lineno = 0;
-    char msg[256];
-    for (char *line = buf; rc == 0;) {
-        char *nl = memchr(line, '\n', (size_t)(buf + len - line));
-        if (nl)
-            *nl = '\0';
-        lineno++;
-        if (strlen(line) != (size_t)((nl ? nl : buf + len) - line))
-            rc = syntax(msg, sizeof msg, "NUL byte in line (expected text)");
-        else
-            rc = lg_filterset_parse_line(set, line, msg, sizeof msg);
-        if (rc == LG_ESYNTAX)
-            syntax(err, errlen, "%s:%zu: %s", path, lineno, msg);
-        if (!nl)
-            break;
-        line = nl + 1;
-    }
+    int rc = lg__suppressions_read(path, &buf, &len, err, errlen);
     if (rc)
-        truncate_set(set, before);
+        return rc;
+    rc = lg__filterset_load_text(set, path, buf, len, err, errlen);
     lg__xfree(buf);
     return rc;
 }

@@ -167,6 +167,94 @@ void lg__mem_free(void *p, size_t bytes);
 /* Adjusts the counter for memory obtained another way (arena chunks). */
 void lg__mem_account(int64_t delta);
 
+/* ---- files (prim_linux.c): the one way leakgate reads and writes files ---
+ *
+ * Reading: a regular file or a pipe (FIFO, /dev/stdin on a pipe), whole,
+ * never a device, directory or socket.  The first bytes are shown to the
+ * caller's check before anything else is read, and at most `max` bytes are
+ * ever held: a bigger file is refused from its size, a pipe once it passes
+ * the cap, so /dev/zero or a huge file cannot grow memory.
+ *
+ * Writing an output at PATH (lg__out_*):
+ *   /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N   written in place
+ *                                            (the descriptor, its offset)
+ *   symlink                  followed: its target is written, the link kept
+ *   FIFO, character device   opened and written in place (no truncation)
+ *   regular file or nothing  a temporary file in the target's own directory
+ *                            (same file system: rename() is atomic), written,
+ *                            fsync'd, given the old file's mode, renamed over
+ *   anything else            refused (directory, socket, block device)
+ * A failed write leaves the old file whole and removes the temporary file;
+ * errno is the failing call's (ENOSPC, EMFILE ...), never replaced. */
+
+/* The first bytes of an input, `whole` when they are all of it.  Returns
+ * NULL to read on, or a static phrase saying why the file is refused. */
+typedef const char *(*lg__head_check_fn)(const unsigned char *head, size_t n, bool whole);
+
+/* What the check is shown: up to this many bytes (fewer only at the end). */
+#define LG_FILE_HEAD 512
+
+/* How much leakgate reads of each kind of input (docs/reference.md). */
+typedef struct lg__input_kind {
+    size_t max;             /* bytes; more is refused */
+    const char *too_big;    /* static phrase for that refusal */
+    lg__head_check_fn check; /* NULL: no check */
+} lg__input_kind_t;
+
+/* Reads the file at `path` whole into *out (lg__xmalloc'd, NUL-terminated;
+ * *len bytes without the NUL).  Returns 0; LG_EIO when a system call failed
+ * (errno tells why, *why NULL); LG_EFORMAT when the file is refused (*why,
+ * a static phrase: not a regular file or a pipe, too big, or the check's
+ * phrase); LG_ENOMEM. */
+int lg__file_read(const char *path, const lg__input_kind_t *kind, char **out, size_t *len,
+                  const char **why);
+
+/* An output being written; see the table above. */
+typedef struct lg__out {
+    int fd;       /* -1 when closed */
+    int err;      /* errno of the first failure, or 0 */
+    bool replace; /* tmp is renamed over target on commit */
+    char tmp[4096], target[4096];
+} lg__out_t;
+
+/* Opens the output at `path`.  Returns 0; LG_EIO (errno, *why NULL) or
+ * LG_EFORMAT (*why: "is a directory", "not a regular file, FIFO or
+ * character device"; errno EISDIR or EINVAL for callers that only pass
+ * errno on). */
+int lg__out_open(lg__out_t *o, const char *path, const char **why);
+/* Writes n bytes (a failure is kept in o->err; later writes do nothing). */
+void lg__out_write(lg__out_t *o, const void *p, size_t n);
+/* Finishes: with `commit` and no failure, fsyncs and renames the temporary
+ * file over the target (or closes the descriptor written in place);
+ * otherwise the temporary file is removed and the target left as it was.
+ * Returns 0 or LG_EIO with errno set to the first failure. */
+int lg__out_close(lg__out_t *o, bool commit);
+
+/* lg__out_open, one write, lg__out_close. */
+int lg__file_write(const char *path, const void *data, size_t n, const char **why);
+
+/* Writes "PATH: reason" into err for a failed lg__file_* call: *why, or
+ * errno's text for LG_EIO, or lg_strerror(rc).  Returns rc. */
+int lg__file_errf(char *err, size_t errlen, const char *path, int rc, const char *why);
+
+/* ---- suppression files (filter.c) -------------------------------------- */
+
+/* The biggest suppressions file read. */
+#define LG_TEXT_MAX ((size_t)16 << 20)
+
+/* Reads a suppressions file once, for its filter lines and its `limit`
+ * lines (the test session), through the file layer; a leading UTF-8
+ * byte-order mark is dropped.  Returns 0 (caller frees *buf with
+ * lg__xfree) or an error with "PATH: why" in err. */
+int lg__suppressions_read(const char *path, char **buf, size_t *len, char *err, size_t errlen);
+/* Adds the filter lines of a suppressions text, all or nothing; a bad line
+ * gives LG_ESYNTAX and "NAME:LINE: what" in err. */
+int lg__filterset_load_text(lg_filterset_t *set, const char *name, const char *text, size_t len,
+                            char *err, size_t errlen);
+/* The next line of text from *pos (its length without the newline in *n;
+ * *pos moves past it), or NULL at the end. */
+const char *lg__next_line(const char *text, size_t len, size_t *pos, size_t *n);
+
 /* ---- arena (arena.c): bump allocation freed all at once ---------------- */
 
 typedef struct lg__arena {

@@ -10,14 +10,22 @@
  * program's calls reach them anyway.  dlsym itself may call calloc; when
  * that reaches our hooks before lg__real is set, hooks.c serves it from a
  * static pool.
+ *
+ * It also holds the one file layer (lg__file_read, lg__out_*; the rules are
+ * in lg_internal.h): every file leakgate reads or writes goes through it,
+ * with read(2)/write(2) into report-time memory, never stdio, so that it
+ * works inside a traced process without being traced.
  */
 #include "lg_internal.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,4 +167,331 @@ uint64_t lg__rss(void)
     if (!p)
         return 0;
     return strtoull(p + 1, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Keeps errno across close(). */
+static void close_keep_errno(int fd)
+{
+    int saved = errno;
+    close(fd);
+    errno = saved;
+}
+
+/* Opens path for reading: a regular file or a FIFO, nothing else.  The
+ * first open does not block (a FIFO without a writer, a device with side
+ * effects on open); a FIFO is then opened again, blocking, so that a writer
+ * that comes later is waited for. */
+static int open_input(const char *path, struct stat *st, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) != 0) {
+        close_keep_errno(fd);
+        return -1;
+    }
+    if (S_ISFIFO(st->st_mode)) {
+        close(fd);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+            return -1;
+        if (fstat(fd, st) != 0 || !S_ISFIFO(st->st_mode)) {
+            close_keep_errno(fd);
+            *why = "changed while it was opened";
+            return -1;
+        }
+    } else if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        if (S_ISDIR(st->st_mode))
+            errno = EISDIR; /* what read(2) would say */
+        else
+            *why = "not a regular file or a pipe";
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads into buf[*len, want) until want bytes or the end.  Returns 0 or -1
+ * (errno). */
+static int read_upto(int fd, char *buf, size_t *len, size_t want)
+{
+    while (*len < want) {
+        ssize_t r = read(fd, buf + *len, want - *len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        *len += (size_t)r;
+    }
+    return 0;
+}
+
+int lg__file_read(const char *path, const lg__input_kind_t *kind, char **out, size_t *len,
+                  const char **why)
+{
+    *out = NULL;
+    *len = 0;
+    *why = NULL;
+    struct stat st;
+    int fd = open_input(path, &st, why);
+    if (fd < 0)
+        return *why ? LG_EFORMAT : LG_EIO;
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > kind->max) {
+        close(fd);
+        *why = kind->too_big;
+        return LG_EFORMAT;
+    }
+    /* A regular file's size is the first guess (files in /proc say 0); a
+     * pipe starts small.  The buffer grows by doubling, never past max. */
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 64 * 1024;
+    if (cap < LG_FILE_HEAD)
+        cap = LG_FILE_HEAD;
+    if (cap > kind->max)
+        cap = kind->max;
+    char *buf = lg__xmalloc(cap + 1);
+    size_t n = 0;
+    int rc = buf ? 0 : LG_ENOMEM;
+    if (rc == 0 && read_upto(fd, buf, &n, cap < LG_FILE_HEAD ? cap : LG_FILE_HEAD) != 0)
+        rc = LG_EIO;
+    if (rc == 0 && kind->check &&
+        (*why = kind->check((const unsigned char *)buf, n, n < LG_FILE_HEAD)) != NULL)
+        rc = LG_EFORMAT;
+    while (rc == 0) {
+        if (read_upto(fd, buf, &n, cap) != 0) {
+            rc = LG_EIO;
+            break;
+        }
+        if (n < cap)
+            break; /* the end */
+        /* Full: one byte more tells whether there is more. */
+        char probe;
+        size_t got = 0;
+        if (read_upto(fd, &probe, &got, 1) != 0) {
+            rc = LG_EIO;
+            break;
+        }
+        if (!got)
+            break;
+        if (cap >= kind->max) {
+            *why = kind->too_big;
+            rc = LG_EFORMAT;
+            break;
+        }
+        size_t ncap = cap > kind->max / 2 ? kind->max : cap * 2;
+        char *nb = lg__xrealloc(buf, ncap + 1);
+        if (!nb) {
+            rc = LG_ENOMEM;
+            break;
+        }
+        buf = nb;
+        buf[n++] = probe;
+        cap = ncap;
+    }
+    close_keep_errno(fd);
+    if (rc) {
+        int saved = errno;
+        lg__xfree(buf);
+        errno = saved;
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* The descriptor a path names, or -1: /dev/stdout, /dev/stderr, /dev/fd/N,
+ * /proc/self/fd/N and /proc/<this pid>/fd/N are written through the
+ * descriptor itself, at its offset, whatever it is open on. */
+static int fd_of_path(const char *p)
+{
+    if (strcmp(p, "/dev/stdout") == 0)
+        return STDOUT_FILENO;
+    if (strcmp(p, "/dev/stderr") == 0)
+        return STDERR_FILENO;
+    char self[48];
+    snprintf(self, sizeof self, "/proc/%ld/fd/", (long)getpid());
+    const char *rest = strncmp(p, "/dev/fd/", 8) == 0         ? p + 8
+                       : strncmp(p, "/proc/self/fd/", 14) == 0 ? p + 14
+                       : strncmp(p, self, strlen(self)) == 0   ? p + strlen(self)
+                                                               : NULL;
+    if (!rest || *rest < '0' || *rest > '9')
+        return -1;
+    char *end;
+    long n = strtol(rest, &end, 10);
+    return *end || n > INT32_MAX ? -1 : (int)n;
+}
+
+/* Follows the symlinks of o->target (at most 40, as the kernel), stopping at
+ * a path that names a descriptor.  Returns 0 with *st of the last path
+ * (st_mode 0 when it does not exist) or -1 (errno). */
+static int resolve_target(lg__out_t *o, struct stat *st, int *fdno)
+{
+    for (int hops = 0; hops < 40; hops++) {
+        if ((*fdno = fd_of_path(o->target)) >= 0)
+            return 0;
+        if (lstat(o->target, st) != 0) {
+            if (errno != ENOENT)
+                return -1;
+            st->st_mode = 0; /* a new file */
+            return 0;
+        }
+        if (!S_ISLNK(st->st_mode))
+            return 0;
+        char link[sizeof o->target];
+        ssize_t n = readlink(o->target, link, sizeof link - 1);
+        if (n < 0)
+            return -1;
+        link[n] = '\0';
+        const char *slash = strrchr(o->target, '/');
+        size_t dir = link[0] == '/' || !slash ? 0 : (size_t)(slash - o->target) + 1;
+        if (dir + (size_t)n >= sizeof o->target) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memmove(o->target + dir, link, (size_t)n + 1);
+    }
+    errno = ELOOP;
+    return -1;
+}
+
+/* Creates the temporary file beside o->target (same directory, so the
+ * rename is atomic).  Returns the descriptor or -1 (errno). */
+static int open_temp(lg__out_t *o, mode_t mode)
+{
+    static unsigned counter; /* atomic; O_EXCL settles any remaining race */
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned k = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+        if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s.tmp-%ld-%u", o->target, (long)getpid(),
+                             k) >= sizeof o->tmp) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
+int lg__out_open(lg__out_t *o, const char *path, const char **why)
+{
+    o->fd = -1;
+    o->err = 0;
+    o->replace = false;
+    o->tmp[0] = '\0';
+    *why = NULL;
+    if (!path || !*path) {
+        errno = ENOENT;
+        return LG_EIO;
+    }
+    if (strlen(path) >= sizeof o->target) {
+        errno = ENAMETOOLONG;
+        return LG_EIO;
+    }
+    strcpy(o->target, path);
+    struct stat st;
+    int fdno = -1;
+    if (resolve_target(o, &st, &fdno) != 0)
+        return LG_EIO;
+    if (fdno >= 0) {
+        o->fd = fcntl(fdno, F_DUPFD_CLOEXEC, 0);
+        return o->fd < 0 ? LG_EIO : 0;
+    }
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+        o->fd = open(o->target, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        return o->fd < 0 ? LG_EIO : 0;
+    }
+    if (st.st_mode != 0 && !S_ISREG(st.st_mode)) {
+        bool dir = S_ISDIR(st.st_mode);
+        *why = dir ? "is a directory" : "not a regular file, FIFO or character device";
+        errno = dir ? EISDIR : EINVAL;
+        return LG_EFORMAT;
+    }
+    /* A new file gets the usual 0666 less the umask; a replaced one keeps
+     * its permission bits. */
+    o->fd = open_temp(o, 0666);
+    if (o->fd < 0)
+        return LG_EIO;
+    if (st.st_mode != 0 && fchmod(o->fd, st.st_mode & 07777) != 0) {
+        int saved = errno;
+        close(o->fd);
+        unlink(o->tmp);
+        o->fd = -1;
+        errno = saved;
+        return LG_EIO;
+    }
+    o->replace = true;
+    return 0;
+}
+
+void lg__out_write(lg__out_t *o, const void *p, size_t n)
+{
+    const char *s = p;
+    while (!o->err && n > 0) {
+        ssize_t w = write(o->fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            o->err = w < 0 ? errno : EIO;
+            break;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+int lg__out_close(lg__out_t *o, bool commit)
+{
+    if (o->fd < 0)
+        return o->err ? (errno = o->err, LG_EIO) : 0;
+    if (!commit && !o->err)
+        o->err = ECANCELED;
+    if (o->replace && !o->err && fsync(o->fd) != 0)
+        o->err = errno;
+    if (close(o->fd) != 0 && !o->err)
+        o->err = errno;
+    o->fd = -1;
+    if (o->replace && !o->err && rename(o->tmp, o->target) != 0)
+        o->err = errno;
+    if (o->replace && o->err)
+        unlink(o->tmp);
+    if (!o->err)
+        return 0;
+    errno = o->err;
+    return commit ? LG_EIO : 0;
+}
+
+int lg__file_write(const char *path, const void *data, size_t n, const char **why)
+{
+    lg__out_t o;
+    int rc = lg__out_open(&o, path, why);
+    if (rc)
+        return rc;
+    lg__out_write(&o, data, n);
+    return lg__out_close(&o, true);
+}
+
+int lg_file_write(const char *path, const void *data, size_t len, char *err, size_t errlen)
+{
+    const char *why;
+    int rc = lg__file_write(path, data, len, &why);
+    if (rc)
+        lg__file_errf(err, errlen, path ? path : "(null)", rc, why);
+    return rc == LG_EFORMAT ? LG_EIO : rc;
+}
+
+int lg__file_errf(char *err, size_t errlen, const char *path, int rc, const char *why)
+{
+    int saved = errno;
+    lg__errf(err, errlen, rc, "%s: %s", path,
+             why ? why : rc == LG_EIO ? strerror(saved) : lg_strerror(rc));
+    errno = saved;
+    return rc;
 }

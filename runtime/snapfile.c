@@ -38,9 +38,10 @@
  * table" rather than "checksum mismatch") and so that fuzzing reaches the
  * parser; a file that parses is then rejected if its checksum differs.
  *
- * Dumping writes a temporary file beside the target, fsyncs it and
- * rename()s it over the target, so an existing file is either kept whole
- * or replaced whole.
+ * Files are read and written by the file layer (prim_linux.c): a file
+ * that does not start with the magic is refused after its first bytes, one
+ * bigger than SNAP_MAX before any is read; an existing regular file is
+ * either kept whole or replaced whole.
  */
 #include "lg_internal.h"
 
@@ -56,6 +57,8 @@
 #define FRAME_SIZE   36
 #define TB_MIN_SIZE  12 /* nframes, total_nframe and at least one index */
 #define TRACE_SIZE   16
+/* The biggest snapshot file read: 10 million traces and their tracebacks. */
+#define SNAP_MAX ((size_t)1 << 30)
 #define NO_STRING    UINT32_MAX
 /* Longest traceback a file may hold: the bound lg__snapshot_copy_traceback
  * keeps, so that a loaded snapshot can be filtered without truncation. */
@@ -256,29 +259,17 @@ static uint32_t string_id(struct tables *t, const char *s)
 
 /* A buffered writer that checksums what passes through it. */
 struct out {
-    int fd;
+    lg__out_t file;
     unsigned char *buf;
     size_t used;
     uint32_t crc;
-    int err; /* errno of the first failure, or 0 */
 };
 
 #define OUT_BUF (64 * 1024)
 
 static void out_flush(struct out *o)
 {
-    unsigned char *p = o->buf;
-    while (!o->err && o->used) {
-        ssize_t w = write(o->fd, p, o->used);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            o->err = w < 0 ? errno : EIO;
-            break;
-        }
-        p += w;
-        o->used -= (size_t)w;
-    }
+    lg__out_write(&o->file, o->buf, o->used);
     o->used = 0;
 }
 
@@ -286,7 +277,7 @@ static void out_bytes(struct out *o, const void *src, size_t n)
 {
     const unsigned char *p = src;
     o->crc = crc32_update(o->crc, p, n);
-    while (n && !o->err) {
+    while (n && !o->file.err) {
         size_t k = OUT_BUF - o->used < n ? OUT_BUF - o->used : n;
         memcpy(o->buf + o->used, p, k);
         o->used += k;
@@ -365,33 +356,13 @@ static void write_snapshot(struct out *o, const lg_snapshot_t *snap, struct tabl
     out_flush(o);
 }
 
-/* Opens a new file beside `path` (same directory, so rename() is atomic);
- * its name goes to tmp.  Returns the descriptor or -1 with errno set. */
-static int open_temp(const char *path, char *tmp, size_t tmplen)
-{
-    static unsigned counter; /* atomic; O_EXCL settles any remaining race */
-    for (int tries = 0; tries < 100; tries++) {
-        unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-        snprintf(tmp, tmplen, "%s.tmp-%ld-%u", path, (long)getpid(), n);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
-            return fd;
-    }
-    return -1;
-}
-
-/* Writes the file into o->fd (o->err set on failure); collects first. */
+/* Writes the file through o->file (its first failure kept there). */
 static int dump_into(const lg_snapshot_t *snap, struct out *o)
 {
     struct tables t = {0};
     int rc = o->buf ? collect(snap, &t) : LG_ENOMEM;
-    if (rc == 0) {
+    if (rc == 0)
         write_snapshot(o, snap, &t);
-        if (!o->err && fsync(o->fd) != 0)
-            o->err = errno;
-        if (o->err)
-            rc = LG_EIO;
-    }
     idmap_free(&t.strs);
     idmap_free(&t.frames);
     idmap_free(&t.tbs);
@@ -402,41 +373,35 @@ int lg_snapshot_dump(const lg_snapshot_t *snap, const char *path)
 {
     if (!snap || !path || !*path)
         return LG_EINVAL;
-    size_t tmplen = strlen(path) + 48;
-    char *tmp = lg__xmalloc(tmplen);
-    struct out o = {.fd = -1, .buf = lg__xmalloc(OUT_BUF)};
-    int rc = tmp && o.buf ? 0 : LG_ENOMEM;
-    if (rc == 0 && (o.fd = open_temp(path, tmp, tmplen)) < 0) {
-        o.err = errno;
-        rc = LG_EIO;
-    }
+    struct out o = {.buf = lg__xmalloc(OUT_BUF)};
+    const char *why;
+    int rc = o.buf ? lg__out_open(&o.file, path, &why) : LG_ENOMEM;
+    if (rc == LG_EFORMAT)
+        rc = LG_EIO; /* errno says what is at path */
     if (rc == 0) {
         rc = dump_into(snap, &o);
-        if (close(o.fd) != 0 && !o.err)
-            o.err = errno;
-        if (!o.err && rc == 0 && rename(tmp, path) != 0)
-            o.err = errno;
-        if (o.err || rc) {
-            unlink(tmp);
-            rc = rc ? rc : LG_EIO;
-        }
+        int crc = lg__out_close(&o.file, rc == 0);
+        rc = rc ? rc : crc;
     }
+    int saved = errno;
     lg__xfree(o.buf);
-    lg__xfree(tmp);
-    if (rc == LG_EIO)
-        errno = o.err;
+    errno = saved;
     return rc;
 }
 
 int lg__snapshot_dump_fd(const lg_snapshot_t *snap, int fd)
 {
-    struct out o = {.fd = fd, .buf = lg__xmalloc(OUT_BUF)};
+    struct out o = {.file = {.fd = fd}, .buf = lg__xmalloc(OUT_BUF)};
     if (lseek(fd, 0, SEEK_SET) != 0 || ftruncate(fd, 0) != 0)
-        o.err = errno;
-    int rc = o.err ? LG_EIO : dump_into(snap, &o);
+        o.file.err = errno;
+    int rc = o.file.err ? LG_EIO : dump_into(snap, &o);
+    if (rc == 0 && !o.file.err && fsync(fd) != 0)
+        o.file.err = errno;
+    if (rc == 0 && o.file.err)
+        rc = LG_EIO;
     lg__xfree(o.buf);
     if (rc == LG_EIO)
-        errno = o.err;
+        errno = o.file.err;
     return rc;
 }
 
@@ -609,15 +574,26 @@ static int load_user_data(struct loader *L)
     return 0;
 }
 
+/* What is wrong with the first bytes of a file, or NULL; also the file
+ * layer's check, so that a file without the magic is refused before the
+ * rest of it is read. */
+static const char *magic_problem(const unsigned char *buf, size_t len, bool whole)
+{
+    LG_UNUSED(whole);
+    if (memcmp(buf, magic, len < 8 ? len : 8) == 0)
+        return NULL;
+    if (len >= 8 && memcmp(buf + 1, magic + 1, 3) == 0)
+        return "magic mangled (text-mode or 7-bit transfer?)";
+    return "no leakgate snapshot magic";
+}
+
 static int load(struct loader *L, const unsigned char *buf, size_t len)
 {
     if (len == 0)
         FAIL(L, LG_ECORRUPT, "empty file");
-    if (memcmp(buf, magic, len < 8 ? len : 8) != 0) {
-        if (len >= 8 && memcmp(buf + 1, magic + 1, 3) == 0)
-            FAIL(L, LG_EFORMAT, "magic mangled (text-mode or 7-bit transfer?)");
-        FAIL(L, LG_EFORMAT, "no leakgate snapshot magic");
-    }
+    const char *bad = magic_problem(buf, len, true);
+    if (bad)
+        FAIL(L, LG_EFORMAT, bad);
     if (len < 12)
         FAIL(L, LG_ECORRUPT, "truncated header");
     uint32_t version = get_u32(buf + 8);
@@ -680,41 +656,8 @@ int lg_snapshot_load_buffer(const void *buf, size_t len, lg_snapshot_t **out, co
     return 0;
 }
 
-/* Reads all of fd into an lg__xmalloc'd buffer.  Returns 0, LG_EIO (errno
- * set) or LG_ENOMEM. */
-static int read_all(int fd, unsigned char **out, size_t *outlen)
-{
-    struct stat st;
-    size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 64 * 1024;
-    size_t len = 0;
-    unsigned char *buf = lg__xmalloc(cap);
-    for (;;) {
-        if (!buf)
-            return LG_ENOMEM;
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            lg__xfree(buf);
-            errno = e;
-            return LG_EIO;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-        if (len == cap) {
-            unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : lg__xrealloc(buf, cap * 2);
-            if (!nb)
-                lg__xfree(buf);
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    *out = buf;
-    *outlen = len;
-    return 0;
-}
+static const lg__input_kind_t snap_input = {
+    SNAP_MAX, "larger than 1 GiB, the most a snapshot file may hold", magic_problem};
 
 int lg_snapshot_load(const char *path, lg_snapshot_t **out, const char **detail)
 {
@@ -725,17 +668,15 @@ int lg_snapshot_load(const char *path, lg_snapshot_t **out, const char **detail)
     *out = NULL;
     if (!path)
         return LG_EINVAL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return LG_EIO;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int rc = read_all(fd, &buf, &len);
-    int e = errno;
-    close(fd);
-    errno = e;
-    if (rc == 0)
+    char *buf;
+    size_t len;
+    const char *why;
+    int rc = lg__file_read(path, &snap_input, &buf, &len, &why);
+    if (rc == 0) {
         rc = lg_snapshot_load_buffer(buf, len, out, detail);
-    lg__xfree(buf);
+        lg__xfree(buf);
+    } else if (rc == LG_EFORMAT && detail) {
+        *detail = why;
+    }
     return rc;
 }

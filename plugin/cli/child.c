@@ -515,31 +515,6 @@ char *cli_join_cmd(char **cmd)
     return s;
 }
 
-/* Copies file `from` over `to` (--snapshot); returns 0 or -1 with errno. */
-static int copy_file(const char *from, const char *to)
-{
-    if (rename(from, to) == 0)
-        return 0;
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    char buf[65536];
-    ssize_t r = out < 0 ? -1 : 0;
-    while (out >= 0 && (r = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)r) != r) {
-            r = -1;
-            break;
-        }
-    int saved = errno;
-    if (in >= 0)
-        close(in);
-    if (out >= 0 && close(out) != 0 && r == 0) {
-        r = -1;
-        saved = errno;
-    }
-    errno = saved;
-    return r < 0 ? -1 : 0;
-}
-
 int cli_verdict_load(const struct cli_opts *o, const char *snap_path, const char *id,
                      const lg_filterset_t *filters, struct cli_verdict *v)
 {
@@ -561,8 +536,11 @@ int cli_verdict_load(const struct cli_opts *o, const char *snap_path, const char
         v->snap = NULL;
         return 1;
     }
-    if (o->snapshot && copy_file(snap_path, o->snapshot) != 0)
-        cli_error("%s=%s: %s", o->snapshot_name, o->snapshot, strerror(errno));
+    /* Written again rather than moved: the file layer's rules for outputs
+     * (no copy across file systems that truncates the old file first). */
+    if (o->snapshot && (rc = lg_snapshot_dump(v->snap, o->snapshot)) != 0)
+        cli_error("%s=%s: %s", o->snapshot_name, o->snapshot,
+                  rc == LG_EIO ? strerror(errno) : lg_strerror(rc));
     if (lg_leaks_from_snapshot(v->snap, filters, &v->leaks) != 0) {
         cli_error("out of memory while grouping the leaks; no leak verdict");
         lg_snapshot_free(v->snap);
@@ -573,14 +551,17 @@ int cli_verdict_load(const struct cli_opts *o, const char *snap_path, const char
     v->ro = (lg_render_opts_t){.top = o->top ? (int)o->top : -1};
     if (o->json) {
         lg_json_report_t *rep;
+        char *doc = NULL, err[1024];
         int jrc = lg_json_report_new(&rep);
         if (jrc == 0)
             jrc = lg_json_report_add(rep, &v->r, &v->ro);
         if (jrc == 0)
-            jrc = lg_json_report_write(rep, o->json);
+            jrc = (doc = lg_json_report_string(rep)) ? 0 : LG_ENOMEM;
+        if (jrc == 0)
+            jrc = lg_file_write(o->json, doc, strlen(doc), err, sizeof err);
         if (jrc)
-            cli_error("%s=%s: %s", o->json_name, o->json,
-                      jrc == LG_EIO ? strerror(errno) : lg_strerror(jrc));
+            cli_error("%s=%s", o->json_name, jrc == LG_EIO ? err : lg_strerror(jrc));
+        lg_string_free(doc);
         lg_json_report_free(rep);
     }
     return 0;

@@ -154,10 +154,10 @@ static bool write_output(lg_gate_t *g, lg_gate_format_t format, const char *opt,
 {
     if (!path)
         return true;
-    char *text = lg_gate_render(g, format);
-    int rc = text ? lg_gate_write_file(path, text) : LG_ENOMEM;
+    char *text = lg_gate_render(g, format), err[1024];
+    int rc = text ? lg_file_write(path, text, strlen(text), err, sizeof err) : LG_ENOMEM;
     if (rc)
-        cli_error("%s=%s: %s", opt, path, rc == LG_EIO ? strerror(errno) : lg_strerror(rc));
+        cli_error("%s=%s", opt, rc == LG_EIO ? err : lg_strerror(rc));
     lg_string_free(text);
     return rc == 0;
 }
@@ -217,10 +217,9 @@ int cli_gate(int argc, char **argv)
         status = CLI_EUSAGE;
     if (status == 0 && o.update) {
         char *text = lg_gate_baseline_string(g);
-        rc = text ? lg_gate_write_file(o.baseline, text) : LG_ENOMEM;
+        rc = text ? lg_file_write(o.baseline, text, strlen(text), err, sizeof err) : LG_ENOMEM;
         if (rc)
-            cli_error("--baseline=%s: %s", o.baseline,
-                      rc == LG_EIO ? strerror(errno) : lg_strerror(rc));
+            cli_error("--baseline=%s", rc == LG_EIO ? err : lg_strerror(rc));
         else
             fprintf(stderr, "leakgate: baseline %s updated\n", o.baseline);
         lg_string_free(text);

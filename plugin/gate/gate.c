@@ -289,13 +289,10 @@ static int add_file(lg_gate_t *g, const char *path, add_fn add, char *err, size_
 {
     char *buf;
     size_t len;
-    int rc = lg__read_file(path, &buf, &len);
-    if (rc) {
-        int saved = errno;
-        lg__errf(err, errlen, rc, "%s: %s", path, rc == LG_EIO ? strerror(saved) : lg_strerror(rc));
-        errno = saved;
-        return rc;
-    }
+    const char *why;
+    int rc = lg__file_read(path, &lg__json_input, &buf, &len, &why);
+    if (rc)
+        return lg__file_errf(err, errlen, path, rc, why);
     rc = add(g, path, buf, len, err, errlen);
     lg__xfree(buf);
     return rc;
@@ -777,5 +774,7 @@ char *lg_gate_baseline_string(const lg_gate_t *g)
 
 int lg_gate_write_file(const char *path, const char *text)
 {
-    return lg__write_file_atomic(path, text, strlen(text));
+    const char *why;
+    int rc = lg__file_write(path, text, strlen(text), &why);
+    return rc == LG_EFORMAT ? LG_EIO : rc; /* errno says what is at path */
 }

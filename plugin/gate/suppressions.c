@@ -263,13 +263,9 @@ int lg_suppressions_from_valgrind(const char *path, char **out, char *err, size_
     char *text;
     size_t len;
     *out = NULL;
-    int rc = lg__read_file(path, &text, &len);
-    if (rc) {
-        int saved = errno;
-        lg__errf(err, errlen, rc, "%s: %s", path, rc == LG_EIO ? strerror(saved) : lg_strerror(rc));
-        errno = saved;
+    int rc = lg__suppressions_read(path, &text, &len, err, errlen);
+    if (rc)
         return rc;
-    }
     rc = convert_valgrind(path, text, len, out, err, errlen);
     lg__xfree(text);
     return rc;

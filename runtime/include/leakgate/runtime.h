@@ -251,8 +251,9 @@ LG_API const void *lg_snapshot_user_data(const lg_snapshot_t *snap, size_t *len)
  * leftovers at exit are the interpreter's, and are not judged. */
 #define LG_EXIT_INTERPRETER "leakgate:interpreter-exit"
 
-/* Writes `snap` to `path` in the versioned, checksummed snapshot format.
- * Returns 0, LG_EIO (errno tells why) or LG_ENOMEM. */
+/* Writes `snap` to `path` in the versioned, checksummed snapshot format,
+ * by the rules of lg_file_write.  Returns 0, LG_EIO (errno tells why:
+ * EISDIR or EINVAL for a path leakgate does not write) or LG_ENOMEM. */
 LG_API int lg_snapshot_dump(const lg_snapshot_t *snap, const char *path);
 
 /* Reads a snapshot file.  On LG_EFORMAT, LG_EVERSION or LG_ECORRUPT,
@@ -260,6 +261,23 @@ LG_API int lg_snapshot_dump(const lg_snapshot_t *snap, const char *path);
 LG_API int lg_snapshot_load(const char *path, lg_snapshot_t **out, const char **detail);
 LG_API int lg_snapshot_load_buffer(const void *buf, size_t len, lg_snapshot_t **out,
                                    const char **detail);
+
+/* ---- output files ------------------------------------------------------ */
+
+/* Writes `len` bytes as the output file `path`, the way leakgate writes
+ * every output (reports, baselines, snapshots):
+ *   - a regular file, or nothing yet: a temporary file in the target's own
+ *     directory is written, fsync'd and renamed over it (readers see the
+ *     old file or the new one; a failure leaves the old file whole);
+ *   - a symbolic link: the same for the file it points to; the link stays;
+ *   - a FIFO or a character device: written in place;
+ *   - /dev/stdout, /dev/stderr, /dev/fd/N: the descriptor, in place;
+ *   - anything else (a directory, a socket, a block device): refused.
+ * Returns 0, or LG_EIO with "PATH: reason" in err (the system's own error,
+ * "No space left on device", "Too many open files"..., or why the path is
+ * not written). */
+LG_API int lg_file_write(const char *path, const void *data, size_t len, char *err,
+                         size_t errlen);
 
 /* ---- filters ----------------------------------------------------------- */
 

@@ -1,0 +1,158 @@
+#!/bin/sh
+# test_files.sh — files in and out of the leakgate command: devices, pipes
+# and FIFOs as inputs (bounded, refused in one line), and every kind of path
+# as an output: a regular file replaced atomically, a symlink kept with its
+# target replaced, a FIFO written for its reader, /dev/stdout and /dev/full
+# written in place, a directory refused, a snapshot across file systems onto
+# a full tmpfs left whole with the system's ENOSPC, a program out of
+# descriptors still judged.  Exits 1 if any check failed.  Needs $BUILD (make check sets it).
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+LG=$BUILD/bin/leakgate
+LEAKY=$BUILD/tests/run/prog_leaky
+FDS=$BUILD/tests/files/prog_fds
+REPORT=$ROOT/tests/integration/gate/data/shard-c.json
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_files.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT INT TERM
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+# expect WANT NAME CMD...: runs CMD (10 s at most) with its output in
+# $WORK/NAME.out and .err and checks its exit status.
+expect() {
+    want=$1 name=$2
+    shift 2
+    timeout 10 sh -c "$LIMIT"'exec "$@"' sh "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+    got=$?
+    [ "$got" = "$want" ] || fail "$name: exit $got, not $want: $* ($(head -3 "$WORK/$name.err"))"
+}
+# one_line NAME PATTERN: stderr is exactly one line, matching PATTERN.
+one_line() {
+    n=$(wc -l <"$WORK/$1.err")
+    [ "$n" = 1 ] && grep -Eq -- "$2" "$WORK/$1.err" ||
+        fail "$1: expected one line matching '$2', got: $(head -5 "$WORK/$1.err")"
+}
+unchanged_char_device() {
+    [ -c "$1" ] || fail "$1 is no longer a character device"
+}
+
+# ---- inputs: devices are refused at once, in one line, memory bounded ------
+# (under a 300 MB address-space limit: a reader that grew would fail otherwise)
+LIMIT="ulimit -v 300000 2>/dev/null; "
+[ "${SAN:-}" = address ] && LIMIT=
+printf '{"schema": "leakgate-baseline/1", "leaks": []}\n' >"$WORK/none.json"
+expect 2 show_zero "$LG" show /dev/zero
+one_line show_zero "^leakgate: /dev/zero: .*not a regular file or a pipe"
+expect 2 gate_zero "$LG" gate /dev/zero
+one_line gate_zero "^leakgate: /dev/zero: not a regular file or a pipe$"
+"$LG" run --snapshot "$WORK/a.snap" -- "$LEAKY" clean >/dev/null 2>&1
+[ -s "$WORK/a.snap" ] || fail "no snapshot written by leakgate run --snapshot"
+expect 2 compare_urandom "$LG" compare "$WORK/a.snap" /dev/urandom
+one_line compare_urandom "^leakgate: /dev/urandom: .*not a regular file or a pipe"
+expect 2 gate_dir "$LG" gate /tmp
+one_line gate_dir "^leakgate: /tmp: Is a directory$"
+
+# A pipe is read (process substitution, cat | leakgate gate /dev/stdin); an
+# endless one of something else is refused at its first bytes.
+expect 1 gate_pipe sh -c "cat '$REPORT' | '$LG' gate --baseline '$WORK/none.json' /dev/stdin"
+grep -q "new leak" "$WORK/gate_pipe.out" || fail "gate over a pipe: $(head -3 "$WORK/gate_pipe.out")"
+expect 2 gate_yes sh -c "yes | '$LG' gate /dev/stdin"
+one_line gate_yes "^leakgate: /dev/stdin: not a JSON object"
+expect 2 show_yes sh -c "yes | '$LG' show /dev/stdin"
+one_line show_yes "^leakgate: /dev/stdin: not a leakgate snapshot file \(no leakgate snapshot magic\)$"
+mkfifo "$WORK/in.fifo"
+(sleep 0.2; timeout 10 sh -c "cat '$REPORT' >'$WORK/in.fifo'") &
+expect 1 gate_fifo_in "$LG" gate --baseline "$WORK/none.json" "$WORK/in.fifo"
+wait
+
+# ---- outputs --------------------------------------------------------------
+GATE="$LG gate --baseline $WORK/none.json -q"
+
+# /dev/full: written in place, ENOSPC said, the device still a device.
+expect 2 junit_full $GATE --junit /dev/full "$REPORT"
+one_line junit_full "^leakgate: --junit=/dev/full: No space left on device$"
+unchanged_char_device /dev/full
+
+# A symlink stays a symlink; the file it points to is replaced.
+echo old >"$WORK/target.md"
+ln -s target.md "$WORK/link.md"
+expect 1 md_link $GATE --markdown "$WORK/link.md" "$REPORT"
+[ -L "$WORK/link.md" ] || fail "--markdown onto a symlink replaced the link"
+grep -q "leakgate gate" "$WORK/target.md" || fail "--markdown: the link's target was not written"
+ln -s report.json "$WORK/json-link"
+expect 23 run_json_link "$LG" run --json "$WORK/json-link" -- "$LEAKY" leak
+[ -L "$WORK/json-link" ] && grep -q '"schema": "leakgate/1"' "$WORK/report.json" ||
+    fail "run --json onto a symlink: link or target wrong"
+
+# A FIFO: its reader gets the document; the FIFO stays.
+mkfifo "$WORK/out.fifo"
+timeout 10 cat "$WORK/out.fifo" >"$WORK/from-fifo.md" &
+expect 1 md_fifo $GATE --markdown "$WORK/out.fifo" "$REPORT"
+wait
+[ -p "$WORK/out.fifo" ] || fail "--markdown onto a FIFO replaced the FIFO"
+grep -q "leakgate gate" "$WORK/from-fifo.md" || fail "--markdown: the FIFO's reader got nothing"
+
+# /dev/stdout: the document goes to stdout, after the summary.
+expect 1 junit_stdout "$LG" gate --baseline "$WORK/none.json" --junit /dev/stdout "$REPORT"
+grep -q "^<?xml" "$WORK/junit_stdout.out" && grep -q "new leak" "$WORK/junit_stdout.out" ||
+    fail "--junit /dev/stdout: $(head -3 "$WORK/junit_stdout.out")"
+
+# A directory is refused in one line, nothing written.
+expect 2 md_dotdot $GATE --markdown .. "$REPORT"
+one_line md_dotdot "^leakgate: --markdown=\.\.: is a directory$"
+
+# The baseline through a symlink: the link stays, no temporary file left.
+ln -s base.json "$WORK/base-link.json"
+expect 0 update_link "$LG" gate --baseline "$WORK/base-link.json" --update-baseline "$REPORT"
+[ -L "$WORK/base-link.json" ] && grep -q "leakgate-baseline/1" "$WORK/base.json" ||
+    fail "--update-baseline through a symlink"
+ls "$WORK" | grep -q "\.tmp-" && fail "a temporary file was left: $(ls "$WORK")"
+
+# EMFILE: a program that uses up its descriptors still gets its verdict
+# (its exit snapshot's file was opened at start-up); never "input/output
+# error".  The layer's own EMFILE message is checked in test_file.c.
+if [ "${SAN:-}" != address ]; then
+    expect 23 emfile "$LG" run -- "$FDS"
+    grep -q "leaked 4242 B in 1 block" "$WORK/emfile.err" || fail "EMFILE: $(cat "$WORK/emfile.err")"
+    grep -q "input/output error" "$WORK/emfile.err" && fail "EMFILE said as input/output error"
+fi
+
+# ---- a snapshot onto another, full file system -----------------------------
+# A small tmpfs in a private mount namespace (as root, or as a user through
+# a user namespace): the snapshot is written beside its target there, so
+# the full disk is ENOSPC and the old snapshot stays whole.
+if [ "${SAN:-}" = address ]; then
+    echo "skip: SAN=address: libleakgate.so cannot be preloaded"
+elif unshare -m true 2>/dev/null || unshare -rm true 2>/dev/null; then
+    U="unshare -m"
+    unshare -m true 2>/dev/null || U="unshare -rm"
+    cp "$WORK/a.snap" "$WORK/old.snap"
+    $U sh -c "
+        mkdir -p '$WORK/mnt' && mount -t tmpfs -o size=256k tmpfs '$WORK/mnt' || exit 99
+        cp '$WORK/old.snap' '$WORK/mnt/s.snap'
+        dd if=/dev/zero of='$WORK/mnt/fill' bs=4k 2>/dev/null
+        '$LG' run --snapshot '$WORK/mnt/s.snap' -- '$LEAKY' leak 2>'$WORK/xdev.err' >/dev/null
+        cmp -s '$WORK/old.snap' '$WORK/mnt/s.snap' || exit 98
+        ls '$WORK/mnt' | grep -q tmp- && exit 97
+        exit 0" >/dev/null 2>&1
+    rc=$?
+    case $rc in
+    0) grep -q "^leakgate: --snapshot=$WORK/mnt/s.snap: No space left on device$" "$WORK/xdev.err" ||
+        fail "cross-device snapshot: $(cat "$WORK/xdev.err")" ;;
+    99) echo "skip: cannot mount a tmpfs here: the cross-device case is not run" ;;
+    98) fail "the old snapshot on the full tmpfs was changed" ;;
+    97) fail "a temporary file was left on the full tmpfs" ;;
+    *) fail "cross-device snapshot: exit $rc" ;;
+    esac
+else
+    echo "skip: no mount namespace here: the cross-device case is not run"
+fi
+
+if [ "$failures" -ne 0 ]; then
+    echo "test_files.sh: $failures check(s) failed"
+    exit 1
+fi
+echo "test_files.sh: all checks passed"
