@@ -415,6 +415,7 @@ static bool write_slot(const struct dl_phdr_info *info, void **slot, void *value
  * of a wrapped function in this object at our wrapper. */
 static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
+    (void)size;
     struct patch *p = arg;
     const ElfW(Dyn) *dyn = NULL;
     for (int i = 0; i < info->dlpi_phnum; i++)
