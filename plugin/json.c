@@ -223,16 +223,12 @@ static int append(lg_json_report_t *rep, char *test)
 {
     if (!test)
         return LG_ENOMEM;
-    if (rep->n == rep->cap) {
-        size_t ncap = rep->cap ? rep->cap * 2 : 16;
-        char **nt = lg__xrealloc(rep->tests, ncap * sizeof *nt);
-        if (!nt) {
-            lg__xfree(test);
-            return LG_ENOMEM;
-        }
-        rep->tests = nt;
-        rep->cap = ncap;
+    char **nt = lg__vec_reserve(rep->tests, &rep->cap, rep->n, sizeof *nt, 16);
+    if (!nt) {
+        lg__xfree(test);
+        return LG_ENOMEM;
     }
+    rep->tests = nt;
     rep->tests[rep->n++] = test;
     return 0;
 }

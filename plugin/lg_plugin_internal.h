@@ -19,6 +19,11 @@
  * NULL.  Control characters are escaped, invalid UTF-8 becomes U+FFFD. */
 void lg__sb_json_str(lg__sb_t *b, const char *s);
 
+/* The verdict of a leaked or inconclusive result in words, as the failure
+ * text and TAP's message say it: "leaked 96 B in 2 blocks (limit 0 B)",
+ * "inconclusive: the tracer ran out of memory and lost 3 traces" (report.c). */
+void lg__put_verdict(lg__sb_t *b, const lg_result_t *r);
+
 /* The leak rows of `stats` are the rows that grew: size_diff > 0, or
  * size_diff == 0 and count_diff > 0. */
 bool lg__is_leak_row(const lg_stat_t *st);

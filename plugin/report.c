@@ -35,31 +35,8 @@ void lg_string_free(char *s)
 
 char *lg_format_size(char *buf, size_t len, double size, int sign)
 {
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    for (size_t i = 0;; i++) {
-        double a = size < 0 ? -size : size;
-        if (a < 100 && i > 0) {
-            snprintf(buf, len, sign ? "%+.1f %s" : "%.1f %s", size, units[i]);
-            return buf;
-        }
-        if (a < 10 * 1024 || i == 4) {
-            snprintf(buf, len, sign ? "%+.0f %s" : "%.0f %s", size, units[i]);
-            return buf;
-        }
-        size /= 1024;
-    }
-}
-
-/* Formats into a small per-call buffer (the struct is returned by value). */
-struct sizestr {
-    char s[32];
-};
-
-static struct sizestr fmt_size(double size, int sign)
-{
-    struct sizestr r;
-    lg_format_size(r.s, sizeof r.s, size, sign);
-    return r;
+    snprintf(buf, len, "%s", lg__size_text(size, sign != 0).s);
+    return buf;
 }
 
 /* ---- frames ------------------------------------------------------------- */
@@ -92,8 +69,8 @@ uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts
                 return i;
             continue;
         }
-        const char *m = f->module, *slash = m ? strrchr(m, '/') : NULL;
-        if (opts->stop_module && m && fnmatch(opts->stop_module, slash ? slash + 1 : m, 0) == 0)
+        const char *m = f->module;
+        if (opts->stop_module && m && fnmatch(opts->stop_module, lg__basename(m), 0) == 0)
             return i;
     }
     return tb->nframes;
@@ -130,12 +107,6 @@ static const char *short_file(const struct render *rd, const char *file)
     if (n > 1 && strncmp(file, rd->base, n) == 0 && file[n] == '/' && file[n + 1])
         return file + n + 1;
     return file;
-}
-
-static const char *basename_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash && slash[1] ? slash + 1 : path;
 }
 
 /* Reads line `line` of `path` (stripped) into buf; "" when unreadable. */
@@ -236,7 +207,7 @@ static void put_traceback(lg__sb_t *b, const struct render *rd, const lg_traceba
         }
         if (f->module) {
             lg__sb_pad(b, lw ? lw - strlen(loc) + 2 : fw - strlen(fn) + 2);
-            lg__sb_printf(b, "(%s+0x%llx)", basename_of(f->module), (unsigned long long)f->offset);
+            lg__sb_printf(b, "(%s+0x%llx)", lg__basename(f->module), (unsigned long long)f->offset);
         }
         lg__sb_puts(b, "\n");
     }
@@ -254,28 +225,33 @@ char *lg_render_traceback(const lg_traceback_t *tb, const char *indent,
 
 /* ---- failure text ------------------------------------------------------- */
 
-static const char *plural(int64_t n)
+void lg__put_verdict(lg__sb_t *b, const lg_result_t *r)
 {
-    return n == 1 || n == -1 ? "" : "s";
-}
-
-static void put_limits(lg__sb_t *b, const lg_limits_t *l)
-{
+    const lg_limits_t *l = &r->limits;
+    if (r->outcome == LG_OUTCOME_INCONCLUSIVE) {
+        lg__sb_printf(b, "inconclusive: the tracer ran out of memory and lost %llu trace%s",
+                      (unsigned long long)r->lost_traces,
+                      lg__plural((int64_t)r->lost_traces, "", "s"));
+        return;
+    }
+    lg__sb_printf(b, "leaked %s in %lld block%s ", lg__size_text((double)r->size_diff, false).s,
+                  (long long)r->count_diff, lg__plural(r->count_diff, "", "s"));
     if (l->max_count >= 0)
-        lg__sb_printf(b, "(limits %s, %lld block%s)", fmt_size((double)l->max_size, 0).s,
-                      (long long)l->max_count, plural(l->max_count));
+        lg__sb_printf(b, "(limits %s, %lld block%s)", lg__size_text((double)l->max_size, false).s,
+                      (long long)l->max_count, lg__plural(l->max_count, "", "s"));
     else
-        lg__sb_printf(b, "(limit %s)", fmt_size((double)l->max_size, 0).s);
+        lg__sb_printf(b, "(limit %s)", lg__size_text((double)l->max_size, false).s);
 }
 
 static void put_row(lg__sb_t *b, const struct render *rd, const lg_stat_t *st)
 {
-    lg__sb_printf(b, "  %s in %lld block%s (%+lld", fmt_size((double)st->size_diff, 0).s,
-                  (long long)st->count_diff, plural(st->count_diff), (long long)st->count_diff);
+    lg__sb_printf(b, "  %s in %lld block%s (%+lld", lg__size_text((double)st->size_diff, false).s,
+                  (long long)st->count_diff, lg__plural(st->count_diff, "", "s"),
+                  (long long)st->count_diff);
     /* Blocks allocated with this traceback before the test still live. */
     if ((int64_t)st->size != st->size_diff || (int64_t)st->count != st->count_diff)
-        lg__sb_printf(b, "; %s in %zu block%s now", fmt_size((double)st->size, 0).s, st->count,
-                      plural((int64_t)st->count));
+        lg__sb_printf(b, "; %s in %zu block%s now", lg__size_text((double)st->size, false).s,
+                      st->count, lg__plural((int64_t)st->count, "", "s"));
     lg__sb_puts(b, ") allocated at\n");
     put_traceback(b, rd, &st->traceback, "    ");
 }
@@ -285,20 +261,12 @@ char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
     struct render rd;
     render_init(&rd, opts);
     lg__sb_t b = {0};
-    if (r->outcome == LG_OUTCOME_LEAKED) {
-        lg__sb_printf(&b, "leakgate: test %s leaked %s in %lld block%s ", r->id,
-                      fmt_size((double)r->size_diff, 0).s, (long long)r->count_diff,
-                      plural(r->count_diff));
-        put_limits(&b, &r->limits);
-        lg__sb_puts(&b, "\n");
-    } else if (r->outcome == LG_OUTCOME_INCONCLUSIVE) {
-        lg__sb_printf(&b,
-                      "leakgate: test %s is inconclusive: the tracer ran out "
-                      "of memory and lost %llu trace%s\n",
-                      r->id, (unsigned long long)r->lost_traces, plural((int64_t)r->lost_traces));
-    } else {
+    if (r->outcome != LG_OUTCOME_LEAKED && r->outcome != LG_OUTCOME_INCONCLUSIVE)
         return lg__sb_finish(&b);
-    }
+    lg__sb_printf(&b, "leakgate: test %s %s", r->id,
+                  r->outcome == LG_OUTCOME_INCONCLUSIVE ? "is " : "");
+    lg__put_verdict(&b, r);
+    lg__sb_puts(&b, "\n");
     size_t n = r->leaks ? lg_stats_count(r->leaks) : 0, shown = 0, more = 0;
     int64_t more_size = 0;
     for (size_t i = 0; i < n; i++) {
@@ -314,8 +282,9 @@ char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
         }
     }
     if (more)
-        lg__sb_printf(&b, "  ... and %zu more traceback%s (%s)\n", more, plural((int64_t)more),
-                      fmt_size((double)more_size, 0).s);
+        lg__sb_printf(&b, "  ... and %zu more traceback%s (%s)\n", more,
+                      lg__plural((int64_t)more, "", "s"),
+                      lg__size_text((double)more_size, false).s);
     return lg__sb_finish(&b);
 }
 
@@ -334,16 +303,17 @@ char *lg_render_stat(const lg_stat_t *st, int diff, const lg_render_opts_t *opts
     } else {
         lg__sb_puts(&b, f->function ? f->function : "??");
         if (f->module)
-            lg__sb_printf(&b, " (%s+0x%llx)", basename_of(f->module),
+            lg__sb_printf(&b, " (%s+0x%llx)", lg__basename(f->module),
                           (unsigned long long)f->offset);
     }
-    lg__sb_printf(&b, ": size=%s", fmt_size((double)st->size, 0).s);
+    lg__sb_printf(&b, ": size=%s", lg__size_text((double)st->size, false).s);
     if (diff)
-        lg__sb_printf(&b, " (%s)", fmt_size((double)st->size_diff, 1).s);
+        lg__sb_printf(&b, " (%s)", lg__size_text((double)st->size_diff, true).s);
     lg__sb_printf(&b, ", count=%zu", st->count);
     if (diff)
         lg__sb_printf(&b, " (%+lld)", (long long)st->count_diff);
     if (st->count)
-        lg__sb_printf(&b, ", average=%s", fmt_size((double)st->size / (double)st->count, 0).s);
+        lg__sb_printf(&b, ", average=%s",
+                      lg__size_text((double)st->size / (double)st->count, false).s);
     return lg__sb_finish(&b);
 }

@@ -38,27 +38,17 @@ static void put_str(lg__sb_t *b, const char *s)
     lg__sb_puts(b, "\"");
 }
 
-static const char *plural(int64_t n)
-{
-    return n == 1 || n == -1 ? "" : "s";
-}
-
 static void put_message(lg__sb_t *b, const lg_result_t *r)
 {
-    char size[32], limit[32], text[256];
-    lg_format_size(size, sizeof size, (double)r->size_diff, 0);
-    lg_format_size(limit, sizeof limit, (double)r->limits.max_size, 0);
-    if (r->outcome == LG_OUTCOME_INCONCLUSIVE)
-        snprintf(text, sizeof text, "inconclusive: the tracer ran out of memory and lost %llu trace%s",
-                 (unsigned long long)r->lost_traces, plural((int64_t)r->lost_traces));
-    else if (r->limits.max_count >= 0)
-        snprintf(text, sizeof text, "leaked %s in %lld block%s (limits %s, %lld block%s)", size,
-                 (long long)r->count_diff, plural(r->count_diff), limit,
-                 (long long)r->limits.max_count, plural(r->limits.max_count));
-    else
-        snprintf(text, sizeof text, "leaked %s in %lld block%s (limit %s)", size,
-                 (long long)r->count_diff, plural(r->count_diff), limit);
-    put_str(b, text);
+    lg__sb_t text = {0};
+    lg__put_verdict(&text, r);
+    char *s = lg__sb_finish(&text);
+    if (!s) {
+        b->oom = true;
+        return;
+    }
+    put_str(b, s);
+    lg__xfree(s);
 }
 
 static void put_frames(lg__sb_t *b, const char *indent, const lg_stat_t *st,

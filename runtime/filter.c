@@ -19,6 +19,7 @@
  * which lg_filter_t cannot express, hence the internal struct below.
  */
 #include "lg_internal.h"
+#include "lg_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,14 +103,10 @@ static int add_flt(lg_filterset_t *set, const lg_filter_t *f, bool any_field)
         return LG_EINVAL;
     if (f->domain < (f->kind == LG_FILTER_DOMAIN ? 0 : -1) || f->domain > UINT32_MAX)
         return LG_EINVAL;
-    if (set->n == set->cap) {
-        size_t ncap = set->cap ? set->cap * 2 : 8;
-        struct flt *nv = lg__xrealloc(set->v, ncap * sizeof *nv);
-        if (!nv)
-            return LG_ENOMEM;
-        set->v = nv;
-        set->cap = ncap;
-    }
+    struct flt *nv = lg__vec_reserve(set->v, &set->cap, set->n, sizeof *nv, 8);
+    if (!nv)
+        return LG_ENOMEM;
+    set->v = nv;
     struct flt *d = &set->v[set->n];
     *d = (struct flt){.f = *f, .any_field = any_field};
     d->f.inclusive = f->inclusive != 0;

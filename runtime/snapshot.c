@@ -12,6 +12,7 @@
  * each interned traceback id into a symbolized traceback once, and shares it.
  */
 #include "lg_internal.h"
+#include "lg_util.h"
 
 #include <string.h>
 
@@ -202,14 +203,10 @@ const lg_traceback_t *lg__snapshot_copy_traceback(lg_snapshot_t *s, const lg_tra
 
 int lg__snapshot_add_trace(lg_snapshot_t *s, uint32_t domain, size_t size, const lg_traceback_t *tb)
 {
-    if (s->ntraces == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 256;
-        lg_trace_t *nt = lg__xrealloc(s->traces, ncap * sizeof *nt);
-        if (!nt)
-            return LG_ENOMEM;
-        s->traces = nt;
-        s->cap = ncap;
-    }
+    lg_trace_t *nt = lg__vec_reserve(s->traces, &s->cap, s->ntraces, sizeof *nt, 256);
+    if (!nt)
+        return LG_ENOMEM;
+    s->traces = nt;
     s->traces[s->ntraces++] = (lg_trace_t){domain, size, tb};
     return 0;
 }
@@ -332,16 +329,12 @@ static void collect_one(void *ctx, uint32_t domain, uintptr_t ptr, size_t size, 
     LG_UNUSED(ptr);
     if (c->err)
         return;
-    if (c->n == c->cap) {
-        size_t ncap = c->cap ? c->cap * 2 : 1024;
-        struct raw_trace *nv = lg__xrealloc(c->v, ncap * sizeof *nv);
-        if (!nv) {
-            c->err = LG_ENOMEM;
-            return;
-        }
-        c->v = nv;
-        c->cap = ncap;
+    struct raw_trace *nv = lg__vec_reserve(c->v, &c->cap, c->n, sizeof *nv, 1024);
+    if (!nv) {
+        c->err = LG_ENOMEM;
+        return;
     }
+    c->v = nv;
     c->v[c->n++] = (struct raw_trace){domain, tb, size};
 }
 

@@ -26,6 +26,7 @@
  * (filename, lineno) frames, oldest frame first.
  */
 #include "lg_internal.h"
+#include "lg_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,14 +61,10 @@ void lg_stats_free(lg_stats_t *st)
 int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain, size_t size,
                   size_t count, int64_t size_diff, int64_t count_diff)
 {
-    if (st->n == st->cap) {
-        size_t ncap = st->cap ? st->cap * 2 : 64;
-        lg_stat_t *nr = lg__xrealloc(st->rows, ncap * sizeof *nr);
-        if (!nr)
-            return LG_ENOMEM;
-        st->rows = nr;
-        st->cap = ncap;
-    }
+    lg_stat_t *nr = lg__vec_reserve(st->rows, &st->cap, st->n, sizeof *nr, 64);
+    if (!nr)
+        return LG_ENOMEM;
+    st->rows = nr;
     const lg_traceback_t *tb = lg__snapshot_copy_traceback(st->store, key);
     if (!tb)
         return LG_ENOMEM;
@@ -309,14 +306,10 @@ static int grouping_add(struct grouping *gr, struct group *k, size_t size, size_
     }
     size_t i = slot_of(gr, k);
     if (!gr->slots[i]) {
-        if (gr->n == gr->cap) {
-            size_t ncap = gr->cap ? gr->cap * 2 : 64;
-            struct group *ng = lg__xrealloc(gr->g, ncap * sizeof *ng);
-            if (!ng)
-                return LG_ENOMEM;
-            gr->g = ng;
-            gr->cap = ncap;
-        }
+        struct group *ng = lg__vec_reserve(gr->g, &gr->cap, gr->n, sizeof *ng, 64);
+        if (!ng)
+            return LG_ENOMEM;
+        gr->g = ng;
         gr->g[gr->n] = *k;
         gr->slots[i] = ++gr->n;
     }
@@ -336,50 +329,19 @@ static void grouping_free(struct grouping *gr)
 
 /* The grouping of each distinct traceback of a snapshot, by address: a
  * snapshot shares equal tracebacks, so most traces skip hashing frames
- * (tracemalloc's `tracebacks` cache in _group_by). */
-struct tb_cache {
-    struct tb_slot {
-        const lg_traceback_t *tb;
-        size_t group; /* index + 1 */
-    } * s;
-    size_t n, cap;
+ * (tracemalloc's `tracebacks` cache in _group_by).  An lg__map_t keyed by
+ * (traceback address, 0). */
+struct tb_slot {
+    uint64_t tb, zero; /* the map's key */
+    size_t group;      /* index + 1; 0: not grouped yet */
 };
-
-static struct tb_slot *tb_cache_slot(struct tb_cache *c, const lg_traceback_t *tb)
-{
-    if ((c->n + 1) * 2 > c->cap) {
-        size_t ncap = c->cap ? c->cap * 2 : 64;
-        struct tb_slot *ns = lg__xcalloc(ncap, sizeof *ns);
-        if (!ns)
-            return NULL;
-        for (size_t i = 0; i < c->cap; i++) {
-            if (!c->s[i].tb)
-                continue;
-            size_t j = (size_t)mix(0, (uintptr_t)c->s[i].tb) & (ncap - 1);
-            while (ns[j].tb)
-                j = (j + 1) & (ncap - 1);
-            ns[j] = c->s[i];
-        }
-        lg__xfree(c->s);
-        c->s = ns;
-        c->cap = ncap;
-    }
-    size_t mask = c->cap - 1, i = (size_t)mix(0, (uintptr_t)tb) & mask;
-    while (c->s[i].tb && c->s[i].tb != tb)
-        i = (i + 1) & mask;
-    if (!c->s[i].tb) {
-        c->s[i].tb = tb;
-        c->n++;
-    }
-    return &c->s[i];
-}
 
 /* Snapshot._group_by(). */
 static int group_by(const lg_snapshot_t *snap, lg_key_type_t key, int cumulative,
                     struct grouping *gr)
 {
     *gr = (struct grouping){.key = key};
-    struct tb_cache cache = {0};
+    lg__map_t cache = LG_MAP_INIT(sizeof(struct tb_slot), false);
     int rc = 0;
     for (size_t t = 0; rc == 0 && t < snap->ntraces; t++) {
         const lg_trace_t *tr = &snap->traces[t];
@@ -387,7 +349,8 @@ static int group_by(const lg_snapshot_t *snap, lg_key_type_t key, int cumulative
         if (!tb || tb->nframes == 0)
             tb = &lg__unknown_traceback;
         if (!cumulative) {
-            struct tb_slot *slot = tb_cache_slot(&cache, tb);
+            bool added;
+            struct tb_slot *slot = lg__map_put(&cache, (uintptr_t)tb, 0, &added);
             if (!slot) {
                 rc = LG_ENOMEM;
             } else if (slot->group) {
@@ -410,7 +373,7 @@ static int group_by(const lg_snapshot_t *snap, lg_key_type_t key, int cumulative
             rc = grouping_add(gr, &k, tr->size, NULL);
         }
     }
-    lg__xfree(cache.s);
+    lg__map_clear(&cache);
     if (rc)
         grouping_free(gr);
     return rc;

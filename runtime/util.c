@@ -1,5 +1,7 @@
 /*
- * util.c — helpers every layer shares: the string builder.
+ * util.c — helpers every layer shares: the string builder, growing
+ * arrays, and the words of reports (sizes, plurals, file names).  The hash
+ * table is map.c's.
  *
  * Report-time memory: everything here comes from lg__xmalloc (the real
  * allocator, never traced), so rendering inside a traced process leaves
@@ -88,4 +90,50 @@ char *lg__sb_finish(lg__sb_t *b)
         lg__xfree(b->p);
     *b = (lg__sb_t){0};
     return s;
+}
+
+/* ---- vectors ------------------------------------------------------------- */
+
+void *lg__vec_reserve(void *items, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return items;
+    size_t ncap = *cap ? *cap * 2 : first;
+    if (ncap < n + 1 || ncap > SIZE_MAX / size)
+        return NULL;
+    void *nv = lg__xrealloc(items, ncap * size);
+    if (nv)
+        *cap = ncap;
+    return nv;
+}
+
+/* ---- words of reports ---------------------------------------------------- */
+
+lg__size_text_t lg__size_text(double size, bool sign)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    lg__size_text_t t;
+    for (size_t i = 0;; i++) {
+        double a = size < 0 ? -size : size;
+        if (a < 100 && i > 0) {
+            snprintf(t.s, sizeof t.s, sign ? "%+.1f %s" : "%.1f %s", size, units[i]);
+            return t;
+        }
+        if (a < 10 * 1024 || i == 4) {
+            snprintf(t.s, sizeof t.s, sign ? "%+.0f %s" : "%.0f %s", size, units[i]);
+            return t;
+        }
+        size /= 1024;
+    }
+}
+
+const char *lg__plural(int64_t n, const char *one, const char *many)
+{
+    return n == 1 || n == -1 ? one : many;
+}
+
+const char *lg__basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
 }

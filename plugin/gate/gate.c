@@ -54,12 +54,6 @@ static bool json_int(const lg__json_t *obj, const char *key, int64_t *out)
     return true;
 }
 
-static const char *basename_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash && slash[1] ? slash + 1 : path;
-}
-
 static bool parse_outcome(const char *s, lg_outcome_t *out)
 {
     for (int o = LG_OUTCOME_CLEAN; o <= LG_OUTCOME_SKIPPED; o++) {
@@ -105,11 +99,11 @@ char *lg__gate_signature(const lg__json_t *traceback)
         if (parts++)
             lg__sb_puts(&b, " < ");
         if (fn && file)
-            lg__sb_printf(&b, "%s@%s", fn, basename_of(file));
+            lg__sb_printf(&b, "%s@%s", fn, lg__basename(file));
         else if (fn || file)
-            lg__sb_puts(&b, fn ? fn : basename_of(file));
+            lg__sb_puts(&b, fn ? fn : lg__basename(file));
         else
-            lg__sb_printf(&b, "@%s", basename_of(module));
+            lg__sb_printf(&b, "@%s", lg__basename(module));
     }
     if (!parts)
         lg__sb_puts(&b, "(no symbols)");
@@ -466,14 +460,10 @@ struct leakvec {
 
 static lg__gate_leak_t *leakvec_push(struct leakvec *lv)
 {
-    if (lv->n == lv->cap) {
-        size_t cap = lv->cap ? lv->cap * 2 : 64;
-        lg__gate_leak_t *nv = lg__xrealloc(lv->v, cap * sizeof *nv);
-        if (!nv)
-            return NULL;
-        lv->v = nv;
-        lv->cap = cap;
-    }
+    lg__gate_leak_t *nv = lg__vec_reserve(lv->v, &lv->cap, lv->n, sizeof *nv, 64);
+    if (!nv)
+        return NULL;
+    lv->v = nv;
     lg__gate_leak_t *l = &lv->v[lv->n++];
     memset(l, 0, sizeof *l);
     l->base_size = l->base_count = -1;

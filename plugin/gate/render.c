@@ -17,33 +17,10 @@
 #define CHART_MAX_BARS  40
 #define CHART_BAR_WIDTH 420
 
-struct sz {
-    char s[32];
-};
-
-static struct sz fsize(int64_t n)
-{
-    struct sz r;
-    lg_format_size(r.s, sizeof r.s, (double)n, 0);
-    return r;
-}
-
-static struct sz fdelta(int64_t n)
-{
-    struct sz r;
-    lg_format_size(r.s, sizeof r.s, (double)n, 1);
-    return r;
-}
-
-static const char *blocks(int64_t n)
-{
-    return n == 1 ? "block" : "blocks";
-}
-
-static const char *plural(size_t n, const char *one, const char *many)
-{
-    return n == 1 ? one : many;
-}
+/* Sizes, signed size changes and block counts as every renderer words them. */
+#define SIZE(n)   lg__size_text((double)(n), false).s
+#define DELTA(n)  lg__size_text((double)(n), true).s
+#define BLOCKS(n) lg__plural(n, "block", "blocks")
 
 static const char *const status_names[] = {"new", "grown", "known", "fixed", "unchecked"};
 
@@ -53,11 +30,11 @@ static void tolerance_text(const lg_gate_opts_t *o, char *buf, size_t len)
     char pct[32];
     snprintf(pct, sizeof pct, "%g%%", o->tolerance_percent);
     if (o->tolerance_percent > 0 && o->tolerance_bytes > 0)
-        snprintf(buf, len, "%s or %s", fsize(o->tolerance_bytes).s, pct);
+        snprintf(buf, len, "%s or %s", SIZE(o->tolerance_bytes), pct);
     else if (o->tolerance_percent > 0)
         snprintf(buf, len, "%s", pct);
     else
-        snprintf(buf, len, "%s", fsize(o->tolerance_bytes).s);
+        snprintf(buf, len, "%s", SIZE(o->tolerance_bytes));
 }
 
 /* "FAILED: 2 new leaks, 1 grown leak" or "passed: ...". */
@@ -68,15 +45,15 @@ static void verdict_text(const lg_gate_t *g, char *buf, size_t len)
         size_t k = (size_t)snprintf(buf, len, "FAILED:");
         if (n[LG_GATE_NEW] && k < len)
             k += (size_t)snprintf(buf + k, len - k, " %zu new %s", n[LG_GATE_NEW],
-                                  plural(n[LG_GATE_NEW], "leak", "leaks"));
+                                  lg__plural((int64_t)n[LG_GATE_NEW], "leak", "leaks"));
         if (n[LG_GATE_GROWN] && k < len)
             snprintf(buf + k, len - k, "%s %zu grown %s", n[LG_GATE_NEW] ? "," : "",
-                     n[LG_GATE_GROWN], plural(n[LG_GATE_GROWN], "leak", "leaks"));
+                     n[LG_GATE_GROWN], lg__plural((int64_t)n[LG_GATE_GROWN], "leak", "leaks"));
         return;
     }
     if (n[LG_GATE_KNOWN])
         snprintf(buf, len, "passed: %zu known %s, none new or grown", n[LG_GATE_KNOWN],
-                 plural(n[LG_GATE_KNOWN], "leak", "leaks"));
+                 lg__plural((int64_t)n[LG_GATE_KNOWN], "leak", "leaks"));
     else
         snprintf(buf, len, "passed: no leaks");
 }
@@ -134,16 +111,16 @@ static void text_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, con
         if (l->status != st)
             continue;
         if (st == LG_GATE_FIXED || st == LG_GATE_UNCHECKED)
-            lg__sb_printf(b, "  %s: %s in %lld %s (baseline)\n", l->test, fsize(l->base_size).s,
-                          (long long)l->base_count, blocks(l->base_count));
+            lg__sb_printf(b, "  %s: %s in %lld %s (baseline)\n", l->test, SIZE(l->base_size),
+                          (long long)l->base_count, BLOCKS(l->base_count));
         else if (st == LG_GATE_GROWN)
             lg__sb_printf(b, "  %s: %s in %lld %s, baseline %s in %lld %s (%s)\n", l->test,
-                          fsize(l->size).s, (long long)l->count, blocks(l->count),
-                          fsize(l->base_size).s, (long long)l->base_count, blocks(l->base_count),
-                          fdelta(l->size - l->base_size).s);
+                          SIZE(l->size), (long long)l->count, BLOCKS(l->count), SIZE(l->base_size),
+                          (long long)l->base_count, BLOCKS(l->base_count),
+                          DELTA(l->size - l->base_size));
         else
-            lg__sb_printf(b, "  %s: %s in %lld %s\n", l->test, fsize(l->size).s,
-                          (long long)l->count, blocks(l->count));
+            lg__sb_printf(b, "  %s: %s in %lld %s\n", l->test, SIZE(l->size), (long long)l->count,
+                          BLOCKS(l->count));
         lg__sb_printf(b, "    at %s\n", l->signature);
         if (st == LG_GATE_NEW || st == LG_GATE_GROWN)
             text_frames(b, l->traceback, "      ");
@@ -157,11 +134,11 @@ static void render_text(lg__sb_t *b, const lg_gate_t *g)
     tolerance_text(&g->opts, tol, sizeof tol);
     verdict_text(g, verdict, sizeof verdict);
     lg__sb_printf(b, "leakgate gate: %zu %s, %zu %s: %zu leaked, %zu skipped, %zu inconclusive\n",
-                  c->reports, plural(c->reports, "report", "reports"), c->tests,
-                  plural(c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
+                  c->reports, lg__plural((int64_t)c->reports, "report", "reports"), c->tests,
+                  lg__plural((int64_t)c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
                   c->inconclusive_tests);
     lg__sb_printf(b, "baseline: %s (%zu known %s); tolerance %s\n", baseline_name(g), c->baseline,
-                  plural(c->baseline, "leak", "leaks"), tol);
+                  lg__plural((int64_t)c->baseline, "leak", "leaks"), tol);
     lg__sb_printf(b, "leaks: %zu new, %zu grown, %zu known, %zu fixed", c->by_status[LG_GATE_NEW],
                   c->by_status[LG_GATE_GROWN], c->by_status[LG_GATE_KNOWN],
                   c->by_status[LG_GATE_FIXED]);
@@ -179,9 +156,9 @@ static void render_text(lg__sb_t *b, const lg_gate_t *g)
         lg__sb_puts(b, "\ntop allocation sites (all current leaks, biggest first):\n");
     for (size_t i = 0; i < g->nsites && (top < 0 || i < (size_t)top); i++) {
         const lg__gate_site_t *s = &g->sites[i];
-        lg__sb_printf(b, "  %zu. %s in %lld %s, %zu %s: %s\n", i + 1, fsize(s->size).s,
-                      (long long)s->count, blocks(s->count), s->tests,
-                      plural(s->tests, "test", "tests"), s->signature);
+        lg__sb_printf(b, "  %zu. %s in %lld %s, %zu %s: %s\n", i + 1, SIZE(s->size),
+                      (long long)s->count, BLOCKS(s->count), s->tests,
+                      lg__plural((int64_t)s->tests, "test", "tests"), s->signature);
         text_frames(b, s->traceback, "      ");
     }
     lg__sb_printf(b, "\nleakgate gate: %s\n", verdict);
@@ -271,11 +248,11 @@ static void md_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, const
         if (st == LG_GATE_FIXED)
             lg__sb_puts(b, " | 0 B");
         else
-            lg__sb_printf(b, " | %s in %lld %s", fsize(l->size).s, (long long)l->count,
-                          blocks(l->count));
+            lg__sb_printf(b, " | %s in %lld %s", SIZE(l->size), (long long)l->count,
+                          BLOCKS(l->count));
         if (l->base_size >= 0)
-            lg__sb_printf(b, " | %s in %lld %s |\n", fsize(l->base_size).s,
-                          (long long)l->base_count, blocks(l->base_count));
+            lg__sb_printf(b, " | %s in %lld %s |\n", SIZE(l->base_size), (long long)l->base_count,
+                          BLOCKS(l->base_count));
         else
             lg__sb_puts(b, " | - |\n");
     }
@@ -287,8 +264,8 @@ static void md_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, const
         if (l->status != st)
             continue;
         char what[96];
-        snprintf(what, sizeof what, "%s in %lld %s", fsize(l->size).s, (long long)l->count,
-                 blocks(l->count));
+        snprintf(what, sizeof what, "%s in %lld %s", SIZE(l->size), (long long)l->count,
+                 BLOCKS(l->count));
         md_details(b, l->test, what, l->traceback);
     }
 }
@@ -301,12 +278,12 @@ static void render_markdown(lg__sb_t *b, const lg_gate_t *g)
     verdict_text(g, verdict, sizeof verdict);
     lg__sb_printf(b, "## leakgate gate: %s\n\n", verdict);
     lg__sb_printf(b, "%zu %s, %zu %s (%zu leaked, %zu skipped, %zu inconclusive); baseline ",
-                  c->reports, plural(c->reports, "report", "reports"), c->tests,
-                  plural(c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
+                  c->reports, lg__plural((int64_t)c->reports, "report", "reports"), c->tests,
+                  lg__plural((int64_t)c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
                   c->inconclusive_tests);
     put_md_code(b, baseline_name(g));
     lg__sb_printf(b, " with %zu known %s; tolerance %s.\n\n", c->baseline,
-                  plural(c->baseline, "leak", "leaks"), tol);
+                  lg__plural((int64_t)c->baseline, "leak", "leaks"), tol);
     lg__sb_puts(b, "| leaks | count |\n|---|---:|\n");
     for (int st = LG_GATE_NEW; st <= LG_GATE_FIXED; st++)
         lg__sb_printf(b, "| %s | %zu |\n", status_names[st], c->by_status[st]);
@@ -323,8 +300,8 @@ static void render_markdown(lg__sb_t *b, const lg_gate_t *g)
         const lg__gate_site_t *s = &g->sites[i];
         lg__sb_puts(b, "| ");
         put_md_code(b, s->signature);
-        lg__sb_printf(b, " | %s in %lld %s | %zu |\n", fsize(s->size).s, (long long)s->count,
-                      blocks(s->count), s->tests);
+        lg__sb_printf(b, " | %s in %lld %s | %zu |\n", SIZE(s->size), (long long)s->count,
+                      BLOCKS(s->count), s->tests);
     }
     if (g->nsites)
         lg__sb_puts(b, "\n");
@@ -399,16 +376,16 @@ static void render_junit(lg__sb_t *b, const lg_gate_t *g)
         lg__sb_puts(b, ">\n");
         if (nbad) {
             lg__sb_printf(b, "      <failure type=\"leak\" message=\"%zu new or grown %s, %s\">",
-                          nbad, plural(nbad, "leak", "leaks"), fsize(bad_size).s);
+                          nbad, lg__plural((int64_t)nbad, "leak", "leaks"), SIZE(bad_size));
             lg__sb_t body = {0};
             for (size_t k = t->first_leak; k < t->first_leak + t->nleaks; k++) {
                 const lg__gate_leak_t *l = &g->leaks[k];
                 if (l->status > LG_GATE_GROWN)
                     continue;
                 lg__sb_printf(&body, "%s leak: %s in %lld %s", status_names[l->status],
-                              fsize(l->size).s, (long long)l->count, blocks(l->count));
+                              SIZE(l->size), (long long)l->count, BLOCKS(l->count));
                 if (l->base_size >= 0)
-                    lg__sb_printf(&body, " (baseline %s)", fsize(l->base_size).s);
+                    lg__sb_printf(&body, " (baseline %s)", SIZE(l->base_size));
                 lg__sb_printf(&body, " at %s\n", l->signature);
                 text_frames(&body, l->traceback, "  ");
             }
@@ -428,7 +405,7 @@ static void render_junit(lg__sb_t *b, const lg_gate_t *g)
                     continue;
                 char line[128];
                 snprintf(line, sizeof line, "known leak (in the baseline): %s in %lld %s at ",
-                         fsize(l->size).s, (long long)l->count, blocks(l->count));
+                         SIZE(l->size), (long long)l->count, BLOCKS(l->count));
                 put_xml(b, line);
                 put_xml(b, l->signature);
                 lg__sb_puts(b, "\n");
@@ -533,8 +510,8 @@ static void html_chart(lg__sb_t *b, const lg_gate_t *g)
         size_t y = i * (size_t)row_h + 3;
         lg__sb_printf(b, "<g><title>");
         put_xml(b, bars[i].t->id);
-        lg__sb_printf(b, ": %s in %lld %s</title>", fsize(bars[i].size).s, (long long)bars[i].count,
-                      blocks(bars[i].count));
+        lg__sb_printf(b, ": %s in %lld %s</title>", SIZE(bars[i].size), (long long)bars[i].count,
+                      BLOCKS(bars[i].count));
         lg__sb_printf(b, "<text x=\"%d\" y=\"%zu\" text-anchor=\"end\">", label_w - 8, y + 15);
         const char *id = bars[i].t->id;
         size_t len = strlen(id);
@@ -547,7 +524,7 @@ static void html_chart(lg__sb_t *b, const lg_gate_t *g)
                       status_names[bars[i].worst], label_w, y, (long long)(w > 2 ? w : 2),
                       row_h - 6);
         lg__sb_printf(b, "<text x=\"%lld\" y=\"%zu\">%s</text></g>\n",
-                      (long long)(label_w + (w > 2 ? w : 2) + 6), y + 15, fsize(bars[i].size).s);
+                      (long long)(label_w + (w > 2 ? w : 2) + 6), y + 15, SIZE(bars[i].size));
     }
     lg__sb_puts(b, "</svg>\n");
 }
@@ -557,13 +534,12 @@ static void html_leak(lg__sb_t *b, const lg__gate_leak_t *l, bool open)
     lg__sb_printf(b, "<details class=\"leak\"%s><summary><span class=\"badge %s\">%s</span>",
                   open ? " open" : "", status_names[l->status], status_names[l->status]);
     if (l->status == LG_GATE_FIXED)
-        lg__sb_printf(b, "was %s in %lld %s", fsize(l->base_size).s, (long long)l->base_count,
-                      blocks(l->base_count));
+        lg__sb_printf(b, "was %s in %lld %s", SIZE(l->base_size), (long long)l->base_count,
+                      BLOCKS(l->base_count));
     else
-        lg__sb_printf(b, "%s in %lld %s", fsize(l->size).s, (long long)l->count, blocks(l->count));
+        lg__sb_printf(b, "%s in %lld %s", SIZE(l->size), (long long)l->count, BLOCKS(l->count));
     if (l->status == LG_GATE_GROWN)
-        lg__sb_printf(b, " (baseline %s, %s)", fsize(l->base_size).s,
-                      fdelta(l->size - l->base_size).s);
+        lg__sb_printf(b, " (baseline %s, %s)", SIZE(l->base_size), DELTA(l->size - l->base_size));
     lg__sb_puts(b, " at <code>");
     put_xml(b, l->signature);
     lg__sb_puts(b, "</code></summary>\n");
@@ -591,12 +567,12 @@ static void render_html(lg__sb_t *b, const lg_gate_t *g)
     lg__sb_printf(b,
                   "</span></p>\n<p>%zu %s, %zu %s (%zu leaked, %zu skipped, %zu inconclusive); "
                   "baseline <code>",
-                  c->reports, plural(c->reports, "report", "reports"), c->tests,
-                  plural(c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
+                  c->reports, lg__plural((int64_t)c->reports, "report", "reports"), c->tests,
+                  lg__plural((int64_t)c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
                   c->inconclusive_tests);
     put_xml(b, baseline_name(g));
     lg__sb_printf(b, "</code> with %zu known %s; tolerance ", c->baseline,
-                  plural(c->baseline, "leak", "leaks"));
+                  lg__plural((int64_t)c->baseline, "leak", "leaks"));
     put_xml(b, tol);
     lg__sb_puts(b, ".</p>\n<table id=\"counts\"><tr>");
     for (int st = LG_GATE_NEW; st <= LG_GATE_UNCHECKED; st++)
@@ -626,8 +602,8 @@ static void render_html(lg__sb_t *b, const lg_gate_t *g)
         put_xml(b, t->id);
         lg__sb_puts(b, "\"><h3><code>");
         put_xml(b, t->id);
-        lg__sb_printf(b, "</code> &#8212; %s in %lld %s</h3>\n", fsize(size).s, (long long)count,
-                      blocks(count));
+        lg__sb_printf(b, "</code> &#8212; %s in %lld %s</h3>\n", SIZE(size), (long long)count,
+                      BLOCKS(count));
         for (size_t k = t->first_leak; k < t->first_leak + t->nleaks; k++) {
             const lg__gate_leak_t *l = &g->leaks[k];
             if (l->status <= LG_GATE_FIXED)
@@ -645,8 +621,8 @@ static void render_html(lg__sb_t *b, const lg_gate_t *g)
     for (size_t i = 0; i < g->nsites && (top < 0 || i < (size_t)top); i++) {
         const lg__gate_site_t *s = &g->sites[i];
         lg__sb_printf(b, "<details class=\"site\"><summary>%s in %lld %s, %zu %s: <code>",
-                      fsize(s->size).s, (long long)s->count, blocks(s->count), s->tests,
-                      plural(s->tests, "test", "tests"));
+                      SIZE(s->size), (long long)s->count, BLOCKS(s->count), s->tests,
+                      lg__plural((int64_t)s->tests, "test", "tests"));
         put_xml(b, s->signature);
         lg__sb_puts(b, "</code></summary>\n");
         html_frames(b, s->traceback);

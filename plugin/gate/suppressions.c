@@ -111,10 +111,9 @@ char *lg_gate_suppressions(const lg_gate_t *g)
             lg__xfree(text);
             if (!same)
                 continue;
-            char size[32];
-            lg_format_size(size, sizeof size, (double)m->size, 0);
-            lg__sb_printf(&out, "# %s: %s in %lld block%s\n", m->test, size, (long long)m->count,
-                          m->count == 1 ? "" : "s");
+            lg__sb_printf(&out, "# %s: %s in %lld block%s\n", m->test,
+                          lg__size_text((double)m->size, false).s, (long long)m->count,
+                          lg__plural(m->count, "", "s"));
             char *frames = lg__gate_render_frames(m->traceback, "#   ");
             if (frames)
                 lg__sb_puts(&out, frames);
