@@ -297,9 +297,10 @@ static void copy_trace(void *ctx, uint32_t domain, uintptr_t ptr, size_t size, u
 {
     struct run *r = ctx;
     LG_UNUSED(tb);
-    if (domain > LG_DOMAIN_PYTHON || r->n == r->cap)
+    if ((domain != LG_DOMAIN_C && domain != LG_DOMAIN_PYTHON) || r->n == r->cap)
         return;
-    r->blk[r->n++] = (struct blk){ptr, (size & ~DOM_BIT) | (domain ? DOM_BIT : 0)};
+    r->blk[r->n++] =
+        (struct blk){ptr, (size & ~DOM_BIT) | (domain == LG_DOMAIN_PYTHON ? DOM_BIT : 0)};
 }
 
 /* Sizes the arrays for `cap` blocks: blk and kind are kept in the result,
@@ -985,7 +986,7 @@ int lg__scan_take_from(lg_scan_t **out, uintptr_t stack)
 
 int lg_scan_kind(const lg_scan_t *s, uint32_t domain, uintptr_t ptr)
 {
-    if (!s || domain > LG_DOMAIN_PYTHON)
+    if (!s || (domain != LG_DOMAIN_C && domain != LG_DOMAIN_PYTHON))
         return LG_ENOTFOUND;
     size_t lo = 0, hi = s->n;
     while (lo < hi) {

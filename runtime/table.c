@@ -87,7 +87,9 @@ static struct domain *domain_get(uint32_t id, bool create)
 {
     if (LG_UNLIKELY(!tbl.ready))
         table_init();
-    if (LG_LIKELY(id <= LG_DOMAIN_PYTHON))
+    _Static_assert(LG_DOMAIN_C < 2 && LG_DOMAIN_PYTHON < 2 && LG_DOMAIN_C != LG_DOMAIN_PYTHON,
+                   "the built-in domains index builtin[]");
+    if (LG_LIKELY(id < 2))
         return &builtin[id];
     struct domain *d;
     lg__lock(&tbl.dom_lock, LG_LOCK_DOMAINS);
