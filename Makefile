@@ -193,11 +193,12 @@ demo: all $(EXAMPLE) $(EXAMPLE_EXT) ## run the example suites (examples/) under 
 # ---- bench: bench/ ----------------------------------------------------------
 # hook_cost is a plain program, built with and without frame pointers; the
 # other benchmark programs link the runtime.
-BENCH_SRCS := $(filter-out bench/hook_cost.c,$(sort $(wildcard bench/*.c)))
+BENCH_SRCS := $(filter-out bench/hook_cost.c bench/criterion_suite.c,$(sort $(wildcard bench/*.c)))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) \
               $(BUILD)/bench/hook_cost $(BUILD)/bench/hook_cost_nofp \
               $(if $(shell command -v $(CLANG)),$(BUILD)/bench/scan_cost_lsan) \
-              $(BUILD)/bench/lib/hook_cost_module.so
+              $(BUILD)/bench/lib/hook_cost_module.so \
+              $(BUILD)/bench/criterion_suite $(BUILD)/bench/criterion_suite_linked
 BENCH_RUNS ?= 5
 
 bench: all $(BENCH_BINS) $(EXAMPLE) ## measure leakgate beside heaptrack, valgrind, tracemalloc; writes bench/RESULTS.md
@@ -231,6 +232,18 @@ $(BUILD)/bench/scan_cost_lsan: bench/scan_cost.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  BENCH   $@")
 	$(Q)$(CLANG) -std=gnu11 $(OPT) -fsanitize=address -o $@ $<
+
+# A Criterion suite, plain and with the adapter linked before -lcriterion.
+$(BUILD)/bench/criterion_suite: bench/criterion_suite.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -o $@ $< -lcriterion
+
+$(BUILD)/bench/criterion_suite_linked: bench/criterion_suite.c $(CR_SO)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -o $@ $< -L$(BUILD)/lib \
+	    -Wl,-rpath,'$$ORIGIN/../lib' -lleakgate-criterion -lleakgate -lcriterion
 
 $(BUILD)/bench/hook_cost_nofp: bench/hook_cost.c
 	@mkdir -p $(dir $@)

@@ -20,6 +20,7 @@ import datetime
 import os
 import platform
 import re
+import resource
 import shlex
 import statistics
 import subprocess
@@ -83,6 +84,15 @@ class Bench:
             except ValueError:
                 return runs[0][i][j]
         return [[cell(i, j) for j in range(len(row))] for i, row in enumerate(runs[0])]
+
+    def cpu_run(self, item, cmd, env=None, ok=(0,)):
+        """Runs cmd; returns (wall s, CPU s of the whole process tree:
+        user + system time of every process waited for)."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        _, wall = self.run(item, cmd, env, ok)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, cpu
 
     def median_time(self, item, cmd, env=None, ok=(0,)):
         return statistics.median(self.run(item, cmd, env, ok)[1] for _ in range(self.runs))
@@ -328,7 +338,47 @@ def criterion_suite(b):
              "valgrind / plain"],
             [[f"{plain:.3f}", f"{lg:.3f}", f"{lg / plain:.2f}x", fmt(vg, 3),
               "n/a" if vg is None else f"{vg / plain:.1f}x"]])
+    criterion_startup(b)
     return plain, lg, vg
+
+
+SUITE = os.path.join(BENCH, "criterion_suite")
+SUITE_TESTS = 200
+
+
+def criterion_startup(b):
+    """The 200-test suite plain, under `leakgate run` and with the adapter
+    linked, in turn, each b.runs times (at least 3): CPU time of the whole
+    process tree (the runner and its 200 workers) and wall time."""
+    item = "5"
+    ways = [("plain", [SUITE, "--jobs=1"]),
+            ("leakgate run", [CLI, "run", "--", SUITE, "--jobs=1"]),
+            ("adapter linked", [SUITE + "_linked", "--jobs=1"])]
+    got = {name: [] for name, _ in ways}
+    for _ in range(b.runs if b.small else max(b.runs, 3)):
+        for name, cmd in ways:
+            got[name].append(b.cpu_run(item, cmd))
+    med = {name: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+           for name, v in got.items()}
+    wall0, cpu0 = med["plain"]
+    b.w(f"### Criterion: {SUITE_TESTS} tests that allocate a little each "
+        "(bench/criterion_suite.c, one worker)")
+    b.w()
+    b.w("Each test runs in a new worker process, so what leakgate costs a worker before "
+        "its test (loading, start-up allocations of Criterion itself) is paid per test.  "
+        "CPU time is that of the whole process tree (user + system), medians; the "
+        "added start-up per test is the CPU time added over the plain run divided by "
+        f"{SUITE_TESTS}.  Target: within 1.3x plain, ≤ 1 ms added per test.")
+    b.w()
+    rows = []
+    for name, _ in ways:
+        wall, cpu = med[name]
+        rows.append([name, f"{wall:.2f}", f"{cpu:.2f}", f"{cpu / cpu0:.2f}x",
+                     "" if name == "plain" else f"{(cpu - cpu0) / SUITE_TESTS * 1000:.2f}",
+                     "" if name == "plain" else
+                     met(cpu / cpu0, 1.3) + " / " + met((cpu - cpu0) / SUITE_TESTS * 1000, 1)])
+    b.table(["run", "wall s", "CPU s", "CPU / plain", "added ms per test", "target"], rows)
+    return med
 
 
 def memray_python(b):

@@ -8,6 +8,12 @@
  *   auto       (default) fp, falling back to libunwind for the whole
  *              traceback when the chain breaks before its end
  *
+ * Two settings of the test adapters narrow this: a stop object (the test
+ * framework's library) ends every traceback at its first frame there, so a
+ * test built with frame pointers is walked without libunwind even when the
+ * framework was built without them; and quick capture (before a runner's
+ * first test, where nothing allocated is judged) takes the fp walk alone.
+ *
  * A frame of the chain is accepted when its frame pointer lies inside this
  * thread's stack, above the previous one, 8-aligned, and its return address
  * lies in an executable segment of a loaded object right after a call
@@ -28,6 +34,7 @@
  */
 #include "lg_internal.h"
 
+#include <fnmatch.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -51,6 +58,7 @@ struct ranges {
     size_t n;
     unsigned gen;
     unsigned long long adds, subs; /* the loader's counters it reflects */
+    uintptr_t stop_lo, stop_span;  /* the stop object's code (span 0: none) */
     struct range r[];
 };
 
@@ -60,6 +68,9 @@ static struct {
     atomic_uint gen;             /* bumped when objects come or go */
     struct ranges *_Atomic text; /* executable segments, sorted */
     _Atomic uint64_t fallbacks;  /* auto mode: tracebacks libunwind took */
+    atomic_bool quick;           /* fp walk only, whatever the mode */
+    char stop[256];              /* the stop object's dlpi_name, or "" */
+    atomic_bool has_stop;        /* stop[] is set (written before) */
 } bt = {.mode = LG_UNWIND_AUTO};
 
 static LG_TLS uintptr_t stack_lo, stack_hi;
@@ -101,6 +112,48 @@ uint64_t lg_get_unwind_fallbacks(void)
     return atomic_load_explicit(&bt.fallbacks, memory_order_relaxed);
 }
 
+void lg_set_traceback_quick(int on)
+{
+    atomic_store(&bt.quick, on != 0);
+}
+
+struct find_stop {
+    const char *pattern;
+    const char *name; /* the first match's dlpi_name */
+};
+
+static int find_stop(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct find_stop *f = arg;
+    LG_UNUSED(size);
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    const char *base = strrchr(name, '/');
+    if (!*name || fnmatch(f->pattern, base ? base + 1 : name, 0) != 0)
+        return 0;
+    f->name = name;
+    return 1;
+}
+
+/* The stop is stored by name and applied when the list of segments is
+ * rebuilt (collect_segments), which bumping bt.gen forces. */
+int lg_set_traceback_stop(const char *pattern)
+{
+    if (!pattern) {
+        atomic_store(&bt.has_stop, false);
+        lg__modules_changed();
+        return 0;
+    }
+    struct find_stop f = {pattern, NULL};
+    dl_iterate_phdr(find_stop, &f);
+    if (!f.name || strlen(f.name) >= sizeof bt.stop)
+        return LG_ENOTFOUND;
+    atomic_store(&bt.has_stop, false);
+    strcpy(bt.stop, f.name);
+    atomic_store(&bt.has_stop, true);
+    lg__modules_changed();
+    return 0;
+}
+
 static inline bool in_tracer(uintptr_t a)
 {
     return a >= (uintptr_t)__start_lg_hook_text && a < (uintptr_t)__stop_lg_hook_text;
@@ -111,12 +164,15 @@ static inline bool in_tracer(uintptr_t a)
 struct collect {
     struct range *r;
     size_t n, cap;
+    uintptr_t stop_lo, stop_hi; /* hull of the stop object's code */
 };
 
 static int collect_segments(struct dl_phdr_info *info, size_t size, void *ctx)
 {
     struct collect *c = ctx;
     LG_UNUSED(size);
+    bool stop = atomic_load(&bt.has_stop) && !c->stop_hi && info->dlpi_name &&
+                strcmp(info->dlpi_name, bt.stop) == 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
@@ -125,6 +181,10 @@ static int collect_segments(struct dl_phdr_info *info, size_t size, void *ctx)
             return 1;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         c->r[c->n++] = (struct range){lo, lo + ph->p_memsz};
+        if (stop) {
+            c->stop_lo = c->stop_lo && c->stop_lo < lo ? c->stop_lo : lo;
+            c->stop_hi = c->stop_hi > lo + ph->p_memsz ? c->stop_hi : lo + ph->p_memsz;
+        }
     }
     return 0;
 }
@@ -157,12 +217,14 @@ static LG_NOINLINE struct ranges *text_rebuild(unsigned gen)
     struct ranges *nr = lg__mem_calloc(1, bytes);
     if (!nr)
         return NULL;
-    struct collect c = {nr->r, 0, cap};
+    struct collect c = {nr->r, 0, cap, 0, 0};
     unsigned long long cnt[2] = {0, 0};
     dl_iterate_phdr(read_counters, cnt);
     dl_iterate_phdr(collect_segments, &c);
     nr->adds = cnt[0];
     nr->subs = cnt[1];
+    nr->stop_lo = c.stop_lo;
+    nr->stop_span = c.stop_hi - c.stop_lo;
     qsort(nr->r, c.n, sizeof nr->r[0], range_cmp);
     nr->n = c.n;
     nr->gen = gen;
@@ -303,7 +365,7 @@ LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, uint32_t *t
             !prove(&text, ra, &gen_tag))
             break;
         out[n++] = ra;
-        if (next == 0) {
+        if (next == 0 || ra - text->stop_lo < text->stop_span) {
             *complete = true;
             break;
         }
@@ -336,9 +398,10 @@ LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
         return bt.hook(frames, max, total);
     int mode = atomic_load_explicit(&bt.mode, memory_order_relaxed);
     bool complete = false;
-    if (mode != LG_UNWIND_LIBUNWIND) {
+    bool quick = atomic_load_explicit(&bt.quick, memory_order_relaxed);
+    if (mode != LG_UNWIND_LIBUNWIND || quick) {
         int n = fp_walk(frames, max, total, &complete);
-        if (complete || mode == LG_UNWIND_FP)
+        if (complete || mode == LG_UNWIND_FP || quick)
             return n;
         atomic_fetch_add_explicit(&bt.fallbacks, 1, memory_order_relaxed);
     }
@@ -355,6 +418,17 @@ LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
         got = max;
     if (got <= 0)
         return 0;
+    unsigned gen = atomic_load_explicit(&bt.gen, memory_order_relaxed);
+    const struct ranges *text = atomic_load(&bt.text);
+    if (atomic_load_explicit(&bt.has_stop, memory_order_relaxed) && (!text || text->gen != gen))
+        text = text_rebuild(gen);
+    if (text && text->stop_span)
+        for (int i = 0; i < got; i++)
+            if (raw[start + i] - text->stop_lo < text->stop_span) {
+                got = i + 1;
+                *total = (uint32_t)got;
+                break;
+            }
     memcpy(frames, raw + start, (size_t)got * sizeof *frames);
     return got;
 }

@@ -140,6 +140,9 @@ static void begin(void)
         A.broken = rc != 0;
         if (!rc)
             lg_session_stop_frames_at(A.session, STOP_MODULE);
+        /* From the first test on, tracebacks are whole, up to the test. */
+        lg_set_traceback_stop(STOP_MODULE);
+        lg_set_traceback_quick(0);
     }
     if (A.broken)
         return;
@@ -457,6 +460,17 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
         }
     }
     return 0;
+}
+
+/* Until a test begins, nothing allocated is ever judged (Criterion's own
+ * start-up in the runner and in each worker, which a new worker repeats):
+ * its tracebacks are taken by the frame-pointer walk alone, so that a
+ * worker does not pay for unwinding code built without frame pointers.
+ * begin() turns full tracebacks back on. */
+__attribute__((constructor)) static void quick_until_first_test(void)
+{
+    if (dlsym(RTLD_DEFAULT, "criterion_options")) /* libcriterion's alone */
+        lg_set_traceback_quick(1);
 }
 
 /* At load time: if Criterion's definitions are in force rather than ours,

@@ -128,4 +128,82 @@ LGT_TEST(replaceable_backtrace_makes_tracebacks_deterministic)
     lg__set_backtrace_hook(NULL);
 }
 
+#include <dlfcn.h>
+
+static bool in_object(uintptr_t a, const char *name_part)
+{
+    Dl_info di;
+    return dladdr((void *)a, &di) && di.dli_fname && strstr(di.dli_fname, name_part);
+}
+
+LGT_TEST(a_stop_object_ends_tracebacks_in_every_mode)
+{
+    ASSERT_EQ(lg_set_traceback_stop("no-such-object.so*"), LG_ENOTFOUND);
+    int modes[] = {LG_UNWIND_FP, LG_UNWIND_LIBUNWIND, LG_UNWIND_AUTO};
+    for (int m = 0; m < 3; m++) {
+        lg__set_unwind_mode(modes[m]);
+        ASSERT_EQ(lg_start(32), 0);
+        /* deep() -> ... -> main() -> the C library's start-up code. */
+        ASSERT_EQ(lg_set_traceback_stop("libc.so*"), 0);
+        void *p = deep(3, 8);
+        uintptr_t f[32];
+        int n = traceback_of(p, f, 32);
+        ASSERT_GE(n, 6); /* leaf, 4 deep(), the test... */
+        ASSERT_EQ(in_object(f[n - 1], "libc.so"), 1);
+        for (int i = 0; i < n - 1; i++)
+            ASSERT_EQ(in_object(f[i], "libc.so"), 0);
+        T(free)(p);
+        ASSERT_EQ(lg_set_traceback_stop(NULL), 0);
+        lg_stop();
+    }
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
+}
+
+/* Calls leaf(n) with a frame pointer that is no frame (1): the walk breaks
+ * right above leaf(). */
+__attribute__((noinline)) static void *broken_chain(size_t n)
+{
+    void *p;
+    void *(*fn)(size_t) = leaf;
+    __asm__ volatile("mov %%rsp, %%r12\n\t"
+                     "sub $128, %%rsp\n\t" /* past the red zone */
+                     "and $-16, %%rsp\n\t"
+                     "push %%rbp\n\t"
+                     "push %%rbp\n\t"
+                     "mov $1, %%rbp\n\t"
+                     "call *%[fn]\n\t"
+                     "pop %%rbp\n\t"
+                     "pop %%rbp\n\t"
+                     "mov %%r12, %%rsp"
+                     : "=a"(p), "+D"(n)
+                     : [fn] "r"(fn)
+                     : "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "r12", "memory", "cc");
+    return p;
+}
+
+LGT_TEST(quick_capture_never_falls_back_to_libunwind)
+{
+    ASSERT_EQ(lg_start(16), 0);
+    uint64_t before = lg_get_unwind_fallbacks();
+    void *p = broken_chain(8);
+    ASSERT_EQ(lg_get_unwind_fallbacks(), before + 1); /* auto: the chain broke */
+    T(free)(p);
+    lg_set_traceback_quick(1);
+    int modes[] = {LG_UNWIND_AUTO, LG_UNWIND_LIBUNWIND};
+    for (int m = 0; m < 2; m++) {
+        lg__set_unwind_mode(modes[m]);
+        before = lg_get_unwind_fallbacks();
+        p = broken_chain(8);
+        uintptr_t f[16];
+        ASSERT_EQ(traceback_of(p, f, 16), 2); /* leaf and the call into it */
+        ASSERT_GE(f[0], (uintptr_t)leaf);
+        ASSERT_LT(f[0], (uintptr_t)leaf + 128);
+        ASSERT_EQ(lg_get_unwind_fallbacks(), before);
+        T(free)(p);
+    }
+    lg_set_traceback_quick(0);
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
+    lg_stop();
+}
+
 LGT_MAIN()

@@ -106,6 +106,21 @@ LG_API uint64_t lg_get_lost_traces(void);
  * process started.  Never reset. */
 LG_API uint64_t lg_get_unwind_fallbacks(void);
 
+/* Ends every native traceback taken from now on at its first frame in the
+ * loaded object whose file name (without directory) matches the fnmatch
+ * `pattern`: that frame is kept, what lies beyond is not walked.  A test
+ * adapter names its framework's library, below which no report shows a
+ * frame, so that a test's allocations need no unwinding through code built
+ * without frame pointers.  NULL removes the stop.  Returns 0, or
+ * LG_ENOTFOUND when no loaded object matches (nothing changes). */
+LG_API int lg_set_traceback_stop(const char *pattern);
+
+/* With `on`, native tracebacks are taken by the frame-pointer walk alone,
+ * whatever LEAKGATE_UNWIND says: cut where the chain breaks, never with
+ * libunwind.  For allocations that no verdict will show (a test runner's
+ * own start-up before its first test), where full unwinding only costs. */
+LG_API void lg_set_traceback_quick(int on);
+
 /* Traces `size` bytes at `ptr` in `domain`, with the caller's traceback,
  * replacing any trace of that address (PyTraceMalloc_Track).  Returns 0,
  * LG_ENOTTRACING, LG_EINVAL (ptr == UINTPTR_MAX) or LG_ENOMEM. */
