@@ -1,11 +1,14 @@
 /*
- * gate.c — `leakgate gate [options] REPORT.json...`: the CI gate.
+ * cmd_gate.c — `leakgate gate [options] REPORT.json...`: the CI gate.
  *
  *   read every report (shards of one CI run), merge them
- *   read the baseline of known leaks (--baseline, or leakgate-baseline.json)
+ *   read the baseline of known leaks (--baseline, or leakgate-baseline.json;
+ *   the default missing: an empty baseline, and the outputs say so)
  *   classify every leak: new, grown, known, fixed
+ *   --update-baseline writes the baseline from these reports, then
+ *   classifies again against it (the outputs say "baseline written")
  *   summary on stdout; --markdown, --junit, --html files on request;
- *   --update-baseline writes the baseline from these reports
+ *   annotations of the CI system (--annotations, GITHUB_ACTIONS, GITLAB_CI)
  *
  * Exit status: 0 when no leak is new or grown beyond --tolerance (or the
  * baseline was updated), 1 when the gate fails, 2 for usage and input
@@ -20,7 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_BASELINE "leakgate-baseline.json"
+#define DEFAULT_BASELINE    "leakgate-baseline.json"
+#define DEFAULT_CODEQUALITY "gl-code-quality-report.json"
 #define GATE_EFAIL       1
 
 static const char gate_usage[] =
@@ -40,11 +44,17 @@ static const char gate_usage[] =
     "  --markdown FILE     write a Markdown summary (CI job summaries)\n"
     "  --junit FILE        write JUnit XML, one test case per checked test\n"
     "  --html FILE         write a self-contained HTML report\n"
+    "  --annotations KIND  new and grown leaks on the lines that allocated them:\n"
+    "                      github (workflow commands on stdout), gitlab (a Code\n"
+    "                      Quality report file) or none; default github when\n"
+    "                      GITHUB_ACTIONS=true, gitlab when GITLAB_CI=true\n"
+    "  --annotations-file FILE\n"
+    "                      the Code Quality report (default " DEFAULT_CODEQUALITY ")\n"
     "  -q, --quiet         no summary on stdout\n"
     "  -h, --help          show this help\n";
 
 struct gate_opts {
-    const char *baseline, *markdown, *junit, *html;
+    const char *baseline, *markdown, *junit, *html, *annotations, *annotations_file;
     bool baseline_given, update, quiet;
     lg_gate_opts_t gate;
     char **reports;
@@ -71,6 +81,30 @@ static bool parse_tolerance(const char *text, lg_gate_opts_t *o)
         return false;
     }
     return true;
+}
+
+/* --annotations, or what the CI system the gate runs in shows: o->annotations
+ * becomes "github", "gitlab" or NULL.  Returns 0 or CLI_EUSAGE. */
+static int annotations_kind(struct gate_opts *o)
+{
+    const char *gh = getenv("GITHUB_ACTIONS"), *gl = getenv("GITLAB_CI");
+    if (!o->annotations)
+        o->annotations = gh && strcmp(gh, "true") == 0   ? "github"
+                         : gl && strcmp(gl, "true") == 0 ? "gitlab"
+                                                         : NULL;
+    else if (strcmp(o->annotations, "none") == 0)
+        o->annotations = NULL;
+    else if (strcmp(o->annotations, "github") != 0 && strcmp(o->annotations, "gitlab") != 0) {
+        cli_error("--annotations=%s: expected github, gitlab or none", o->annotations);
+        return CLI_EUSAGE;
+    }
+    if (o->annotations_file && (!o->annotations || strcmp(o->annotations, "gitlab") != 0)) {
+        cli_error("--annotations-file=%s: only with --annotations gitlab", o->annotations_file);
+        return CLI_EUSAGE;
+    }
+    if (o->annotations && strcmp(o->annotations, "gitlab") == 0 && !o->annotations_file)
+        o->annotations_file = DEFAULT_CODEQUALITY;
+    return 0;
 }
 
 /* Returns 0 when parsed, 1 after --help, CLI_EUSAGE on errors.  Options
@@ -134,6 +168,10 @@ static int parse_args(int argc, char **argv, struct gate_opts *o)
             file = &o->junit;
         else if ((r = cli_opt_value(argc, argv, &i, "--html", &v)) != 0)
             file = &o->html;
+        else if ((r = cli_opt_value(argc, argv, &i, "--annotations", &v)) != 0)
+            file = &o->annotations;
+        else if ((r = cli_opt_value(argc, argv, &i, "--annotations-file", &v)) != 0)
+            file = &o->annotations_file;
         if (r < 0)
             return CLI_EUSAGE;
         if (!file) {
@@ -147,7 +185,7 @@ static int parse_args(int argc, char **argv, struct gate_opts *o)
         return CLI_EUSAGE;
     }
     o->gate.baseline = o->baseline;
-    return 0;
+    return annotations_kind(o);
 }
 
 static bool write_output(lg_gate_t *g, lg_gate_format_t format, const char *opt, const char *path)
@@ -160,6 +198,54 @@ static bool write_output(lg_gate_t *g, lg_gate_format_t format, const char *opt,
         cli_error("%s=%s", opt, rc == LG_EIO ? err : lg_strerror(rc));
     lg_string_free(text);
     return rc == 0;
+}
+
+/* The annotations of the CI system: GitHub's on stdout, GitLab's into
+ * their file.  The repository is the CI checkout (GITHUB_WORKSPACE,
+ * CI_PROJECT_DIR), else the current directory. */
+static bool write_annotations(lg_gate_t *g, const struct gate_opts *o)
+{
+    if (!o->annotations)
+        return true;
+    bool github = strcmp(o->annotations, "github") == 0;
+    const char *root = getenv(github ? "GITHUB_WORKSPACE" : "CI_PROJECT_DIR");
+    char *text = lg_gate_annotations(g, github ? LG_ANNOTATE_GITHUB : LG_ANNOTATE_GITLAB, root);
+    char err[1024];
+    int rc = text ? 0 : LG_ENOMEM;
+    if (text && github) {
+        fputs(text, stdout);
+        fflush(stdout);
+    } else if (text) {
+        rc = lg_file_write(o->annotations_file, text, strlen(text), err, sizeof err);
+    }
+    if (rc)
+        cli_error("--annotations%s%s", github ? ": " : "-file=",
+                  rc == LG_EIO ? err : lg_strerror(rc));
+    lg_string_free(text);
+    return rc == 0;
+}
+
+/* --update-baseline: writes the baseline these reports make, then compares
+ * the reports with it again, so that every output shows the leaks as the
+ * known ones they now are.  Returns 0 or CLI_EUSAGE after reporting. */
+static int update_baseline(lg_gate_t *g, struct gate_opts *o)
+{
+    char err[1024];
+    char *text = lg_gate_baseline_string(g);
+    int rc = text ? lg_file_write(o->baseline, text, strlen(text), err, sizeof err) : LG_ENOMEM;
+    if (rc) {
+        cli_error("--baseline=%s", rc == LG_EIO ? err : lg_strerror(rc));
+    } else {
+        o->gate.baseline = o->baseline;
+        o->gate.written = 1;
+        rc = lg_gate_load_baseline(g, o->baseline, text, strlen(text), err, sizeof err);
+        if (rc == 0)
+            rc = lg_gate_compare(g, &o->gate, err, sizeof err);
+        if (rc)
+            cli_error("%s", err);
+    }
+    lg_string_free(text);
+    return rc ? CLI_EUSAGE : 0;
 }
 
 int cli_gate(int argc, char **argv)
@@ -188,13 +274,10 @@ int cli_gate(int argc, char **argv)
     if (status == 0) {
         rc = lg_gate_load_baseline_file(g, o.baseline, err, sizeof err);
         if (rc == LG_EIO && errno == ENOENT && (!o.baseline_given || o.update)) {
-            /* Day one: no baseline yet, every leak is new. */
-            if (!o.update)
-                fprintf(stderr,
-                        "leakgate: no baseline %s: every leak is new (record one with "
-                        "--update-baseline)\n",
-                        o.baseline);
+            /* Day one: no baseline yet, an empty one (the summary says so);
+             * a baseline named on the command line must exist. */
             o.gate.baseline = NULL;
+            o.gate.absent = o.baseline;
         } else if (rc) {
             cli_error("baseline %s", err);
             status = CLI_EUSAGE;
@@ -204,6 +287,8 @@ int cli_gate(int argc, char **argv)
         cli_error("%s", err);
         status = CLI_EUSAGE;
     }
+    if (status == 0 && o.update)
+        status = update_baseline(g, &o);
     if (status == 0 && !o.quiet) {
         char *text = lg_gate_render(g, LG_GATE_TEXT);
         if (text)
@@ -213,17 +298,19 @@ int cli_gate(int argc, char **argv)
     }
     if (status == 0 && (!write_output(g, LG_GATE_MARKDOWN, "--markdown", o.markdown) ||
                         !write_output(g, LG_GATE_JUNIT, "--junit", o.junit) ||
-                        !write_output(g, LG_GATE_HTML, "--html", o.html)))
+                        !write_output(g, LG_GATE_HTML, "--html", o.html) ||
+                        !write_annotations(g, &o)))
         status = CLI_EUSAGE;
+    if (status == 0 && o.gate.absent && !o.update)
+        fprintf(stderr,
+                "leakgate: no baseline %s yet: an empty baseline, every leak is new (record one "
+                "with --update-baseline)\n",
+                o.gate.absent);
     if (status == 0 && o.update) {
-        char *text = lg_gate_baseline_string(g);
-        rc = text ? lg_file_write(o.baseline, text, strlen(text), err, sizeof err) : LG_ENOMEM;
-        if (rc)
-            cli_error("--baseline=%s", rc == LG_EIO ? err : lg_strerror(rc));
-        else
-            fprintf(stderr, "leakgate: baseline %s updated\n", o.baseline);
-        lg_string_free(text);
-        status = rc ? CLI_EUSAGE : 0;
+        lg_gate_counts_t c;
+        lg_gate_counts(g, &c);
+        fprintf(stderr, "leakgate: baseline written: %zu leak%s (%s)\n", c.baseline,
+                c.baseline == 1 ? "" : "s", o.baseline);
     } else if (status == 0 && !lg_gate_passed(g)) {
         status = GATE_EFAIL;
     }

@@ -683,7 +683,7 @@ int lg_gate_compare(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t 
 {
     clear_result(g);
     memset(&g->counts, 0, sizeof g->counts);
-    g->opts = opts ? *opts : (lg_gate_opts_t){0, 0, 0, NULL};
+    g->opts = opts ? *opts : (lg_gate_opts_t){0};
     g->compared = true;
     int rc = merge_tests(g, err, errlen);
     struct leakvec lv = {0};

@@ -41,6 +41,11 @@ static void tolerance_text(const lg_gate_opts_t *o, char *buf, size_t len)
 static void verdict_text(const lg_gate_t *g, char *buf, size_t len)
 {
     const size_t *n = g->counts.by_status;
+    if (g->opts.written) {
+        snprintf(buf, len, "baseline written: %zu %s", g->counts.baseline,
+                 lg__plural((int64_t)g->counts.baseline, "leak", "leaks"));
+        return;
+    }
     if (!lg_gate_passed(g)) {
         size_t k = (size_t)snprintf(buf, len, "FAILED:");
         if (n[LG_GATE_NEW] && k < len)
@@ -56,6 +61,28 @@ static void verdict_text(const lg_gate_t *g, char *buf, size_t len)
                  lg__plural((int64_t)n[LG_GATE_KNOWN], "leak", "leaks"));
     else
         snprintf(buf, len, "passed: no leaks");
+}
+
+static void put_md_code(lg__sb_t *b, const char *s);
+
+/* Says that the default baseline does not exist yet, or nothing. */
+static void absent_note(lg__sb_t *b, const lg_gate_t *g, bool markdown)
+{
+    if (!g->opts.absent)
+        return;
+    lg__sb_puts(b, markdown ? "**No baseline yet:** " : "note: no baseline yet: ");
+    if (markdown)
+        put_md_code(b, g->opts.absent);
+    else
+        lg__sb_puts(b, g->opts.absent);
+    if (g->opts.written)
+        lg__sb_puts(b, " did not exist; this run wrote it from these reports. Commit it: "
+                       "from then on the gate stops new or grown leaks only.\n");
+    else
+        lg__sb_puts(b, " does not exist, so the baseline is empty and every leak is new; "
+                       "record one with `leakgate gate --update-baseline` and commit it.\n");
+    if (markdown)
+        lg__sb_puts(b, "\n");
 }
 
 static const char *baseline_name(const lg_gate_t *g)
@@ -139,6 +166,7 @@ static void render_text(lg__sb_t *b, const lg_gate_t *g)
                   c->inconclusive_tests);
     lg__sb_printf(b, "baseline: %s (%zu known %s); tolerance %s\n", baseline_name(g), c->baseline,
                   lg__plural((int64_t)c->baseline, "leak", "leaks"), tol);
+    absent_note(b, g, false);
     lg__sb_printf(b, "leaks: %zu new, %zu grown, %zu known, %zu fixed", c->by_status[LG_GATE_NEW],
                   c->by_status[LG_GATE_GROWN], c->by_status[LG_GATE_KNOWN],
                   c->by_status[LG_GATE_FIXED]);
@@ -270,6 +298,33 @@ static void md_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, const
     }
 }
 
+/* The JUnit test cases in a table (a GitHub job summary shows no JUnit):
+ * how many failed (a new or grown leak), passed with known leaks only,
+ * passed, were skipped. */
+static void md_tests(lg__sb_t *b, const lg_gate_t *g)
+{
+    size_t failed = 0, known = 0, clean = 0, skipped = 0;
+    for (size_t i = 0; i < g->ntests; i++) {
+        const lg__gate_test_t *t = &g->tests[i];
+        lg_gate_status_t worst = LG_GATE_FIXED;
+        for (size_t k = t->first_leak; k < t->first_leak + t->nleaks; k++)
+            if (g->leaks[k].status < worst)
+                worst = g->leaks[k].status;
+        if (t->outcome == LG_OUTCOME_SKIPPED)
+            skipped++;
+        else if (worst <= LG_GATE_GROWN)
+            failed++;
+        else if (worst == LG_GATE_KNOWN)
+            known++;
+        else
+            clean++;
+    }
+    lg__sb_printf(b,
+                  "| test cases (JUnit) | count |\n|---|---:|\n| with a new or grown leak | %zu |\n"
+                  "| with known leaks only | %zu |\n| without leaks | %zu |\n| skipped | %zu |\n\n",
+                  failed, known, clean, skipped);
+}
+
 static void render_markdown(lg__sb_t *b, const lg_gate_t *g)
 {
     const lg_gate_counts_t *c = &g->counts;
@@ -284,6 +339,8 @@ static void render_markdown(lg__sb_t *b, const lg_gate_t *g)
     put_md_code(b, baseline_name(g));
     lg__sb_printf(b, " with %zu known %s; tolerance %s.\n\n", c->baseline,
                   lg__plural((int64_t)c->baseline, "leak", "leaks"), tol);
+    absent_note(b, g, true);
+    md_tests(b, g);
     lg__sb_puts(b, "| leaks | count |\n|---|---:|\n");
     for (int st = LG_GATE_NEW; st <= LG_GATE_FIXED; st++)
         lg__sb_printf(b, "| %s | %zu |\n", status_names[st], c->by_status[st]);

@@ -37,6 +37,8 @@ expect_status() {
     [ "$got" = "$want" ] || fail "exit $got, not $want: $* ($(head -2 "$WORK/err"))"
 }
 REPORTS="$D/shard-c.json $D/shard-py.json $D/rerun.json"
+# Annotations are tested by test_annotations.sh; not here, even in CI.
+unset GITHUB_ACTIONS GITLAB_CI
 
 # Merge and compare: every format against its golden file.
 cp "$D/baseline.json" "$WORK/baseline.json"
@@ -83,13 +85,35 @@ expect_status 0 "$LG" gate -q --baseline "$WORK/new-baseline.json" --junit "$WOR
 [ -s "$WORK/out" ] && fail "--quiet printed a summary"
 grep -q 'failures="0"' "$WORK/pass.xml" || fail "JUnit failures in a passing gate"
 
-# No baseline yet: every leak is new, and nothing is written.
+# --update-baseline says what it wrote, and nothing reads as a failure:
+# the outputs show the leaks as the known ones they now are.
+cp "$D/baseline.json" "$WORK/upd-baseline.json"
+expect_status 0 "$LG" gate --baseline "$WORK/upd-baseline.json" --update-baseline \
+    --junit "$WORK/upd.xml" --markdown "$WORK/upd.md" $REPORTS
+n=$(grep -c '"test"' "$WORK/upd-baseline.json")
+[ "$(cat "$WORK/err")" = "leakgate: baseline written: $n leaks ($WORK/upd-baseline.json)" ] ||
+    fail "--update-baseline on stderr: $(cat "$WORK/err")"
+[ "$(tail -1 "$WORK/out")" = "leakgate gate: baseline written: $n leaks" ] ||
+    fail "--update-baseline verdict: $(tail -1 "$WORK/out")"
+grep -qi 'fail' "$WORK/out" "$WORK/err" "$WORK/upd.md" && fail "--update-baseline reads as a failure: $(grep -i fail "$WORK/out" "$WORK/err" "$WORK/upd.md")"
+grep -q '^## leakgate gate: baseline written: '"$n"' leaks$' "$WORK/upd.md" || fail "--update-baseline: Markdown verdict"
+grep -q 'failures="0"' "$WORK/upd.xml" || fail "--update-baseline: JUnit failures"
+
+# No baseline yet: an empty baseline with a note, every leak is new, and
+# nothing is written.
 mkdir "$WORK/fresh" && cd "$WORK/fresh" || exit 1
-expect_status 1 "$LG" gate "$ROOT/$D/shard-c.json"
-grep -q 'no baseline leakgate-baseline.json: every leak is new' "$WORK/err" || fail "no note about the missing baseline"
+expect_status 1 "$LG" gate --markdown fresh.md "$ROOT/$D/shard-c.json"
+[ "$(cat "$WORK/err")" = "leakgate: no baseline leakgate-baseline.json yet: an empty baseline, every leak is new (record one with --update-baseline)" ] ||
+    fail "no note about the missing baseline: $(cat "$WORK/err")"
+grep -q '^note: no baseline yet: leakgate-baseline.json does not exist, so the baseline is empty and every leak is new' \
+    "$WORK/out" || fail "no note in the summary: $(head -4 "$WORK/out")"
+grep -q '^\*\*No baseline yet:\*\* `leakgate-baseline.json` does not exist' fresh.md || fail "no note in the Markdown"
 [ -e leakgate-baseline.json ] && fail "a baseline was written without --update-baseline"
 expect_status 0 "$LG" gate --update-baseline "$ROOT/$D/shard-c.json"
 [ -s leakgate-baseline.json ] || fail "--update-baseline wrote no default baseline"
+grep -q '^leakgate: baseline written: [0-9]* leaks (leakgate-baseline.json)$' "$WORK/err" || fail "first --update-baseline: $(cat "$WORK/err")"
+expect_status 0 "$LG" gate "$ROOT/$D/shard-c.json"
+[ -s "$WORK/err" ] && fail "with the baseline written, still a note: $(cat "$WORK/err")"
 cd "$ROOT" || exit 1
 expect_status 2 "$LG" gate --baseline "$WORK/missing.json" "$D/shard-c.json"
 grep -q "missing.json: No such file or directory" "$WORK/err" || fail "a named missing baseline is not an error"

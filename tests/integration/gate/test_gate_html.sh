@@ -14,6 +14,8 @@ if [ -z "$CHROMIUM" ]; then
     exit 0
 fi
 LG=$BUILD/bin/leakgate
+# Annotations are tested by test_annotations.sh; not here, even in CI.
+unset GITHUB_ACTIONS GITLAB_CI
 D=tests/integration/gate/data
 OUT=$BUILD/gate
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_gate_html.XXXXXX")

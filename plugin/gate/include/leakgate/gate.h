@@ -62,6 +62,10 @@ typedef struct lg_gate_opts {
     double tolerance_percent; /* ... or this percentage of its baseline */
     int top;                  /* allocation sites shown; 0: LG_TOP_DEFAULT */
     const char *baseline;     /* the baseline's name in summaries, or NULL */
+    const char *absent;       /* the default baseline, which does not exist
+                                 yet (an empty baseline), or NULL */
+    int written;              /* the baseline was just written from these
+                                 reports: verdicts say so, nothing fails */
 } lg_gate_opts_t;
 
 typedef struct lg_gate_counts {
@@ -97,8 +101,9 @@ int lg_gate_load_baseline_file(lg_gate_t *g, const char *path, char *err, size_t
 
 /* Merges the reports and classifies every leak.  Returns 0, LG_EINVAL when
  * one test id is in two reports at the same attempt (err names the test
- * and both reports), or LG_ENOMEM.  opts NULL: no tolerance.  Call once,
- * after the last report and baseline. */
+ * and both reports), or LG_ENOMEM.  opts NULL: no tolerance.  Call it
+ * after the last report and baseline, and again after loading another
+ * baseline (the result is recomputed). */
 int lg_gate_compare(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t errlen);
 
 /* After lg_gate_compare: 1 when no leak is new or grown, else 0. */
@@ -126,6 +131,18 @@ char *lg_gate_baseline_string(const lg_gate_t *g);
 /* Writes text to path atomically (a temporary file renamed over it).
  * Returns 0, LG_EIO (errno tells why). */
 int lg_gate_write_file(const char *path, const char *text);
+
+typedef enum {
+    LG_ANNOTATE_GITHUB, /* workflow commands: one ::error line per leak */
+    LG_ANNOTATE_GITLAB  /* a Code Quality report: a JSON array of issues */
+} lg_gate_annotations_t;
+
+/* The new and grown leaks, after lg_gate_compare, as annotations of
+ * `kind`, each on the first frame of its traceback whose file is under
+ * `root` (the repository checkout; NULL: the current directory), by its
+ * path relative to root.  Returns NULL when out of memory (an empty string
+ * when GitHub has nothing to show).  Caller frees with lg_string_free(). */
+char *lg_gate_annotations(const lg_gate_t *g, lg_gate_annotations_t kind, const char *root);
 
 /* A suppression file accepting every current leak (new, grown or known),
  * after lg_gate_compare: one `leak:^FUNCTION$` rule per allocation site
