@@ -142,7 +142,7 @@ expect_status 2 "$LG" gate --bogus "$D/shard-c.json"
 # The CI configurations of ci/ call the gate with options it has.
 "$LG" gate --help >"$WORK/help"
 for f in ci/github-actions.yml ci/gitlab-ci.yml; do
-    grep -q 'leakgate gate --baseline leakgate-baseline.json' "$f" || fail "$f does not gate"
+    grep -q 'leakgate gate --' "$f" || fail "$f does not gate"
     for opt in $(sed -n '/^[ -]*leakgate gate --/,/\*\.json/p' "$f" | grep -o -- '--[a-z-]*' | sort -u); do
         grep -q -- "^  $opt" "$WORK/help" || fail "$f: leakgate gate has no option $opt"
     done
