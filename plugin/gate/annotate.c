@@ -60,14 +60,13 @@ static bool repo_frame(const lg__json_t *tb, const char *root, char *rel, size_t
  * baseline)" and the frames, one per line. */
 static void describe(lg__sb_t *b, const lg__gate_leak_t *l, bool frames)
 {
-    char size[32], base[32], delta[32];
-    lg_format_size(size, sizeof size, (double)l->size, 0);
-    lg__sb_printf(b, "%s leaked %s in %lld block%s at %s", l->test, size, (long long)l->count,
-                  l->count == 1 ? "" : "s", l->signature);
+    lg__sb_printf(b, "%s leaked %s in %lld block%s at %s", l->test,
+                  lg__size_text((double)l->size, false).s, (long long)l->count,
+                  lg__plural(l->count, "", "s"), l->signature);
     if (l->status == LG_GATE_GROWN) {
-        lg_format_size(base, sizeof base, (double)l->base_size, 0);
-        lg_format_size(delta, sizeof delta, (double)(l->size - l->base_size), 1);
-        lg__sb_printf(b, " (grown: %s in the baseline, %s)", base, delta);
+        lg__sb_printf(b, " (grown: %s in the baseline, %s)",
+                      lg__size_text((double)l->base_size, false).s,
+                      lg__size_text((double)(l->size - l->base_size), true).s);
     } else {
         lg__sb_puts(b, " (new: not in the baseline)");
     }
