@@ -28,7 +28,7 @@ static int lgt_ncases;
 static int lgt_failed_current;
 static lgt_fn lgt_after_each;
 
-static void lgt_keep_json(const char *name, const char *text)
+static inline void lgt_keep_json(const char *name, const char *text)
 {
     const char *dir = getenv("LGT_JSON_DIR");
     char path[4096];
