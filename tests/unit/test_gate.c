@@ -335,7 +335,7 @@ LGT_TEST(tolerance_in_bytes_and_percent)
         {49, 10, LG_GATE_GROWN},  {1000, 0, LG_GATE_KNOWN},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lg_gate_opts_t o = {cases[i].bytes, cases[i].pct, 0, NULL};
+        lg_gate_opts_t o = {.tolerance_bytes = cases[i].bytes, .tolerance_percent = cases[i].pct};
         lg_gate_t *g = classified(&o);
         ASSERT(g != NULL);
         const lg__gate_leak_t *l = find_leak(g, "t::grew", "cache_fill@cache.c");
