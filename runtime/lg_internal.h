@@ -470,6 +470,9 @@ extern const lg_traceback_t lg__unknown_traceback;
 
 lg_stats_t *lg__stats_new(void);
 /* Appends a row; the key traceback is deep-copied. */
+/* The same with the row's kind (LG_KIND_* or -1). */
+int lg__stats_add_kind(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain, size_t size,
+                       size_t count, int64_t size_diff, int64_t count_diff, int kind);
 int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain, size_t size,
                   size_t count, int64_t size_diff, int64_t count_diff);
 /* Sorts rows: diff_order 0 as statistics(), 1 as compare_to(). */

@@ -143,21 +143,23 @@ void lg__mark_unlock(void)
 
 /* ---- the diff ------------------------------------------------------------ */
 
-/* A group of the diff: (domain, tb) -> changes, in a private map
- * (report-time memory) keyed as `died`. */
+/* A group of the diff: (domain, tb, kind) -> changes, in a private map
+ * (report-time memory) keyed as `died` and kind + 1 (kind -1: freed older
+ * blocks, or no scan). */
 struct group {
-    uint64_t key, zero;
+    uint64_t key, kind1;
     int64_t size, count;
 };
 
-static struct group *group_get(lg__map_t *gs, uint64_t key)
+static struct group *group_get(lg__map_t *gs, uint64_t key, int kind)
 {
     bool added;
-    return lg__map_put(gs, key, 0, &added);
+    return lg__map_put(gs, key, (uint64_t)(kind + 1), &added);
 }
 
-/* Groups the mark's log; mark.lock held. */
-static int collect_locked(lg__map_t *gs)
+/* Groups the mark's log, new blocks by their kind in `scan` (if any);
+ * mark.lock held. */
+static int collect_locked(lg__map_t *gs, const lg_scan_t *scan)
 {
     for (size_t i = 0; i < mk.born.cap; i++) {
         const uint64_t *b = lg__map_slot(&mk.born, i);
@@ -167,7 +169,8 @@ static int collect_locked(lg__map_t *gs)
         uint32_t tb, domain = (uint32_t)b[1];
         if (lg__table_get(domain, b[0] - 1, &size, &tb) != 0)
             continue; /* cannot happen: frees leave `born` first */
-        struct group *g = group_get(gs, group_key(domain, tb));
+        int kind = scan ? lg_scan_kind(scan, domain, b[0] - 1) : -1;
+        struct group *g = group_get(gs, group_key(domain, tb), kind < 0 ? -1 : kind);
         if (!g)
             return LG_ENOMEM;
         g->size += (int64_t)size;
@@ -177,7 +180,7 @@ static int collect_locked(lg__map_t *gs)
         const struct died *d = lg__map_slot(&mk.died, i);
         if (!d)
             continue;
-        struct group *g = group_get(gs, d->key);
+        struct group *g = group_get(gs, d->key, -1);
         if (!g)
             return LG_ENOMEM;
         g->size -= (int64_t)d->size;
@@ -188,13 +191,18 @@ static int collect_locked(lg__map_t *gs)
 
 int lg_mark_diff(const lg_mark_t *m, lg_stats_t **out, uint64_t *lost)
 {
+    return lg_mark_diff_kinds(m, NULL, out, lost);
+}
+
+int lg_mark_diff_kinds(const lg_mark_t *m, const lg_scan_t *scan, lg_stats_t **out, uint64_t *lost)
+{
     *out = NULL;
     if (!lg__tracing())
         return LG_ENOTTRACING;
     lg__map_t gs = LG_MAP_INIT(sizeof(struct group), false);
     uint64_t dropped;
     lg__lock(&mk.lock, LG_LOCK_MARK);
-    int rc = (!m || mk.active != m->id) ? LG_ESTALE : collect_locked(&gs);
+    int rc = (!m || mk.active != m->id) ? LG_ESTALE : collect_locked(&gs, scan);
     dropped = mk.dropped + (lg_get_lost_traces() - mk.lost_at_begin);
     lg__unlock(&mk.lock, LG_LOCK_MARK);
 
@@ -216,7 +224,12 @@ int lg_mark_diff(const lg_mark_t *m, lg_stats_t **out, uint64_t *lost)
         }
         size_t size = raw ? (size_t)__atomic_load_n(&raw->live_size, __ATOMIC_RELAXED) : 0;
         size_t count = raw ? (size_t)__atomic_load_n(&raw->live_count, __ATOMIC_RELAXED) : 0;
-        rc = lg__stats_add(st, tb, domain, size, count, g->size, g->count);
+        int kind = (int)g->kind1 - 1;
+        if (kind >= 0) { /* a kind's row holds that kind's new blocks */
+            size = (size_t)g->size;
+            count = (size_t)g->count;
+        }
+        rc = lg__stats_add_kind(st, tb, domain, size, count, g->size, g->count, kind);
     }
     lg__map_clear(&gs);
     lg_snapshot_free(scratch);

@@ -61,6 +61,12 @@ void lg_stats_free(lg_stats_t *st)
 int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain, size_t size,
                   size_t count, int64_t size_diff, int64_t count_diff)
 {
+    return lg__stats_add_kind(st, key, domain, size, count, size_diff, count_diff, -1);
+}
+
+int lg__stats_add_kind(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain, size_t size,
+                       size_t count, int64_t size_diff, int64_t count_diff, int kind)
+{
     lg_stat_t *nr = lg__vec_reserve(st->rows, &st->cap, st->n, sizeof *nr, 64);
     if (!nr)
         return LG_ENOMEM;
@@ -68,7 +74,7 @@ int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain, si
     const lg_traceback_t *tb = lg__snapshot_copy_traceback(st->store, key);
     if (!tb)
         return LG_ENOMEM;
-    st->rows[st->n++] = (lg_stat_t){*tb, domain, size, count, size_diff, count_diff};
+    st->rows[st->n++] = (lg_stat_t){*tb, domain, size, count, size_diff, count_diff, kind};
     return 0;
 }
 
@@ -108,8 +114,8 @@ int lg_stats_filter(const lg_stats_t *st, const lg_filterset_t *set, lg_stats_t 
     for (size_t i = 0; i < st->n; i++) {
         const lg_stat_t *r = &st->rows[i];
         if (lg_filterset_match(set, r->domain, &r->traceback) &&
-            lg__stats_add(ns, &r->traceback, r->domain, r->size, r->count, r->size_diff,
-                          r->count_diff)) {
+            lg__stats_add_kind(ns, &r->traceback, r->domain, r->size, r->count, r->size_diff,
+                               r->count_diff, r->kind)) {
             lg_stats_free(ns);
             return LG_ENOMEM;
         }
@@ -177,7 +183,8 @@ static int stat_cmp(const void *pa, const void *pb)
     if ((c = cmp_u64(a->size, b->size)) || (c = cmp_u64(a->count, b->count)) ||
         (c = lg__traceback_cmp(&a->traceback, &b->traceback)))
         return -c;
-    return cmp_u64(a->domain, b->domain);
+    /* One traceback's rows of several kinds: worst kind first. */
+    return (c = cmp_u64(a->domain, b->domain)) ? c : (a->kind > b->kind) - (a->kind < b->kind);
 }
 
 static int diff_cmp(const void *pa, const void *pb)
@@ -188,7 +195,8 @@ static int diff_cmp(const void *pa, const void *pb)
         (c = cmp_u64(mag(a->count_diff), mag(b->count_diff))) ||
         (c = cmp_u64(a->count, b->count)) || (c = lg__traceback_cmp(&a->traceback, &b->traceback)))
         return -c;
-    return cmp_u64(a->domain, b->domain);
+    /* One traceback's rows of several kinds: worst kind first. */
+    return (c = cmp_u64(a->domain, b->domain)) ? c : (a->kind > b->kind) - (a->kind < b->kind);
 }
 
 void lg__stats_sort(lg_stats_t *st, int diff_order)

@@ -156,6 +156,52 @@ LGT_TEST(each_kind_as_memcheck_gives_it)
     release(cy);
 }
 
+/* A test's diff by kind: a lost buffer and a cache entry from one call
+ * site are two rows; an older block freed meanwhile is a row of kind -1. */
+static LG_NOINLINE uintptr_t from_one_site(size_t size)
+{
+    return HIDE(T(malloc)(size));
+}
+
+LGT_TEST(a_mark_diff_split_by_kind)
+{
+    ASSERT_EQ(lg_start(4), 0);
+    uintptr_t old = from_one_site(72);
+    lg_mark_t *m;
+    ASSERT_EQ(lg_mark_begin(&m), 0);
+    uintptr_t lost = from_one_site(360);
+    g_cache = (void *)UNHIDE(from_one_site(56));
+    release(old);
+    lg_scan_t *s;
+    ASSERT_EQ(lg_scan_take(&s), 0);
+    lg_stats_t *st;
+    ASSERT_EQ(lg_mark_diff_kinds(m, s, &st, NULL), 0);
+    int64_t by_kind[LG_KINDS] = {0}, unclassified = 0;
+    for (size_t i = 0; i < lg_stats_count(st); i++) {
+        const lg_stat_t *r = lg_stats_get(st, i);
+        if (r->kind < 0)
+            unclassified += r->size_diff;
+        else
+            by_kind[r->kind] += r->size_diff;
+        if (r->kind >= 0)
+            ASSERT_EQ((int64_t)r->size, r->size_diff);
+    }
+    ASSERT_EQ(by_kind[LG_KIND_DEFINITE], 360);
+    ASSERT_EQ(by_kind[LG_KIND_REACHABLE], 56);
+    ASSERT_EQ(unclassified, -72);
+    lg_stats_free(st);
+    /* Without a scan: lg_mark_diff's rows, kind -1. */
+    ASSERT_EQ(lg_mark_diff_kinds(m, NULL, &st, NULL), 0);
+    for (size_t i = 0; i < lg_stats_count(st); i++)
+        ASSERT_EQ(lg_stats_get(st, i)->kind, -1);
+    lg_stats_free(st);
+    lg_scan_free(s);
+    lg_mark_free(m);
+    release(lost);
+    T(free)(g_cache);
+    g_cache = NULL;
+}
+
 LGT_TEST(names_and_errors)
 {
     ASSERT_STR_EQ(lg_kind_name(LG_KIND_DEFINITE), "definite");

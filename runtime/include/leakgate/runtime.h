@@ -359,6 +359,7 @@ typedef struct lg_stat {
     size_t count;
     int64_t size_diff;
     int64_t count_diff;
+    int kind; /* lg_mark_diff_kinds: LG_KIND_* of the row's blocks; else -1 */
 } lg_stat_t;
 
 typedef struct lg_stats lg_stats_t;
@@ -402,6 +403,16 @@ LG_API int lg_mark_begin(lg_mark_t **out);
  * mark: when non-zero, a clean diff proves nothing. */
 LG_API int lg_mark_diff(const lg_mark_t *mark, lg_stats_t **out, uint64_t *lost);
 
+/* lg_mark_diff() with the blocks allocated since the mark split by their
+ * kind in `scan` (taken after the test, see lg_scan_take below): one row
+ * per (domain, traceback, kind), whose size and count are then those of
+ * its new blocks of that kind; the older blocks freed since the mark stay
+ * in rows of kind -1 (as do blocks the scan did not see).  scan == NULL
+ * gives lg_mark_diff()'s rows, all of kind -1. */
+typedef struct lg_scan lg_scan_t;
+LG_API int lg_mark_diff_kinds(const lg_mark_t *mark, const lg_scan_t *scan, lg_stats_t **out,
+                              uint64_t *lost);
+
 /* Ends the mark (if active) and frees it. */
 LG_API void lg_mark_free(lg_mark_t *mark);
 
@@ -420,8 +431,6 @@ enum { LG_KIND_DEFINITE, LG_KIND_INDIRECT, LG_KIND_POSSIBLE, LG_KIND_REACHABLE, 
 
 /* "definite", "indirect", "possible", "reachable"; "unknown" otherwise. */
 LG_API const char *lg_kind_name(int kind);
-
-typedef struct lg_scan lg_scan_t;
 
 typedef struct lg_scan_stats {
     uint64_t blocks[LG_KINDS]; /* blocks of each kind */
