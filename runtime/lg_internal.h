@@ -322,6 +322,17 @@ void lg__intern_clear(void);
 void lg__intern_lock(void); /* fork */
 void lg__intern_unlock(void);
 
+/* ---- keys of tables that hold block addresses --------------------------
+ *
+ * The trace table and the mark's log store an address as a key that is
+ * not a pointer: its top bit set (no user-space address has it) and never
+ * 0 (the empty slot).  The reachability scan reads the program's memory;
+ * a freed array of the tracer, handed to the program again by malloc,
+ * must not hold words that point into the program's blocks. */
+#define LG_KEY_MASK       ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1) | 1)
+#define LG_KEY(addr)      ((uintptr_t)(addr) ^ LG_KEY_MASK)
+#define LG_KEY_ADDR(key)  ((uintptr_t)(key) ^ LG_KEY_MASK)
+
 /* ---- trace table (table.c) --------------------------------------------- */
 
 /* Records (domain, ptr) -> (size, traceback id).  Returns 0 or LG_ENOMEM

@@ -23,7 +23,7 @@
 #include <string.h>
 
 /* The mark's two logs are lg__map_t tables (lg_util.h), tracer memory:
- *   born  key (addr + 1, domain)               no value
+ *   born  key (LG_KEY(addr), domain)           no value
  *   died  key ((domain << 32 | tb) + 1, 0)     value: size, count */
 struct died {
     uint64_t key, zero; /* the map's key */
@@ -59,7 +59,7 @@ void lg__mark_on_alloc(uint32_t domain, uintptr_t ptr)
 {
     lg__lock(&mk.lock, LG_LOCK_MARK);
     bool added;
-    if (mk.active && !lg__map_put(&mk.born, ptr + 1, domain, &added))
+    if (mk.active && !lg__map_put(&mk.born, LG_KEY(ptr), domain, &added))
         mk.dropped++;
     lg__unlock(&mk.lock, LG_LOCK_MARK);
 }
@@ -69,7 +69,7 @@ void lg__mark_on_free(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
     lg__lock(&mk.lock, LG_LOCK_MARK);
     if (!mk.active)
         goto out;
-    void *b = lg__map_find(&mk.born, ptr + 1, domain);
+    void *b = lg__map_find(&mk.born, LG_KEY(ptr), domain);
     if (b) { /* born and freed since the mark: nothing to report */
         lg__map_remove(&mk.born, b);
         goto out;
@@ -167,9 +167,9 @@ static int collect_locked(lg__map_t *gs, const lg_scan_t *scan)
             continue;
         size_t size;
         uint32_t tb, domain = (uint32_t)b[1];
-        if (lg__table_get(domain, b[0] - 1, &size, &tb) != 0)
+        if (lg__table_get(domain, LG_KEY_ADDR(b[0]), &size, &tb) != 0)
             continue; /* cannot happen: frees leave `born` first */
-        int kind = scan ? lg_scan_kind(scan, domain, b[0] - 1) : -1;
+        int kind = scan ? lg_scan_kind(scan, domain, LG_KEY_ADDR(b[0])) : -1;
         struct group *g = group_get(gs, group_key(domain, tb), kind < 0 ? -1 : kind);
         if (!g)
             return LG_ENOMEM;

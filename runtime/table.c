@@ -8,7 +8,7 @@
  * bytes per live block.  An entry is 16 bytes:
  *
  *   +----------------+--------+--------+
- *   | key = addr + 1 |  size  |  tb id |     key 0 = empty slot
+ *   | LG_KEY(addr)   |  size  |  tb id |     key 0 = empty slot
  *   +----------------+--------+--------+
  *        8 bytes       4 bytes  4 bytes
  *
@@ -188,7 +188,7 @@ int lg__table_put(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb, size
     struct domain *d = domain_get(domain, true);
     if (!d)
         return LG_ENOMEM;
-    uintptr_t key = ptr + 1;
+    uintptr_t key = LG_KEY(ptr);
     uint64_t h = hash_key(key);
     struct shard *s = shard_of(d, h);
     int rc = 0;
@@ -239,7 +239,7 @@ int lg__table_get(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
     struct domain *d = domain_get(domain, false);
     if (!d)
         return LG_ENOTFOUND;
-    uintptr_t key = ptr + 1;
+    uintptr_t key = LG_KEY(ptr);
     uint64_t h = hash_key(key);
     struct shard *s = shard_of(d, h);
     int rc = LG_ENOTFOUND;
@@ -261,7 +261,7 @@ int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
     struct domain *d = domain_get(domain, false);
     if (!d)
         return LG_ENOTFOUND;
-    uintptr_t key = ptr + 1;
+    uintptr_t key = LG_KEY(ptr);
     uint64_t h = hash_key(key);
     struct shard *s = shard_of(d, h);
     int rc = LG_ENOTFOUND;
@@ -299,7 +299,7 @@ static void foreach_domain(struct domain *d, lg__table_visit_fn fn, void *ctx)
         lg__lock(&s->lock, LG_LOCK_SHARD);
         for (size_t i = 0; i < s->cap; i++)
             if (s->slots[i].key)
-                fn(ctx, d->id, s->slots[i].key - 1, entry_size_locked(s, &s->slots[i]),
+                fn(ctx, d->id, LG_KEY_ADDR(s->slots[i].key), entry_size_locked(s, &s->slots[i]),
                    s->slots[i].tb);
         lg__unlock(&s->lock, LG_LOCK_SHARD);
     }
@@ -420,7 +420,7 @@ void lg__table_foreach_locked(lg__table_visit_fn fn, void *ctx)
             struct shard *s = &d[i]->shards[k];
             for (size_t j = 0; j < s->cap; j++)
                 if (s->slots[j].key)
-                    fn(ctx, d[i]->id, s->slots[j].key - 1, entry_size_locked(s, &s->slots[j]),
+                    fn(ctx, d[i]->id, LG_KEY_ADDR(s->slots[j].key), entry_size_locked(s, &s->slots[j]),
                        s->slots[j].tb);
         }
 }
