@@ -17,7 +17,10 @@
  *
  * The binding may also register a capture function: the C-domain hooks call
  * it to append the interpreter's frames to a native traceback, after
- * dropping the native frames inside the interpreter's own code.
+ * dropping the native frames inside the interpreter's own code.  The other
+ * way round, lg_interp_native_frames() gives the binding's own hooks the
+ * native frames of the C extension that called the interpreter's
+ * allocator, to put before the interpreter's frames.
  */
 #include "lg_internal.h"
 
@@ -195,6 +198,28 @@ LG_HOOK_TEXT int lg__interp_append(uintptr_t *frames, int n, int max, uint32_t *
     memcpy(frames + keep, extra, (size_t)k * sizeof *frames);
     *total = (uint32_t)keep + extra_total;
     return keep + k;
+}
+
+static bool in_interp(uintptr_t ret)
+{
+    return ret > interp.text_lo && ret <= interp.text_hi;
+}
+
+LG_HOOK_TEXT int lg_interp_native_frames(uintptr_t *out, int max, uintptr_t skip_lo,
+                                         uintptr_t skip_hi)
+{
+    if (!atomic_load_explicit(&interp.capture, memory_order_relaxed) || max <= 0)
+        return 0;
+    uintptr_t raw[LG_FRAMES_MAX];
+    uint32_t total;
+    int n = lg__backtrace(raw, LG_FRAMES_MAX, &total), i = 0, k = 0;
+    /* The binding's hook and the interpreter's allocator come first; the
+     * native code that called the interpreter's C API, if any, next. */
+    while (i < n && (in_interp(raw[i]) || (raw[i] > skip_lo && raw[i] <= skip_hi)))
+        i++;
+    while (i < n && k < max && !in_interp(raw[i]))
+        out[k++] = raw[i++];
+    return i < n ? k : 0; /* no interpreter frame above: not an extension */
 }
 
 void lg__interp_lock(void)

@@ -420,13 +420,30 @@ def test_native_leaks_under_leakgate_run(pytester, leaky_ext):
         def test_native_clean():
             leaky_ext.leak(100)
             leaky_ext.release()
+
+        def test_reference_leak():
+            leaky_ext.leak_ref(5)
+
+        KEPT = []
+
+        def test_objects_made_by_c_code_and_kept_once():
+            KEPT[:] = [leaky_ext.new_list(5)]
     """)
     r = subprocess.run([str(LEAKGATE), "run", "--", sys.executable, "-m", "pytest", "-p",
                         "no:cacheprovider", "--leaks"], cwd=pytester.path, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 1, r.stdout + r.stderr
     out = r.stdout
-    assert "1 failed, 1 passed" in out
+    assert "2 failed, 2 passed" in out
+    # A Python object a C extension made and never released: its blocks are
+    # in the Python heap, and the report shows the extension's functions
+    # after the Python frames that called it.
+    ref = out[out.index("test_reference_leak leaked"):]
+    ref = ref[:ref.index("measured:")]
+    assert 'test_native_leaks_under_leakgate_run.py", line 13' in ref
+    assert "#0 lost_list" in ref and "#1 leak_ref" in ref and "leaky_ext.c:" in ref
+    assert ref.index("line 13") < ref.index("#0 lost_list")
+    out = out[:out.index("test_reference_leak leaked")]
     assert "test_native_leak leaked" in out
     text = out[out.index("test_native_leak leaked"):]
     assert "#0 leaky_alloc" in text and "leaky_ext.c" in text

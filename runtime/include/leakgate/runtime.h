@@ -199,6 +199,17 @@ typedef int (*lg_interp_frames_fn)(uintptr_t *frames, int max, uint32_t *total);
  * interpreter's own code, the addresses in (text_lo, text_hi]. */
 LG_API void lg_set_interp_frames(lg_interp_frames_fn fn, uintptr_t text_lo, uintptr_t text_hi);
 
+/* For an interpreter's allocator hooks: stores at most `max` return
+ * addresses of the native code that called into the interpreter's code
+ * (the range given to lg_set_interp_frames) on the calling thread's stack,
+ * most recent first: a C extension's functions, found past the hooks' own
+ * frames (return addresses in (skip_lo, skip_hi]) and the interpreter's.
+ * Returns how many (0: the interpreter allocated for itself, or no capture
+ * function is registered).  A whole native backtrace per call: for the
+ * allocations of a window that confirms a leak, not for every one. */
+LG_API int lg_interp_native_frames(uintptr_t *out, int max, uintptr_t skip_lo,
+                                   uintptr_t skip_hi);
+
 /* Traces `size` bytes at `ptr` in `domain` with the given traceback (frame
  * words, most recent first; n == 0 gives the traceback "<unknown>") and
  * total frame count.  Returns 0, LG_ENOTTRACING, LG_EINVAL or LG_ENOMEM. */

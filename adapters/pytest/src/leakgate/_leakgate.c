@@ -68,6 +68,10 @@ static struct {
                                        most the traceback limit; -1: the limit */
     int paused;                     /* pause_new_blocks(True): new blocks pass
                                        untraced (frees still untrack), GIL */
+    int native;                     /* capture_native(True): new blocks get
+                                       the native frames of the C extension
+                                       that allocated them, GIL */
+    uintptr_t own_lo, own_hi;       /* this module's code, set once */
     pthread_mutex_t lock;           /* protects the frame cache */
     struct slot *slots;             /* frame cache, malloc'd (untraced) */
     size_t cap, used;
@@ -269,8 +273,11 @@ static void trace_new(void *p, size_t size, int lines)
 {
     uintptr_t words[LG_FRAMES_MAX];
     uint32_t total = 0;
-    int n = capture_frames(words, lg_get_traceback_limit(), &total, lines);
-    lg_track_frames(LG_DOMAIN_PYTHON, (uintptr_t)p, size, words, n, total);
+    int limit = lg_get_traceback_limit(), k = 0;
+    if (hk.native && hk.frames_max != 0)
+        k = lg_interp_native_frames(words, limit, hk.own_lo, hk.own_hi);
+    int n = capture_frames(words + k, limit - k, &total, lines);
+    lg_track_frames(LG_DOMAIN_PYTHON, (uintptr_t)p, size, words, k + n, total + (uint32_t)k);
 }
 
 static void *hook_malloc(void *ctx, size_t size)
@@ -1036,6 +1043,18 @@ static PyObject *m_pause_new_blocks(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* capture_native(flag): while set, a Python block allocated by a C
+ * extension gets the extension's native frames before its Python ones
+ * (lg_interp_native_frames: a native backtrace per allocation). */
+static PyObject *m_capture_native(PyObject *self, PyObject *arg)
+{
+    int on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    hk.native = on;
+    Py_RETURN_NONE;
+}
+
 /* parse_size(name, text) -> bytes; ValueError naming the setting. */
 static PyObject *m_parse_size(PyObject *self, PyObject *args)
 {
@@ -1078,6 +1097,7 @@ static PyMethodDef methods[] = {
     {"load", m_load, METH_O, NULL},
     {"trace_only_thread", m_trace_only_thread, METH_O, NULL},
     {"pause_new_blocks", m_pause_new_blocks, METH_O, NULL},
+    {"capture_native", m_capture_native, METH_O, NULL},
     {"parse_size", m_parse_size, METH_VARARGS, NULL},
     {"capture_frames", m_capture_frames, METH_O, NULL},
     {NULL, NULL, 0, NULL},
@@ -1110,6 +1130,9 @@ static int exec_module(PyObject *m)
     uintptr_t range[2] = {(uintptr_t)&PyEval_EvalCode, 0};
     if (dl_iterate_phdr(find_text, range) == 1)
         lg_set_interp_frames(capture, range[0], range[1]);
+    uintptr_t own[2] = {(uintptr_t)&hook_malloc, 0};
+    if (dl_iterate_phdr(find_text, own) == 1)
+        hk.own_lo = own[0], hk.own_hi = own[1];
     return 0;
 }
 

@@ -325,6 +325,9 @@ class LeakChecker:
             gc.freeze()
         _collect()
         _leakgate.capture_frames(None if last else 1)
+        # The confirming run records whole tracebacks, for the report: a
+        # block a C extension allocated gets the extension's native frames.
+        _leakgate.capture_native(last)
         self.session.begin(item.nodeid)
         if s.custom_limits:
             self.session.set_limits(s.max_size, s.max_count)
@@ -335,6 +338,7 @@ class LeakChecker:
         _collect()
         gc.unfreeze()
         _leakgate.capture_frames(0)
+        _leakgate.capture_native(False)
         if self.own_thread:
             _leakgate.trace_only_thread(False)
         outcome, size_diff, count_diff, _ = self.session.measure()
@@ -466,6 +470,7 @@ class LeakChecker:
         self.session.abandon()
         gc.unfreeze()
         _leakgate.capture_frames(0)
+        _leakgate.capture_native(False)
         if self.own_thread:
             _leakgate.trace_only_thread(False)
 
