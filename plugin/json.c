@@ -325,16 +325,40 @@ int lg__json_scan_string(lg__json_scan_t *sc)
     return 0;
 }
 
+static bool digit_at(const lg__json_scan_t *sc)
+{
+    return sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9';
+}
+
+/* RFC 8259's number: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
 int lg__json_scan_number(lg__json_scan_t *sc)
 {
     const char *start = sc->p;
     if (sc->p < sc->end && *sc->p == '-')
         sc->p++;
-    size_t digits = 0;
-    while (sc->p < sc->end && ((*sc->p >= '0' && *sc->p <= '9') || strchr(".eE+-", *sc->p)))
-        digits += *sc->p++ != '-';
-    if (digits == 0 || (sc->p - start == 1 && *start == '-'))
+    if (!digit_at(sc)) {
+        sc->p = start;
         return lg__json_fail(sc, "expected a value");
+    }
+    if (*sc->p++ != '0')
+        while (digit_at(sc))
+            sc->p++;
+    if (sc->p < sc->end && *sc->p == '.') {
+        sc->p++;
+        if (!digit_at(sc))
+            return lg__json_fail(sc, "bad number");
+        while (digit_at(sc))
+            sc->p++;
+    }
+    if (sc->p < sc->end && (*sc->p == 'e' || *sc->p == 'E')) {
+        sc->p++;
+        if (sc->p < sc->end && (*sc->p == '+' || *sc->p == '-'))
+            sc->p++;
+        if (!digit_at(sc))
+            return lg__json_fail(sc, "bad number");
+        while (digit_at(sc))
+            sc->p++;
+    }
     return 0;
 }
 
@@ -481,10 +505,10 @@ int lg_json_report_merge_buffer(lg_json_report_t *rep, const char *text, size_t 
         lg__json_skip_ws(&sc);
         if (sc.p != sc.end)
             rc = lg__json_fail(&sc, "text after the document");
-        else if (!m.schema_ok)
-            rc = lg__json_fail(&sc, "not a \"" SCHEMA "\" report");
+        else if (!m.schema_ok) /* the document is whole: no offset to name */
+            rc = lg__errf(err, errlen, LG_EFORMAT, "not a \"" SCHEMA "\" report");
         else if (!m.has_tests)
-            rc = lg__json_fail(&sc, "no \"tests\"");
+            rc = lg__errf(err, errlen, LG_EFORMAT, "no \"tests\"");
     }
     if (rc) {
         /* All or nothing: drop what this document added. */

@@ -1,6 +1,6 @@
 /*
- * test_gate.c — the CI gate's parts: the JSON tree read by the report
- * scanner, leak signatures (stable across rebuilds: no addresses, no
+ * test_gate.c — the CI gate's parts (the JSON tree is test_json.c's): leak
+ * signatures (stable across rebuilds: no addresses, no
  * lines), merging shards (parameterized instances, re-runs, duplicates),
  * the classification against a baseline with tolerances, the baseline
  * round trip, input validation, and out-of-memory at every allocation.
@@ -64,57 +64,6 @@ static const lg__gate_leak_t *find_leak(const lg_gate_t *g, const char *test, co
         if (strcmp(g->leaks[i].test, test) == 0 && strcmp(g->leaks[i].signature, sig) == 0)
             return &g->leaks[i];
     return NULL;
-}
-
-/* ---- the JSON tree ------------------------------------------------------ */
-
-LGT_TEST(json_tree_decodes_strings_numbers_and_nesting)
-{
-    const char *text = "{\"s\": \"a\\\"b\\\\c\\n\\u00e9\\ud83d\\ude00\\u0000\", \"i\": -42, "
-                       "\"f\": 1.5e3, \"big\": 99999999999999999999, \"a\": [true, false, null, "
-                       "{\"k\": []}], \"k\": 1, \"k\": 2}";
-    lg__json_t *v;
-    char err[128];
-    ASSERT_EQ(lg__json_parse(text, strlen(text), &v, err, sizeof err), 0);
-    ASSERT_STR_EQ(lg__json_get(v, "s")->string, "a\"b\\c\n\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbd");
-    ASSERT(lg__json_get(v, "i")->is_int);
-    ASSERT_EQ(lg__json_get(v, "i")->integer, -42);
-    ASSERT(!lg__json_get(v, "f")->is_int);
-    ASSERT(lg__json_get(v, "f")->number == 1500.0);
-    ASSERT(!lg__json_get(v, "big")->is_int);
-    const lg__json_t *a = lg__json_get(v, "a");
-    ASSERT_EQ(a->type, LG__JSON_ARRAY);
-    ASSERT_EQ(a->n, 4);
-    ASSERT(a->items[0]->boolean && !a->items[1]->boolean);
-    ASSERT_EQ(a->items[2]->type, LG__JSON_NULL);
-    ASSERT_EQ(lg__json_get(a->items[3], "k")->n, 0);
-    ASSERT_EQ(lg__json_get(v, "k")->integer, 2); /* the last wins */
-    ASSERT(lg__json_get(v, "missing") == NULL);
-    ASSERT(lg__json_get(a, "k") == NULL); /* not an object */
-    lg__json_free(v);
-}
-
-LGT_TEST(json_tree_refuses_bad_documents_with_the_offset)
-{
-    static const struct {
-        const char *text, *err;
-    } bad[] = {
-        {"{\"a\": [1, 2", "offset 11: expected ',' or ']' (the text ends there: truncated?)"},
-        {"{\"a\": \"x", "offset 8: unterminated string (the text ends there: truncated?)"},
-        {"{\"a\" 1}", "offset 5: expected ':'"},
-        {"{\"a\": 1} x", "offset 9: text after the document"},
-        {"{\"a\": tru}", "offset 6: expected a value"},
-        {"\"\\x\"", "offset 3: bad escape in a string"},
-        {"", "offset 0: unexpected end (the text ends there: truncated?)"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        lg__json_t *v = (lg__json_t *)1;
-        char err[128] = "";
-        ASSERT_EQ(lg__json_parse(bad[i].text, strlen(bad[i].text), &v, err, sizeof err),
-                  LG_EFORMAT);
-        ASSERT(v == NULL);
-        ASSERT_STR_EQ(err, bad[i].err);
-    }
 }
 
 /* ---- signatures ------------------------------------------------------------- */

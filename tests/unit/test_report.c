@@ -1,8 +1,8 @@
 /*
  * test_report.c — the plugin's verdicts, settings and renderers: failure
  * text and statistics lines against golden strings built from hand-made
- * stats, JSON escaping, the JSON report and its merging, size parsing,
- * default suppressions, and whole-process leak rows from a snapshot.
+ * stats, size parsing, default suppressions, and whole-process leak rows
+ * from a snapshot.  The JSON report is test_json.c's.
  */
 #include "lg_internal.h"
 #include <leakgate/report.h>
@@ -340,139 +340,6 @@ LGT_TEST(stat_lines_like_tracemalloc)
     s = lg_render_stat(&py, 0, &opts_src);
     ASSERT_STR_EQ(s, "tests/conftest.py:10: size=10 B, count=1, average=10 B");
     lg_string_free(s);
-}
-
-/* ---- JSON --------------------------------------------------------------- */
-
-static char *json_of_id(const char *id)
-{
-    lg_json_report_t *rep;
-    if (lg_json_report_new(&rep))
-        return NULL;
-    lg_result_t r;
-    lg_result_init(&r, id, NULL, NULL, 0);
-    char *s = lg_json_report_add(rep, &r, NULL) ? NULL : lg_json_report_string(rep);
-    lg_json_report_free(rep);
-    return s;
-}
-
-LGT_TEST(json_escaping)
-{
-    char *s = json_of_id("a\"b\\c\nd\te\x01"
-                         "f\x1f\r\b\f/\x7f");
-    ASSERT_CONTAINS(s, "{\"id\": \"a\\\"b\\\\c\\nd\\te\\u0001f\\u001f\\r\\b\\f/\x7f\", ");
-    lg_string_free(s);
-    /* Valid UTF-8 passes; each invalid byte becomes U+FFFD. */
-    s = json_of_id("\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|\xff|\xc0\xaf|"
-                   "\xed\xa0\x80|\xe2\x82|\xf4\x90\x80\x80|\xc3");
-#define R "\xef\xbf\xbd"
-    ASSERT_CONTAINS(s, "{\"id\": \"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80|" R "|" R R "|" R R R
-                       "|" R R "|" R R R R "|" R "\", ");
-#undef R
-    lg_string_free(s);
-}
-
-LGT_TEST(json_document_golden)
-{
-    lg_stats_t *st = lg__stats_new();
-    ASSERT(st);
-    lg_frame_t bare = {LG_FRAME_NATIVE, 0x10, NULL, NULL, 0, NULL, 0};
-    const lg_frame_t *frames[] = {&f_buffer_new, &bare, &f_py_new};
-    lg_traceback_t tb = {3, 3, frames};
-    lg__stats_add(st, &tb, 1, 96, 2, 64, 1);
-    lg__stats_add(st, &tb3, 0, 0, 0, -8, -1); /* freed: not a leak row */
-    lg_json_report_t *rep;
-    ASSERT_EQ(lg_json_report_new(&rep), 0);
-    lg_result_t r;
-    lg_limits_t lim = {0, 3};
-    lg_result_init(&r, "suite::one", st, &lim, 0);
-    ASSERT_EQ(lg_json_report_add(rep, &r, NULL), 0);
-    lg_result_init(&r, "suite::two", NULL, NULL, 0);
-    r.outcome = LG_OUTCOME_SKIPPED;
-    ASSERT_EQ(lg_json_report_add(rep, &r, NULL), 0);
-    ASSERT_EQ(lg_json_report_count(rep), 2);
-    char *doc = lg_json_report_string(rep);
-    lg_stats_free(st);
-    lgt_keep_json("test_report-two_tests", doc);
-    ASSERT_STR_EQ(doc, "{\"schema\": \"leakgate/1\", \"tests\": [\n"
-                       "{\"id\": \"suite::one\", \"outcome\": \"leaked\", \"size_diff\": 56, "
-                       "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": 3}, "
-                       "\"leaks\": [{\"size_diff\": 64, \"count_diff\": 1, \"size\": 96, "
-                       "\"count\": 2, \"domain\": 1, \"traceback\": ["
-                       "{\"kind\": \"native\", \"function\": \"buffer_new\", \"file\": "
-                       "\"/src/src/buffer.c\", \"line\": 41, \"module\": "
-                       "\"/usr/lib/libparse.so\", \"offset\": 6699}, "
-                       "{\"kind\": \"native\", \"function\": null, \"file\": null, \"line\": "
-                       "null, \"module\": null, \"offset\": null}, "
-                       "{\"kind\": \"python\", \"function\": null, \"file\": "
-                       "\"/src/tests/test_x.py\", \"line\": 3, \"module\": null, \"offset\": "
-                       "null}]}]},\n"
-                       "{\"id\": \"suite::two\", \"outcome\": \"skipped\", \"size_diff\": 0, "
-                       "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": null}, "
-                       "\"leaks\": []}\n"
-                       "]}\n");
-
-    /* Merging the document into another report reproduces it. */
-    lg_json_report_t *merged;
-    char err[200] = "";
-    ASSERT_EQ(lg_json_report_new(&merged), 0);
-    ASSERT_EQ(lg_json_report_merge_buffer(merged, doc, strlen(doc), err, sizeof err), 0);
-    ASSERT_EQ(lg_json_report_count(merged), 2);
-    char *again = lg_json_report_string(merged);
-    ASSERT_STR_EQ(again, doc);
-    lg_string_free(again);
-
-    /* Through a file, twice: four tests. */
-    char dir[] = "/tmp/lg_test_json_XXXXXX", path[64];
-    ASSERT(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/r.json", dir);
-    ASSERT_EQ(lg_json_report_write(rep, path), 0);
-    ASSERT_EQ(lg_json_report_merge_file(merged, path, err, sizeof err), 0);
-    ASSERT_EQ(lg_json_report_count(merged), 4);
-    ASSERT_EQ(lg_json_report_write(rep, "/nonexistent/dir/r.json"), LG_EIO);
-    unlink(path);
-    rmdir(dir);
-    ASSERT_EQ(lg_json_report_merge_file(merged, path, err, sizeof err), LG_EIO);
-    ASSERT_CONTAINS(err, "No such file");
-    lg_json_report_free(merged);
-    lg_json_report_free(rep);
-    lg_string_free(doc);
-}
-
-LGT_TEST(json_merge_rejects_bad_documents)
-{
-    static const char *const bad[] = {
-        "",
-        "[]",
-        "{\"schema\": \"leakgate/2\", \"tests\": []}",
-        "{\"tests\": []}",
-        "{\"schema\": \"leakgate/1\"}",
-        "{\"schema\": \"leakgate/1\", \"tests\": {}}",
-        "{\"schema\": \"leakgate/1\", \"tests\": [1]}",
-        "{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": \"a\"}, ]}",
-        "{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": \"a\"}]} x",
-        "{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": \"a}]}",
-        "{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": \"\\q\"}]}",
-        "{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": \"\\u12\"}]}",
-        "{\"schema\": \"leakgate/1\", \"tests\": [{\"id\" \"a\"}]}",
-        "{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": tru}]}",
-        "{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": -}]}",
-        "{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": \"a\"}]",
-    };
-    lg_json_report_t *rep;
-    ASSERT_EQ(lg_json_report_new(&rep), 0);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char err[200] = "";
-        int rc = lg_json_report_merge_buffer(rep, bad[i], strlen(bad[i]), err, sizeof err);
-        if (rc != LG_EFORMAT || lg_json_report_count(rep) != 0 || !err[0])
-            LGT_FAIL("accepted (rc %d, %zu tests): %s", rc, lg_json_report_count(rep), bad[i]);
-    }
-    const char good[] = " { \"x\": [true, false, null, -1.5e3, {\"a\": []}],"
-                        "\"tests\": [ {\"id\": \"\\u00e9\\n\"} ] ,"
-                        " \"schema\" : \"leakgate/1\" } \n";
-    ASSERT_EQ(lg_json_report_merge_buffer(rep, good, strlen(good), NULL, 0), 0);
-    ASSERT_EQ(lg_json_report_count(rep), 1);
-    lg_json_report_free(rep);
 }
 
 /* ---- suppressions and whole-process leaks -------------------------------- */
