@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-int lg__env_int(const char *name, long lo, long hi, long dflt, long *out)
+int lg__env_int(const char *name, long lo, long hi, long dflt, const char *then, long *out)
 {
     *out = dflt;
     const char *v = getenv(name);
@@ -19,8 +19,13 @@ int lg__env_int(const char *name, long lo, long hi, long dflt, long *out)
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    if (errno || *end || end == v || n < lo || n > hi) {
-        lg__error("%s=%s: expected an integer from %ld to %ld", name, v, lo, hi);
+    bool digits_first = (*v >= '0' && *v <= '9') || (*v == '-' && v[1] >= '0' && v[1] <= '9');
+    if (errno || *end || !digits_first || n < lo || n > hi) {
+        if (then)
+            lg__error("%s=%s: expected an integer from %ld to %ld; %s", name, v, lo, hi, then);
+        else
+            lg__error("%s=%s: expected an integer from %ld to %ld; using %ld", name, v, lo, hi,
+                      dflt);
         return LG_EINVAL;
     }
     *out = n;

@@ -265,14 +265,19 @@ HOOK_API size_t HOOK(malloc_usable_size)(void *p)
  * tables, then release them on both sides; the child keeps tracing. */
 
 /* Tracing starts at load time when asked (LEAKGATE_START=1), or, when
- * LEAKGATE_START is unset, when this library was preloaded. */
+ * LEAKGATE_START is unset (or not 0 or 1: said so), when this library was
+ * preloaded. */
 static bool autostart(void)
 {
     const char *v = getenv("LEAKGATE_START");
-    if (v && *v)
-        return strcmp(v, "0") != 0;
     const char *pre = getenv("LD_PRELOAD");
-    return pre && strstr(pre, "libleakgate.so");
+    bool preloaded = pre && strstr(pre, "libleakgate.so");
+    if (v && (strcmp(v, "0") == 0 || strcmp(v, "1") == 0))
+        return v[0] == '1';
+    if (v && *v)
+        lg__error("LEAKGATE_START=%s: expected 0 or 1; %s", v,
+                  preloaded ? "tracing (the library was preloaded)" : "not tracing");
+    return preloaded;
 }
 
 __attribute__((constructor(102))) static void hooks_init(void)
@@ -282,10 +287,9 @@ __attribute__((constructor(102))) static void hooks_init(void)
     if (!autostart())
         return;
     long n;
-    if (lg__env_int("LEAKGATE_FRAMES", 1, LG_FRAMES_MAX, LG_FRAMES_DEFAULT, &n) != 0) {
-        lg__error("not tracing this process");
+    if (lg__env_int("LEAKGATE_FRAMES", 1, LG_FRAMES_MAX, LG_FRAMES_DEFAULT,
+                    "not tracing this process", &n) != 0)
         return;
-    }
     lg__exit_init(); /* before tracing: nothing it allocates is traced */
     lg_start((int)n);
 }

@@ -271,9 +271,10 @@ void lg__arena_release(lg__arena_t *a);
 /* ---- configuration (config.c) ------------------------------------------ */
 
 /* Parses an integer environment variable in [lo, hi].  Unset or empty:
- * *out = dflt and returns 0.  Bad: reports "NAME=value: expected ..." and
- * returns LG_EINVAL with *out = dflt. */
-int lg__env_int(const char *name, long lo, long hi, long dflt, long *out);
+ * *out = dflt and returns 0.  Bad: reports one line "NAME=value: expected
+ * an integer from LO to HI; THEN" (`then` says what happens instead;
+ * NULL: "using DFLT") and returns LG_EINVAL with *out = dflt. */
+int lg__env_int(const char *name, long lo, long hi, long dflt, const char *then, long *out);
 
 /* ---- tracebacks (backtrace.c) ------------------------------------------ */
 

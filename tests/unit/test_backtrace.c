@@ -88,23 +88,6 @@ LGT_TEST(depth_limit_and_total)
     lg_stop();
 }
 
-LGT_TEST(environment_frames_are_validated)
-{
-    long n;
-    setenv("LEAKGATE_FRAMES", "32", 1);
-    ASSERT_EQ(lg__env_int("LEAKGATE_FRAMES", 1, 128, 16, &n), 0);
-    ASSERT_EQ(n, 32);
-    setenv("LEAKGATE_FRAMES", "0", 1);
-    ASSERT_EQ(lg__env_int("LEAKGATE_FRAMES", 1, 128, 16, &n), LG_EINVAL);
-    ASSERT_EQ(n, 16);
-    setenv("LEAKGATE_FRAMES", "12x", 1);
-    ASSERT_EQ(lg__env_int("LEAKGATE_FRAMES", 1, 128, 16, &n), LG_EINVAL);
-    setenv("LEAKGATE_FRAMES", "", 1);
-    ASSERT_EQ(lg__env_int("LEAKGATE_FRAMES", 1, 128, 16, &n), 0);
-    ASSERT_EQ(n, 16);
-    unsetenv("LEAKGATE_FRAMES");
-}
-
 static int fixed_backtrace(uintptr_t *frames, int max, uint32_t *total)
 {
     static const uintptr_t fake[] = {0x1111, 0x2222, 0x3333};

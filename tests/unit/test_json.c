@@ -215,16 +215,16 @@ LGT_TEST(json_merge_errors_say_where)
         const char *text, *err;
     } bad[] = {
         {"{\"schema\": \"leakgate/1\", \"tests\": []", "offset 36: expected ',' or '}' (the text "
-                                                         "ends there: truncated?)"},
+                                                       "ends there: truncated?)"},
         {"{\"schema\": \"leakgate/2\", \"tests\": []}", "not a \"leakgate/1\" report"},
         {"{\"schema\": \"leakgate/1\"}", "no \"tests\""},
         {"{\"tests\": [], \"schema\": \"leakgate/1\"} {}", "offset 38: text after the document"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char err[200] = "";
-        ASSERT_EQ(lg_json_report_merge_buffer(rep, bad[i].text, strlen(bad[i].text), err,
-                                              sizeof err),
-                  LG_EFORMAT);
+        ASSERT_EQ(
+            lg_json_report_merge_buffer(rep, bad[i].text, strlen(bad[i].text), err, sizeof err),
+            LG_EFORMAT);
         ASSERT_STR_EQ(err, bad[i].err);
     }
     ASSERT_EQ(lg_json_report_count(rep), 0);
