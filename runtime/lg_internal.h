@@ -93,8 +93,9 @@ static inline void lg__unlock(pthread_mutex_t *m, int level)
 
 /* ---- diagnostics (error.c) --------------------------------------------- */
 
-/* Writes "leakgate: <message>\n" to stderr through a stack buffer, never
- * allocating; safe inside the allocation hook. */
+/* Writes "leakgate: <message>\n" through a stack buffer to the log
+ * (lg_log_write: LEAKGATE_LOG_FILE, else stderr), never allocating; safe
+ * inside the allocation hook. */
 void lg__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes a one-line message for a caller's `err` buffer (if any) and
@@ -236,6 +237,17 @@ int lg__file_write(const char *path, const void *data, size_t n, const char **wh
 /* Writes "PATH: reason" into err for a failed lg__file_* call: *why, or
  * errno's text for LG_EIO, or lg_strerror(rc).  Returns rc. */
 int lg__file_errf(char *err, size_t errlen, const char *path, int rc, const char *why);
+
+/* The log (LEAKGATE_LOG_FILE, lg_log_write): a path pattern in which "%p"
+ * is the process id and "%%" a '%'.  lg__log_path expands it into out;
+ * returns 0, or LG_EINVAL with *why (an empty pattern, another '%'
+ * sequence, a path too long).  lg__log_open opens the expanded path for
+ * appending (created 0666 less the umask): a regular file, a FIFO, a
+ * character device or a descriptor path (/dev/stderr, /dev/fd/N); returns
+ * the descriptor (close-on-exec) or -1 with errno (*why when the path is
+ * of another kind). */
+int lg__log_path(const char *pattern, long pid, char *out, size_t len, const char **why);
+int lg__log_open(const char *path, const char **why);
 
 /* ---- suppression files (filter.c) -------------------------------------- */
 

@@ -495,3 +495,53 @@ int lg__file_errf(char *err, size_t errlen, const char *path, int rc, const char
     errno = saved;
     return rc;
 }
+
+/* ---- the log ------------------------------------------------------------ */
+
+int lg__log_path(const char *pattern, long pid, char *out, size_t len, const char **why)
+{
+    size_t n = 0;
+    *why = NULL;
+    if (!pattern || !*pattern) {
+        *why = "empty (expected a path; %p becomes the process id)";
+        return LG_EINVAL;
+    }
+    for (const char *p = pattern; *p; p++) {
+        char piece[32] = {p[0], '\0'};
+        if (*p == '%') {
+            if (p[1] == 'p')
+                snprintf(piece, sizeof piece, "%ld", pid);
+            else if (p[1] != '%') {
+                *why = "'%' must be followed by p (the process id) or % (a '%')";
+                return LG_EINVAL;
+            }
+            p++;
+        }
+        size_t k = strlen(piece);
+        if (n + k >= len) {
+            *why = "the path is too long";
+            return LG_EINVAL;
+        }
+        memcpy(out + n, piece, k);
+        n += k;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+int lg__log_open(const char *path, const char **why)
+{
+    int fdno = fd_of_path(path);
+    *why = NULL;
+    if (fdno >= 0)
+        return fcntl(fdno, F_DUPFD_CLOEXEC, 0);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) &&
+        !S_ISCHR(st.st_mode)) {
+        bool dir = S_ISDIR(st.st_mode);
+        *why = dir ? "is a directory" : "not a regular file, FIFO or character device";
+        errno = dir ? EISDIR : EINVAL;
+        return -1;
+    }
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0666);
+}

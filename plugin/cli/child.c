@@ -36,7 +36,7 @@
 
 struct raw_opts {
     const char *json, *max_size, *max_count, *frames, *top, *suppressions, *error_exitcode,
-        *snapshot;
+        *snapshot, *log_file;
     bool no_defaults;
 };
 
@@ -77,6 +77,7 @@ static int scan_args(int argc, char **argv, struct raw_opts *raw, struct cli_opt
         {"--suppressions", offsetof(struct raw_opts, suppressions)},
         {"--error-exitcode", offsetof(struct raw_opts, error_exitcode)},
         {"--snapshot", offsetof(struct raw_opts, snapshot)},
+        {"--log-file", offsetof(struct raw_opts, log_file)},
     };
     const char *verb = argv[0];
     int i = 1;
@@ -150,6 +151,16 @@ static bool resolve(const struct raw_opts *raw, struct cli_opts *o)
         return false;
     o->json = cli_setting(raw->json, "--json", "LEAKGATE_JSON", &o->json_name);
     o->snapshot = cli_setting(raw->snapshot, "--snapshot", "LEAKGATE_SNAPSHOT", &o->snapshot_name);
+    /* leakgate's own messages, here and in CMD (which inherits the
+     * variable), go to the log from now on. */
+    const char *log = cli_setting(raw->log_file, "--log-file", "LEAKGATE_LOG_FILE", &name);
+    if (log && lg_log_check(name, log, err, sizeof err) != 0) {
+        unsetenv("LEAKGATE_LOG_FILE"); /* the error goes to stderr */
+        cli_error("%s", err);
+        return false;
+    }
+    if (log)
+        setenv("LEAKGATE_LOG_FILE", log, 1);
     o->suppressions =
         cli_setting(raw->suppressions, "--suppressions", "LEAKGATE_SUPPRESSIONS", &name);
     if (o->suppressions && !realpath(o->suppressions, o->suppressions_abs)) {

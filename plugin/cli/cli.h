@@ -26,8 +26,12 @@ int cli_gate(int argc, char **argv);
 int cli_tap(int argc, char **argv);
 int cli_suppressions(int argc, char **argv);
 
-/* Prints "leakgate: <message>\n" to stderr. */
+/* Prints "leakgate: <message>\n" to leakgate's log: the file --log-file or
+ * LEAKGATE_LOG_FILE names, else stderr (lg_log_write). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints leakgate's own output (leak reports, notes) to the same log. */
+void cli_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Option scanning: recognizes "--name VALUE" and "--name=VALUE" at argv[*i].
  * Returns 1 and sets *value (advancing *i past a separate value) when
@@ -74,6 +78,9 @@ bool cli_parse_key_type(const char *text, lg_key_type_t *out);
     "                      0 keeps CMD's status)    LEAKGATE_ERROR_EXITCODE\n" \
     "  --snapshot FILE     keep CMD's exit snapshot in FILE (leakgate show)\n" \
     "                                                   LEAKGATE_SNAPSHOT\n"   \
+    "  --log-file PATH     leakgate's own messages and leak reports, appended\n" \
+    "                      to PATH instead of stderr (%p: the process id)\n" \
+    "                                                   LEAKGATE_LOG_FILE\n"   \
     "  -h, --help          show this help\n"                                   \
     "\n"                                                                       \
     "LEAKGATE_LIBRARY overrides the path of libleakgate.so.\n"

@@ -302,14 +302,13 @@ int cli_gate(int argc, char **argv)
                         !write_annotations(g, &o)))
         status = CLI_EUSAGE;
     if (status == 0 && o.gate.absent && !o.update)
-        fprintf(stderr,
-                "leakgate: no baseline %s yet: an empty baseline, every leak is new (record one "
+        cli_log("leakgate: no baseline %s yet: an empty baseline, every leak is new (record one "
                 "with --update-baseline)\n",
                 o.gate.absent);
     if (status == 0 && o.update) {
         lg_gate_counts_t c;
         lg_gate_counts(g, &c);
-        fprintf(stderr, "leakgate: baseline written: %zu leak%s (%s)\n", c.baseline,
+        cli_log("leakgate: baseline written: %zu leak%s (%s)\n", c.baseline,
                 c.baseline == 1 ? "" : "s", o.baseline);
     } else if (status == 0 && !lg_gate_passed(g)) {
         status = GATE_EFAIL;

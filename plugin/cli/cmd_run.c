@@ -171,7 +171,7 @@ static void judge(const struct cli_opts *o, const char *snap_path, const char *i
     t->judged++;
     char *text = lg_render_failure(&v.r, &v.ro);
     if (text)
-        fputs(text, stderr);
+        cli_log("%s", text);
     lg_string_free(text);
     t->leaked += v.r.outcome == LG_OUTCOME_LEAKED;
     t->unchecked += v.r.outcome == LG_OUTCOME_INCONCLUSIVE;
@@ -290,8 +290,7 @@ int cli_run(int argc, char **argv)
         free(id);
         judge_tree(&o, &c, filters, rep, &t);
         if (wrapper || t.skipped[0])
-            fprintf(stderr,
-                    "leakgate: judged: %d program%s, %d Criterion test%s; not judged: %s%s%s%s\n",
+            cli_log("leakgate: judged: %d program%s, %d Criterion test%s; not judged: %s%s%s%s\n",
                     t.judged, t.judged == 1 ? "" : "s", t.tests, t.tests == 1 ? "" : "s",
                     wrapper ? o.cmd[0] : "", wrapper && t.skipped[0] ? ", " : "", t.skipped,
                     interp ? " (an interpreter: its leftovers at exit are not its script's "

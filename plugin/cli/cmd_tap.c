@@ -295,14 +295,14 @@ static void comment_line(struct filter *f, char *line)
 
 /* ---- leakgate's test point --------------------------------------------- */
 
-static void put_text(FILE *out, const char *text)
+/* The failure text, as TAP comment lines, to leakgate's log (stderr). */
+static void put_text(const char *text)
 {
     for (const char *p = text; *p;) {
         size_t n = strcspn(p, "\n");
-        fprintf(out, "# %.*s\n", (int)n, p);
+        cli_log("# %.*s\n", (int)n, p);
         p += n + (p[n] == '\n');
     }
-    fflush(out);
 }
 
 /* Prints the verdict point (or, under a skip-all plan, a comment).
@@ -334,7 +334,7 @@ static void verdict_point(struct filter *f, const struct cli_verdict *v, const c
     if (v) {
         char *text = lg_render_failure(&v->r, &v->ro);
         if (text && *text)
-            put_text(stderr, text);
+            put_text(text);
         lg_string_free(text);
     }
     if (f->held >= 0)

@@ -39,14 +39,33 @@ static const char usage[] =
     "`leakgate COMMAND --help` lists the options of a command;\n"
     "`leakgate --version` prints the version.\n";
 
+static void vlog(const char *prefix, const char *fmt, va_list ap, const char *suffix)
+{
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
+    if (n < 0)
+        return;
+    fflush(stdout); /* what came before, first (when both are a terminal) */
+    lg_log_write(prefix, strlen(prefix));
+    lg_log_write(text, (size_t)n);
+    lg_log_write(suffix, strlen(suffix));
+    free(text);
+}
+
+void cli_log(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("", fmt, ap, "");
+    va_end(ap);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("leakgate: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vlog("leakgate: ", fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value)

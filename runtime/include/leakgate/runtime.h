@@ -57,6 +57,20 @@ enum {
 /* Returns a static, human-readable message for an LG_E* code. */
 LG_API const char *lg_strerror(int code);
 
+/* Writes `len` bytes of leakgate's own messages (diagnostics, leak
+ * reports) where they go: appended to the file LEAKGATE_LOG_FILE names, in
+ * which "%p" becomes the process id and "%%" a '%' (LeakSanitizer's
+ * log_path), or standard error when it is unset.  A log that cannot be
+ * opened is said once per process on standard error, which then takes the
+ * messages.  Never allocates; keeps errno. */
+LG_API void lg_log_write(const char *text, size_t len);
+
+/* Checks a log path as LEAKGATE_LOG_FILE (or --log-file, `name` in the
+ * message) takes it: 0, or LG_EINVAL with "NAME=VALUE: why" in err (empty,
+ * a '%' other than %p and %%, a directory, a directory that does not exist
+ * or cannot be written in). */
+LG_API int lg_log_check(const char *name, const char *value, char *err, size_t errlen);
+
 /* ---- tracing ----------------------------------------------------------- */
 
 /* Domains are address spaces, as in tracemalloc: the same address may be

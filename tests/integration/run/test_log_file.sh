@@ -1,0 +1,104 @@
+#!/bin/sh
+# test_log_file.sh — --log-file PATH / LEAKGATE_LOG_FILE: leakgate's own
+# messages and leak reports go to PATH ("%p": the process id, as
+# LeakSanitizer's log_path), from `leakgate run`, `leakgate tap`, the
+# runtime inside the traced program and `leakgate gate`; appended, never
+# mixed into the program's output; bad values are one line, exit 2.
+# Exits 1 if any check failed.
+
+if [ "${SAN:-}" = address ]; then
+    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
+    exit 0
+fi
+
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+LG=$BUILD/bin/leakgate
+PROG=$BUILD/tests/run/prog_leaky
+PLAIN=$BUILD/tests/tap/prog_plain_tap
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_log_file.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT INT TERM
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+unset LEAKGATE_LOG_FILE GITHUB_ACTIONS GITLAB_CI
+cd "$WORK" || exit 1
+
+# ---- leakgate run: the report in lg.<pid>.log, nothing on stderr ----------
+"$LG" run --log-file "$WORK/lg.%p.log" -- "$PROG" leak >run.out 2>run.err
+[ $? = 23 ] || fail "run --log-file: not exit 23"
+[ -s run.err ] && fail "run --log-file: stderr: $(cat run.err)"
+[ "$(cat run.out)" = "prog_leaky: leak mode, year $(date +%Y)" ] || fail "run --log-file: stdout: $(cat run.out)"
+set -- "$WORK"/lg.*.log
+[ $# = 1 ] && [ -f "$1" ] || fail "run --log-file: not one log file: $*"
+case $(basename "$1") in lg.[0-9]*.log) ;; *) fail "run --log-file: %p not a process id: $1" ;; esac
+grep -q "^leakgate: test $PROG leak leaked 10\.2 KiB in 10 blocks (limit 0 B)$" "$1" ||
+    fail "run --log-file: no leak report in the log: $(head -3 "$1")"
+grep -Eq '^    #0 +thread_leak +' "$1" || fail "run --log-file: no traceback in the log"
+rm -f "$WORK"/lg.*.log
+
+# The variable, appended to: two runs, two reports.
+LEAKGATE_LOG_FILE=$WORK/both.log "$LG" run -- "$PROG" leak >/dev/null 2>run.err
+LEAKGATE_LOG_FILE=$WORK/both.log "$LG" run -- "$PROG" leak >/dev/null 2>>run.err
+[ -s run.err ] && fail "LEAKGATE_LOG_FILE: stderr: $(cat run.err)"
+[ "$(grep -c '^leakgate: test .* leaked' both.log)" = 2 ] || fail "LEAKGATE_LOG_FILE: not appended: $(grep -c leaked both.log) reports"
+# The option wins over the variable.
+LEAKGATE_LOG_FILE=$WORK/var.log "$LG" run --log-file "$WORK/opt.log" -- "$PROG" leak >/dev/null 2>&1
+[ -s opt.log ] && [ ! -e var.log ] || fail "--log-file does not win over LEAKGATE_LOG_FILE"
+
+# ---- the runtime inside the program: its own file (its own %p) --------------
+# (leakgate reads LEAKGATE_UNWIND too, before its options: with the
+# variable rather than the option, that line goes to the log as well.)
+LEAKGATE_UNWIND=sideways LEAKGATE_LOG_FILE="$WORK/rt.%p.log" "$LG" run -- "$PROG" clean >/dev/null 2>rt.err
+[ -s rt.err ] && fail "runtime: stderr: $(cat rt.err)"
+[ "$(cat "$WORK"/rt.*.log | grep -c 'LEAKGATE_UNWIND=sideways: expected auto, fp or libunwind')" = 2 ] ||
+    fail "runtime: not one message from leakgate and one from the program: $(cat "$WORK"/rt.*.log 2>/dev/null)"
+[ "$(ls "$WORK"/rt.*.log | wc -l)" = 2 ] || fail "runtime: not one log per process: $(ls "$WORK"/rt.*.log)"
+
+# ---- leakgate tap: TAP on stdout, the failure text in the log ----------------
+"$LG" tap --log-file "$WORK/tap.log" -- "$PLAIN" leak >tap.out 2>tap.err
+[ $? = 23 ] || fail "tap --log-file: not exit 23"
+[ -s tap.err ] && fail "tap --log-file: stderr: $(cat tap.err)"
+grep -q '^not ok 3 - leakgate: leaked 96 B in 2 blocks$' tap.out || fail "tap --log-file: no verdict point"
+grep -q '^# leakgate: test .* leaked 96 B in 2 blocks' tap.log || fail "tap --log-file: no report in the log: $(cat tap.log)"
+grep -q '^# ' tap.out && grep -q '^# leakgate: test' tap.out && fail "tap --log-file: the report is on stdout too"
+
+# ---- leakgate gate: its notes ----------------------------------------------------
+mkdir fresh && (cd fresh && LEAKGATE_LOG_FILE=$WORK/gate.log "$LG" gate -q "$ROOT/tests/integration/gate/data/shard-c.json" >/dev/null 2>../gate.err)
+[ -s gate.err ] && fail "gate: stderr: $(cat gate.err)"
+grep -q '^leakgate: no baseline leakgate-baseline.json yet' gate.log || fail "gate: no note in the log"
+
+# ---- bad values: one line on stderr, exit 2, nothing run -----------------------
+bad() {
+    want=$1
+    shift
+    "$@" >bad.out 2>bad.err
+    rc=$?
+    [ "$rc" = 2 ] || fail "$*: exit $rc, expected 2"
+    [ "$(wc -l <bad.err)" = 1 ] || fail "$*: not one line: $(cat bad.err)"
+    grep -qF -- "$want" bad.err || fail "$*: '$(cat bad.err)' lacks '$want'"
+    [ -s bad.out ] && fail "$*: CMD ran: $(cat bad.out)"
+}
+bad "--log-file=$WORK/no/dir/x.log: $WORK/no/dir: No such file or directory" "$LG" run --log-file "$WORK/no/dir/x.log" -- "$PROG" clean
+bad "--log-file=$WORK: is a directory" "$LG" run --log-file "$WORK" -- "$PROG" clean
+bad "--log-file=x.%d: '%' must be followed by p (the process id) or % (a '%')" "$LG" run --log-file 'x.%d' -- "$PROG" clean
+bad "--log-file=: empty" "$LG" tap --log-file '' -- "$PLAIN" clean
+bad "LEAKGATE_LOG_FILE=x%: '%' must be followed by p" env LEAKGATE_LOG_FILE='x%' "$LG" run -- "$PROG" clean
+bad '--log-file: needs a value' "$LG" run --log-file
+"$LG" run --log-file "$WORK/pct.%%.log" -- "$PROG" leak >/dev/null 2>&1
+[ -s "$WORK/pct.%.log" ] || fail "%% is not a '%'"
+# A log the traced program cannot open (under a regular file: even root
+# cannot): said once on stderr, which takes the messages.
+: >plain
+LEAKGATE_LOG_FILE=$WORK/plain/x.log LEAKGATE_UNWIND=sideways LD_PRELOAD=$BUILD/lib/libleakgate.so \
+    "$PROG" clean >/dev/null 2>ro.err
+grep -q "^leakgate: LEAKGATE_LOG_FILE=$WORK/plain/x.log: Not a directory; leakgate's messages go to standard error$" ro.err ||
+    fail "an unusable log: $(cat ro.err)"
+grep -q 'LEAKGATE_UNWIND=sideways' ro.err || fail "an unusable log: the message is lost"
+[ "$(wc -l <ro.err)" = 2 ] || fail "an unusable log: not said once: $(cat ro.err)"
+
+[ "$failures" = 0 ] && echo "test_log_file.sh: all checks passed"
+[ "$failures" = 0 ]
