@@ -8,8 +8,9 @@
  * the repository (it exists under `root`, the checkout), so that the pull
  * or merge request shows it on the line that allocated; a leak with no
  * such frame is still listed, without a line (GitHub) or on the baseline
- * file (GitLab, which needs a path).  Text from reports is escaped for
- * each format: workflow-command data and properties, JSON strings.
+ * file, by its path in the repository (GitLab needs a path).  Text from
+ * reports is escaped for each format: workflow-command data and
+ * properties, JSON strings.
  *
  *   ::error file=src/buf.c,line=41,title=leakgate%3A new leak::t::a leaked 64 B in 1 block%0A...
  *
@@ -31,24 +32,35 @@ static const char *str_of(const lg__json_t *f, const char *key)
     return v && v->type == LG__JSON_STRING && *v->string ? v->string : NULL;
 }
 
-/* The first frame of tb whose file is under `root`: its path relative to
- * root into rel, its line into *line (0: none).  False when none is. */
+/* Whether the existing file `path` is under `root` (a real path); its path
+ * relative to root into rel. */
+static bool under_root(const char *path, const char *root, char *rel, size_t len)
+{
+    char real[PATH_MAX];
+    size_t rlen = strlen(root);
+    if (!realpath(path, real) || strncmp(real, root, rlen) != 0 || real[rlen] != '/')
+        return false;
+    snprintf(rel, len, "%s", real + rlen + 1);
+    return true;
+}
+
+/* The first frame of tb whose file is under `root` (a frame's relative
+ * path is relative to root): its path relative to root into rel, its line
+ * into *line (0: none).  False when none is. */
 static bool repo_frame(const lg__json_t *tb, const char *root, char *rel, size_t len,
                        int64_t *line)
 {
-    size_t rlen = strlen(root);
     for (size_t i = 0; tb && i < tb->n; i++) {
         const char *file = str_of(tb->items[i], "file");
-        char joined[PATH_MAX * 2], real[PATH_MAX];
+        char joined[PATH_MAX * 2];
         if (!file)
             continue;
         if (file[0] == '/')
             snprintf(joined, sizeof joined, "%s", file);
         else
             snprintf(joined, sizeof joined, "%s/%s", root, file);
-        if (!realpath(joined, real) || strncmp(real, root, rlen) != 0 || real[rlen] != '/')
+        if (!under_root(joined, root, rel, len))
             continue;
-        snprintf(rel, len, "%s", real + rlen + 1);
         const lg__json_t *l = lg__json_get(tb->items[i], "line");
         *line = l && l->type == LG__JSON_NUMBER && l->is_int && l->integer > 0 ? l->integer : 0;
         return true;
@@ -179,9 +191,12 @@ char *lg_gate_annotations(const lg_gate_t *g, lg_gate_annotations_t kind, const 
     char real_root[PATH_MAX];
     if (!realpath(root && *root ? root : ".", real_root))
         snprintf(real_root, sizeof real_root, "%s", root && *root ? root : ".");
-    const char *fallback = g->opts.baseline ? g->opts.baseline
-                           : g->opts.absent ? g->opts.absent
-                                            : "leakgate-baseline.json";
+    /* GitLab needs a path in the repository for a leak with no frame
+     * there: the baseline's, else the default baseline's name. */
+    const char *baseline = g->opts.baseline ? g->opts.baseline : g->opts.absent;
+    char fallback[PATH_MAX] = "leakgate-baseline.json";
+    if (baseline && !under_root(baseline, real_root, fallback, sizeof fallback))
+        snprintf(fallback, sizeof fallback, "leakgate-baseline.json");
     lg__sb_t b = {0};
     size_t n = 0;
     if (kind == LG_ANNOTATE_GITLAB)
