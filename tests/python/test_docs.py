@@ -21,10 +21,11 @@ blanks are one space, rules of _, = or - any width, and "..." inside a line matc
 is only "..." is skipped.
 
 The scratch checkout is what the docs assume, a checkout after `make demo`
-and `make install`: a copy of examples/, links to adapters/ and ci/ (not
-tests/: a documented `pytest` must not collect this file), build/bin and
-build/lib of this build, build/examples/test_kvconf and the wordstats
-extension compiled as `make demo` does, a `make install` prefix on
+and `make install`: a copy of examples/, links to adapters/, ci/ and docs/
+(not tests/: a documented `pytest` must not collect this file), build/bin
+and build/lib of this build, build/examples/test_kvconf and the wordstats
+extension compiled as `make demo` does, the same Criterion suite as
+`./tests` (the name the docs give "your suite"), a `make install` prefix on
 PKG_CONFIG_PATH, build/bin and the Python environment first on PATH, and
 no LEAKGATE_* or PYTEST_* variables.  The blocks of one file share it, in
 order; each file gets its own.
@@ -44,7 +45,7 @@ import pytest
 from conftest import BUILD, ROOT
 
 DOCS = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
-LINKED = ["adapters", "ci"]
+LINKED = ["adapters", "ci", "docs"]
 FENCE = re.compile(r"^(`{3,})(.*)$")
 
 
@@ -120,6 +121,7 @@ def template(tmp_path_factory):
     subprocess.run(cc + ["-Iexamples/kvconf", "examples/kvconf/kvconf.c",
                          "examples/kvconf/tests/test_kvconf.c", "-lcriterion",
                          "-o", "build/examples/test_kvconf"], cwd=co, check=True)
+    shutil.copy(ex / "test_kvconf", co / "tests")
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
     subprocess.run(cc + ["-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}",
                          "examples/wordstats/_fastcount.c",
