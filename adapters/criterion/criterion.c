@@ -49,6 +49,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <link.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <leakgate/criterion.h>
@@ -82,6 +83,19 @@ static struct {
     void (*body)(void);
     unsigned ntests; /* tests run by this worker: part file names */
 } A;
+
+/* leakgate's own messages go to its log: LEAKGATE_LOG_FILE, else stderr. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char buf[1024]; /* on the stack: nothing the test's window could see */
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        lg_log_write(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
 
 /* Criterion's definition of `name`: the next one after ours, or, when
  * libcriterion comes first in the lookup order, the one in force. */
@@ -164,7 +178,7 @@ static void write_part(const lg_result_t *r)
     snprintf(path, sizeof path, "%s/%ld-%u.json", dir, (long)getpid(), A.ntests++);
     lg_render_opts_t opts = {.stop_module = STOP_MODULE};
     if (lg_json_report_add(one, r, &opts) != 0 || lg_json_report_write(one, path) != 0)
-        fprintf(stderr, "leakgate: cannot write %s\n", path);
+        say("leakgate: cannot write %s\n", path);
     lg_json_report_free(one);
 }
 
@@ -209,7 +223,7 @@ static void finish(bool own_failure)
     lg_result_t r;
     int rc = lg_session_end_test(A.session, &r);
     if (rc) {
-        fprintf(stderr, "leakgate: %s::%s: no leak verdict: %s\n", (*A.test)->category,
+        say("leakgate: %s::%s: no leak verdict: %s\n", (*A.test)->category,
                 (*A.test)->name, lg_strerror(rc));
         return;
     }
@@ -222,12 +236,14 @@ static void finish(bool own_failure)
     size_t n = strlen(text);
     if (n && text[n - 1] == '\n')
         text[n - 1] = '\0'; /* Criterion ends the message itself */
-    if (r.outcome == LG_OUTCOME_LEAKED)
+    if (r.outcome == LG_OUTCOME_LEAKED) {
         send_failure(text);
-    else
-        fprintf(stderr, "%s\n", text); /* inconclusive: said, not failed */
+    } else { /* inconclusive: said, not failed */
+        lg_log_write(text, strlen(text));
+        lg_log_write("\n", 1);
+    }
     if (own_failure)
-        fprintf(stderr, "leakgate: the test also failed its own assertions\n");
+        say("leakgate: the test also failed its own assertions\n");
     lg_string_free(text);
 }
 
@@ -301,14 +317,14 @@ static void merge_parts(const char *dir, const char *report)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (lg_json_report_merge_file(rep, path, err, sizeof err) != 0)
-            fprintf(stderr, "leakgate: %s\n", err);
+            say("leakgate: %s\n", err);
         unlink(path);
     }
     if (d)
         closedir(d);
     rmdir(dir);
     if (lg_json_report_write(rep, report) != 0)
-        fprintf(stderr, "leakgate: LEAKGATE_REPORT=%s: cannot write the report\n", report);
+        say("leakgate: LEAKGATE_REPORT=%s: cannot write the report\n", report);
     lg_json_report_free(rep);
 }
 
@@ -319,7 +335,7 @@ static int run_all_tests(struct criterion_test_set *tests)
     lg_stop();
     if (debugging()) {
         setenv("LEAKGATE_CRITERION_OFF", "1", 1);
-        fprintf(stderr, "leakgate: --debug: tests are not checked for leaks\n");
+        say("leakgate: --debug: tests are not checked for leaks\n");
         return A.run_all(tests);
     }
     const char *report = getenv("LEAKGATE_REPORT");
@@ -327,7 +343,7 @@ static int run_all_tests(struct criterion_test_set *tests)
     if (report && *report) {
         snprintf(dir, sizeof dir, "%s.parts.XXXXXX", report);
         if (!mkdtemp(dir)) {
-            fprintf(stderr, "leakgate: LEAKGATE_REPORT=%s: cannot create %s\n", report, dir);
+            say("leakgate: LEAKGATE_REPORT=%s: cannot create %s\n", report, dir);
             dir[0] = '\0';
         } else {
             setenv(PARTS_ENV, dir, 1);
@@ -491,7 +507,7 @@ __attribute__((constructor)) static void check_link_order(void)
     dl_iterate_phdr(patch_object, &p);
     if (p.patched && !p.failed)
         return;
-    fprintf(stderr, "leakgate: libleakgate-criterion is loaded after libcriterion and cannot "
+    say("leakgate: libleakgate-criterion is loaded after libcriterion and cannot "
                     "take its calls over: no test would be checked for leaks; link it before "
                     "-lcriterion (pkg-config --libs leakgate-criterion first) or run the suite "
                     "with `leakgate run`\n");

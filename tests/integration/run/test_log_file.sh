@@ -58,6 +58,16 @@ LEAKGATE_UNWIND=sideways LEAKGATE_LOG_FILE="$WORK/rt.%p.log" "$LG" run -- "$PROG
     fail "runtime: not one message from leakgate and one from the program: $(cat "$WORK"/rt.*.log 2>/dev/null)"
 [ "$(ls "$WORK"/rt.*.log | wc -l)" = 2 ] || fail "runtime: not one log per process: $(ls "$WORK"/rt.*.log)"
 
+# ---- the Criterion adapter's messages ---------------------------------------
+make -s -C "$ROOT" "$BUILD/examples/test_kvconf" BUILD="$BUILD" >/dev/null || fail "cannot build examples/kvconf"
+: >plain
+LEAKGATE_LOG_FILE=$WORK/cr.%p.log LEAKGATE_REPORT=$WORK/plain/r.json \
+    LD_PRELOAD=$BUILD/lib/libleakgate.so:$BUILD/lib/libleakgate-criterion.so \
+    "$BUILD/examples/test_kvconf" >cr.out 2>cr.err
+grep -q '^leakgate:' cr.err && fail "Criterion adapter: its message on stderr: $(grep '^leakgate:' cr.err)"
+cat "$WORK"/cr.*.log 2>/dev/null | grep -q "^leakgate: LEAKGATE_REPORT=$WORK/plain/r.json: cannot create " ||
+    fail "Criterion adapter: its message is not in the log: $(cat "$WORK"/cr.*.log 2>/dev/null)"
+
 # ---- leakgate tap: TAP on stdout, the failure text in the log ----------------
 "$LG" tap --log-file "$WORK/tap.log" -- "$PLAIN" leak >tap.out 2>tap.err
 [ $? = 23 ] || fail "tap --log-file: not exit 23"
@@ -92,7 +102,6 @@ bad '--log-file: needs a value' "$LG" run --log-file
 [ -s "$WORK/pct.%.log" ] || fail "%% is not a '%'"
 # A log the traced program cannot open (under a regular file: even root
 # cannot): said once on stderr, which takes the messages.
-: >plain
 LEAKGATE_LOG_FILE=$WORK/plain/x.log LEAKGATE_UNWIND=sideways LD_PRELOAD=$BUILD/lib/libleakgate.so \
     "$PROG" clean >/dev/null 2>ro.err
 grep -q "^leakgate: LEAKGATE_LOG_FILE=$WORK/plain/x.log: Not a directory; leakgate's messages go to standard error$" ro.err ||
