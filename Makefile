@@ -50,8 +50,8 @@ CLI        := $(BUILD)/bin/leakgate
 CR_SO      := $(BUILD)/lib/libleakgate-criterion.so
 TAP_SO     := $(BUILD)/lib/libleakgate-tap.so
 
-.PHONY: all check demo unit integration python python-install bench realsuite install \
-        install-tap asan ubsan valgrind fuzz format help clean
+.PHONY: all check demo unit integration python python-install sdist dist bench realsuite \
+        install install-tap asan ubsan valgrind fuzz format help clean
 .DEFAULT_GOAL := all
 
 all: $(SO) $(ARCHIVE) $(CORE_AR) $(GATE_AR) $(CLI) $(CR_SO) $(TAP_SO) ## build the libraries, archives, adapters and the leakgate command into build/
@@ -66,8 +66,8 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)$(CC) $(LIB_CFLAGS) -c $< -o $@
 
 # ---- runtime: runtime/ ------------------------------------------------------
-# The allocation hooks (hooks*.c) go into the preloaded library and the
-# linked-mode archive only: the command and the Python package do not
+# The allocation hooks (hooks*.c) go into the preloaded library (the Python
+# package's too) and the linked-mode archive only: the command does not
 # interpose malloc.
 RT_SRCS    := $(filter-out runtime/hooks%.c,$(sort $(wildcard runtime/*.c)))
 HOOK_SRCS  := $(sort $(wildcard runtime/hooks*.c))
@@ -148,14 +148,15 @@ $(TAP_SO): $(BUILD)/obj/adapters/tap/tap.o $(SO)
 	    -L$(BUILD)/lib -lleakgate -Wl,-rpath,'$$ORIGIN'
 
 # ---- adapters: pytest, leakgate's Python package in the virtual environment -
-# adapters/pytest/setup.py compiles runtime/ and plugin/*.c itself.
+# adapters/pytest/setup.py builds $(SO) and $(CLI) with this Makefile into the
+# package (leakgate/lib/, leakgate/bin/), and compiles the binding itself.
 VENV     ?= .venv
 PY       := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.leakgate-installed
 PY_SRCS  := $(shell find adapters/pytest/src adapters/pytest/setup.py adapters/pytest/pyproject.toml \
-              -name '*.py' -o -name '*.c' -o -name '*.toml' 2>/dev/null) \
-            $(CORE_SRCS) $(wildcard runtime/*.h runtime/include/leakgate/*.h plugin/*.h \
-              plugin/include/leakgate/*.h)
+              -name '*.py' -o -name '*.c' -o -name '*.h' -o -name '*.toml' 2>/dev/null) \
+            $(CORE_SRCS) $(HOOK_SRCS) $(CLI_SRCS) $(wildcard runtime/*.h runtime/include/leakgate/*.h \
+              plugin/*.h plugin/include/leakgate/*.h)
 
 $(PY_STAMP): $(PY_SRCS)
 	@test -x $(PY) || { echo "leakgate: no Python environment in $(VENV): run sh ci/install-deps.sh"; exit 1; }
@@ -164,6 +165,30 @@ $(PY_STAMP): $(PY_SRCS)
 	    ./adapters/pytest && touch $@
 
 python-install: $(PY_STAMP) ## install leakgate's Python package into $(VENV)
+
+# The Python distribution.  Its sdist is adapters/pytest/ with the C sources
+# and this Makefile staged beside it (MANIFEST.in takes them), so that it
+# builds outside a checkout; the wheel is built from the sdist.
+LG_VERSION = $(shell sed -n 's/^\#define LG_VERSION "\(.*\)"/\1/p' runtime/include/leakgate/runtime.h)
+DIST       := $(BUILD)/dist
+SDIST      := $(DIST)/leakgate-$(LG_VERSION).tar.gz
+$(SDIST): $(PY_SRCS) Makefile adapters/pytest/MANIFEST.in adapters/pytest/README.md
+	@test -x $(PY) || { echo "leakgate: no Python environment in $(VENV): run sh ci/install-deps.sh"; exit 1; }
+	@echo "  SDIST   $@"
+	$(Q)rm -rf $(DIST)/stage && mkdir -p $(DIST)/stage
+	$(Q)cp -R adapters/pytest/pyproject.toml adapters/pytest/setup.py adapters/pytest/MANIFEST.in \
+	    adapters/pytest/README.md adapters/pytest/src runtime plugin Makefile $(DIST)/stage/
+	$(Q)cd $(DIST)/stage && $(abspath $(PY)) -c 'import sys; from setuptools import build_meta as b; \
+	    b.build_sdist(sys.argv[1])' $(abspath $(DIST)) >/dev/null 2>&1 || \
+	    { echo "leakgate: building the sdist failed (cd $(DIST)/stage && python -m build --sdist)"; exit 1; }
+	$(Q)rm -rf $(DIST)/stage
+
+sdist: $(SDIST) ## write the Python sdist into build/dist/
+
+dist: $(SDIST) ## write the Python sdist and a wheel built from it into build/dist/
+	@echo "  WHEEL   $(DIST)"
+	$(Q)$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation \
+	    -w $(DIST) $(SDIST)
 
 # ---- examples: the demo suites (examples/) ----------------------------------
 EXAMPLE := $(BUILD)/examples/test_kvconf
@@ -271,10 +296,11 @@ integration: all $(HELPER_BINS) $(TAP_PROGS) $(BENCH_BINS) ## run the integratio
 
 # Under sanitizers the Python tests are skipped: the interpreter is not built
 # with them.
-python: all $(PY_STAMP) ## run the Python tests (binding, CPython's test_tracemalloc, pytest plugin)
+python: all $(PY_STAMP) $(SDIST) ## run the Python tests (binding, CPython's test_tracemalloc, pytest plugin, the sdist)
 ifeq ($(SAN),)
 	$(Q)cd tests/python && LEAKGATE_BUILD=$(abspath $(BUILD)) ../../$(PY) run_tracemalloc_suite.py
-	$(Q)cd tests/python && LEAKGATE_BUILD=$(abspath $(BUILD)) ../../$(PY) -m pytest -q \
+	$(Q)cd tests/python && LEAKGATE_BUILD=$(abspath $(BUILD)) LEAKGATE_SDIST=$(abspath $(SDIST)) \
+	    ../../$(PY) -m pytest -q \
 	    -p no:cacheprovider -n 2 .
 endif
 

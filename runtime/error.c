@@ -17,6 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const char *lg_version(void)
+{
+    return LG_VERSION;
+}
+
 const char *lg_strerror(int code)
 {
     switch (code) {

@@ -18,8 +18,11 @@
  *   pool: [hdr|block][hdr|block]........[free space]
  *          hdr = 16 bytes holding the block size (for realloc)
  *
- * Built with LG_NO_INTERPOSE (AddressSanitizer builds, whose runtime owns
- * malloc), the hooks exist only as lg__hook_* functions that tests call.
+ * Names: each hook is lg__hook_<name> (hidden: what hooks_got.c writes into
+ * other objects' imported-symbol tables), exported as <name> by an alias so
+ * that a preload or a link interposes it.  Built with LG_NO_INTERPOSE
+ * (AddressSanitizer builds, whose runtime owns malloc), there are no
+ * aliases: tests call the lg__hook_* functions.
  */
 #include "lg_internal.h"
 
@@ -82,12 +85,8 @@ static LG_NOINLINE bool bootstrap(void)
 
 /* ---- the hooks ----------------------------------------------------------- */
 
-#ifdef LG_NO_INTERPOSE
 #define HOOK(name) lg__hook_##name
-#else
-#define HOOK(name) name
-#endif
-#define HOOK_API LG_API LG_HOOK_TEXT
+#define HOOK_API   LG_HOOK_TEXT
 
 /* Every hook's prototype, from the one list (lg_internal.h): a hand-written
  * hook that strays from it does not compile. */
@@ -258,6 +257,15 @@ HOOK_API size_t HOOK(malloc_usable_size)(void *p)
         return pool_size(p);
     return READY() && lg__real.malloc_usable_size ? lg__real.malloc_usable_size(p) : 0;
 }
+
+#ifndef LG_NO_INTERPOSE
+/* The hooks under the C library's names: what a preload or a link
+ * interposes. */
+#define EXPORT_HOOK(name, ret, params, args, body, size, align) \
+    extern __typeof__(name) name __attribute__((alias("lg__hook_" #name), visibility("default")));
+LG_FOR_EACH_HOOKED_FUNCTION(EXPORT_HOOK)
+#undef EXPORT_HOOK
+#endif
 
 /* ---- process set-up ------------------------------------------------------ */
 

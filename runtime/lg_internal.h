@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #define LG_UNUSED(x)   ((void)(x))
 #define LG_LIKELY(x)   __builtin_expect(!!(x), 1)
@@ -134,6 +135,7 @@ struct lg__real {
 #define LG_REAL_FIELD(name, ret, params, args, body, size, align) ret(*name) params;
     LG_FOR_EACH_HOOKED_FUNCTION(LG_REAL_FIELD)
 #undef LG_REAL_FIELD
+    void *(*dlopen)(const char *, int); /* for lg__hook_dlopen; not hooked when interposing */
 };
 
 /* Resolved by lg__real_init() with dlsym(RTLD_NEXT); until then NULL. */
@@ -397,13 +399,20 @@ void lg__atfork_register(void);
  * made meanwhile straight through.  Defined in trace.c. */
 extern LG_TLS int lg__in_hook;
 
-#ifdef LG_NO_INTERPOSE
-/* Sanitizer builds, whose runtime owns malloc: the hooks under these names
- * (lg__hook_malloc, ...), called only by tests. */
+/* The hooks (hooks.c, hooks_dl.c) under internal names, hidden: the
+ * imported-symbol patcher (hooks_got.c) points other objects at them, and
+ * sanitizer builds (LG_NO_INTERPOSE, whose runtime owns malloc) have only
+ * these, called by tests.  Interposing builds also export them under the C
+ * library's names (malloc, free, ..., dlclose). */
 #define LG_HOOK_DECL(name, ret, params, args, body, size, align) ret lg__hook_##name params;
 LG_FOR_EACH_HOOKED_FUNCTION(LG_HOOK_DECL)
 #undef LG_HOOK_DECL
-#endif
+int lg__hook_dlclose(void *handle);
+void *lg__hook_dlopen(const char *file, int flags);
+
+/* Called by lg__hook_dlopen after an object was loaded: patches its
+ * imported-symbol table when lg_imports_patch() is in force. */
+void lg__imports_loaded(void);
 
 /* Mark hooks (mark.c), called by trace.c with no table lock held. */
 extern volatile int lg__mark_active; /* fast check, protected by mark lock */

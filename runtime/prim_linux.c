@@ -57,6 +57,7 @@ int lg__real_init(void)
 #define RESOLVE_ONE(name, ret, params, args, body, size, align) RESOLVE(name);
     LG_FOR_EACH_HOOKED_FUNCTION(RESOLVE_ONE)
 #undef RESOLVE_ONE
+    RESOLVE(dlopen);
 #undef RESOLVE
     if (libc)
         dlclose(libc); /* RTLD_NOLOAD: only drops the reference just taken */

@@ -1,15 +1,23 @@
-"""Builds leakgate's Python binding.
+"""Builds leakgate's Python distribution: the binding (leakgate._leakgate),
+the runtime library it uses, and the `leakgate` command.
 
-The runtime and plugin C sources (../../runtime, ../../plugin) are compiled
-into ``leakgate/libleakgate.so`` beside the extension, which loads it through
-its run path.  The library keeps the name (soname) of the one ``make``
-builds, so when that one is preloaded (``leakgate run -- python ...``) the
-dynamic loader gives the extension the preloaded library: one runtime, one
-trace table for Python and C allocations.  The malloc hooks themselves are
-left out of the packaged copy: without the preload, only the Python domain
-is traced.
+The C runtime is built by the project's Makefile, from runtime/ and plugin/
+beside this file in an sdist (`make dist` puts them there) or two levels up
+in a checkout, into the package:
+
+    leakgate/lib/libleakgate.so   the runtime with its malloc hooks: what the
+                                  binding links (run path $ORIGIN/lib) and
+                                  what `leakgate run` preloads (one file)
+    leakgate/bin/leakgate         the command, started by the `leakgate`
+                                  console script (leakgate/_cli.py)
+
+The C libraries it needs are looked up with pkg-config first, so that a
+missing one is named with the Debian package that provides it.
 """
 import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -17,37 +25,50 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-INCLUDES = [str(ROOT / d) for d in ("runtime/include", "plugin/include", "runtime", "plugin")]
-CFLAGS = ["-std=gnu11", "-O2", "-g", "-fno-omit-frame-pointer", "-fvisibility=hidden"]
+ROOT = HERE if (HERE / "runtime").is_dir() else HERE.parent.parent
+C_DEPS = (("libdw", "libdw-dev"), ("libelf", "libelf-dev"), ("libunwind", "libunwind-dev"))
 PTH = ("import os; (os.environ.get('LEAKGATE_PYTHON') or os.environ.get('LEAKGATE_RUN_PID'))"
        " and __import__('leakgate._startup')\n")
 
 
-def runtime_sources():
-    srcs = sorted((ROOT / "runtime").glob("*.c")) + sorted((ROOT / "plugin").glob("*.c"))
-    return [str(p) for p in srcs if not p.name.startswith("hooks")]
+def version():
+    header = ROOT / "runtime" / "include" / "leakgate" / "runtime.h"
+    try:
+        return re.search(r'#define LG_VERSION "([^"]+)"', header.read_text()).group(1)
+    except (OSError, AttributeError):
+        raise SystemExit(f"leakgate: no runtime sources under {ROOT} (runtime/include/leakgate/"
+                         "runtime.h): build from an sdist (make dist) or from a checkout") from None
+
+
+def check_tools():
+    """Names every missing tool or C library with its Debian package."""
+    missing = [(tool, deb) for tool, deb in (("make", "make"), ("cc", "gcc"),
+                                             ("pkg-config", "pkg-config"))
+               if not shutil.which(tool)]
+    if not missing:
+        missing = [(lib, deb) for lib, deb in C_DEPS
+                   if subprocess.run(["pkg-config", "--exists", lib]).returncode != 0]
+    if missing:
+        raise SystemExit("leakgate: cannot build: not found: " +
+                         ", ".join(f"{name} (Debian package {deb})" for name, deb in missing) +
+                         "; apt-get install " + " ".join(deb for _, deb in missing))
 
 
 class BuildExt(build_ext):
     def build_extensions(self):
-        if not (ROOT / "runtime" / "include" / "leakgate" / "runtime.h").exists():
-            raise SystemExit(f"leakgate: the runtime sources are missing under {ROOT}; "
-                             "install from a checkout: pip install ./adapters/pytest")
-        libdir = Path(self.build_lib) / "leakgate"
-        libdir.mkdir(parents=True, exist_ok=True)
-        objs = self.compiler.compile(
-            runtime_sources(), output_dir=self.build_temp,
-            macros=[("_GNU_SOURCE", None), ("LG_BUILDING_LIBRARY", None)],
-            include_dirs=INCLUDES, extra_postargs=CFLAGS + ["-fPIC"])
-        self.compiler.link_shared_object(
-            objs, str(libdir / "libleakgate.so"),
-            libraries=["dw", "elf", "unwind", "dl", "pthread"],
-            extra_postargs=["-Wl,-soname,libleakgate.so"])
+        check_tools()
+        out = Path(self.build_temp).resolve() / "runtime"
+        lib, cli = out / "lib" / "libleakgate.so", out / "bin" / "leakgate"
+        subprocess.run(["make", "-C", str(ROOT), f"BUILD={out}", str(lib), str(cli)], check=True)
+        pkg = Path(self.build_lib) / "leakgate"
+        for src, dst in ((lib, pkg / "lib"), (cli, pkg / "bin")):
+            dst.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
         for ext in self.extensions:
-            ext.include_dirs += INCLUDES[:2]
+            ext.include_dirs += [str(ROOT / "runtime/include"), str(ROOT / "plugin/include")]
             ext.extra_compile_args += ["-std=gnu11", "-fvisibility=hidden"]
-            ext.extra_link_args += [f"-L{libdir}", "-l:libleakgate.so", "-Wl,-rpath,$ORIGIN"]
+            ext.extra_link_args += [f"-L{pkg / 'lib'}", "-l:libleakgate.so",
+                                    "-Wl,-rpath,$ORIGIN/lib"]
         super().build_extensions()
 
 
@@ -64,6 +85,8 @@ class BuildPy(build_py):
 
 
 setup(
-    ext_modules=[Extension("leakgate._leakgate", ["src/leakgate/_leakgate.c"])],
+    version=version(),
+    ext_modules=[Extension("leakgate._leakgate", ["src/leakgate/_leakgate.c"],
+                           depends=["src/leakgate/compat.h"])],
     cmdclass={"build_ext": BuildExt, "build_py": BuildPy},
 )

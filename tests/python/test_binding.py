@@ -27,7 +27,7 @@ def tracing():
 
 def runtime_library():
     """The runtime the extension uses (ctypes handle), for its C API."""
-    return Path(leakgate._leakgate.__file__).with_name("libleakgate.so")
+    return Path(leakgate._leakgate.__file__).parent / "lib" / "libleakgate.so"
 
 
 # ---- start-up switch (PYTHONTRACEMALLOC's equivalent) ----------------------

@@ -46,7 +46,8 @@ extern "C" {
     X(STALE, -8, "mark is no longer the active mark")    \
     X(SYNTAX, -9, "syntax error")                        \
     X(NOTFOUND, -10, "not found")                        \
-    X(NOSTOP, -11, "a thread could not be stopped for the scan")
+    X(NOSTOP, -11, "a thread could not be stopped for the scan") \
+    X(NOTSUP, -12, "not supported by this build or platform")
 
 enum {
 #define LG_ERRNO_ENUM(name, value, msg) LG_E##name = value,
@@ -70,6 +71,13 @@ LG_API void lg_log_write(const char *text, size_t len);
  * a '%' other than %p and %%, a directory, a directory that does not exist
  * or cannot be written in). */
 LG_API int lg_log_check(const char *name, const char *value, char *err, size_t errlen);
+
+/* The version of the runtime: what this header was released with
+ * (LG_VERSION) and what the loaded library says (lg_version()).  A program
+ * or binding built against one runtime and given another (a preloaded
+ * libleakgate.so of another release) compares the two. */
+#define LG_VERSION "0.1.0"
+LG_API const char *lg_version(void);
 
 /* ---- tracing ----------------------------------------------------------- */
 
@@ -237,6 +245,30 @@ LG_API int lg_track_frames(uint32_t domain, uintptr_t ptr, size_t size, const ui
  * traced once, in its most specific domain. */
 LG_API int lg_untraced_enter(void);
 LG_API void lg_untraced_leave(int previous);
+
+/* ---- native hooks without a preload ------------------------------------
+ *
+ * The malloc family reaches the tracer's hooks when libleakgate.so is
+ * preloaded or linked (interposed), or, in a process that loaded it later
+ * (an interpreter's binding), when the loaded objects' imported-symbol
+ * tables are patched: their calls of malloc, calloc, realloc, free,
+ * reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc
+ * (and dlopen, to patch objects loaded later) go to the hooks.  Blocks
+ * allocated before are passed through untraced when freed. */
+
+enum { LG_HOOKS_NONE = 0, LG_HOOKS_INTERPOSED = 1, LG_HOOKS_PATCHED = 2 };
+
+/* How the malloc family reaches the hooks now: LG_HOOKS_*. */
+LG_API int lg_native_hooks(void);
+
+/* Patches every loaded object (but the dynamic linker and this library)
+ * unless the hooks are interposed.  Returns LG_HOOKS_INTERPOSED or
+ * LG_HOOKS_PATCHED, or LG_ENOTSUP (sanitizer builds, other architectures). */
+LG_API int lg_imports_patch(void);
+
+/* Puts the real functions back into every patched slot.  No-op when not
+ * patched. */
+LG_API void lg_imports_restore(void);
 
 /* ---- snapshots --------------------------------------------------------- */
 

@@ -31,18 +31,18 @@
  * the GIL, the frame cache under its own lock: capture may run without the
  * GIL); the module itself keeps no state.
  *
- * Supported: CPython 3.11 and 3.12 (frame access uses their internal
- * frame layout, as profilers do).
+ * Native tracing.  start() also patches the imported-symbol tables of the
+ * loaded objects (lg_imports_patch) unless the runtime's malloc hooks are
+ * interposed already (`leakgate run`): C extensions' malloc calls are then
+ * traced in the C domain; stop() restores the tables.
+ *
+ * Supported: CPython 3.11, 3.12 and 3.13; what differs between them (frame
+ * access uses the internal frame layout, as profilers do) is in compat.h.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030D0000
-#error "leakgate's Python binding supports CPython 3.11 and 3.12"
-#endif
-#define Py_BUILD_CORE 1
-#include <internal/pycore_frame.h>
-#undef Py_BUILD_CORE
+#include "compat.h"
 
 #include <leakgate/report.h>
 #include <leakgate/runtime.h>
@@ -193,20 +193,6 @@ static int line_of(PyCodeObject *code, int lasti, PyThreadState *ts, int cache)
     return lines[lasti] - 2;
 }
 
-/* The thread state of the calling thread, and whether it holds the GIL. */
-static PyThreadState *thread_state(int *gil)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    PyThreadState *attached = _PyThreadState_UncheckedGet();
-    PyThreadState *ts = attached ? attached : PyGILState_GetThisThreadState();
-    *gil = attached != NULL;
-#else
-    PyThreadState *ts = PyGILState_GetThisThreadState();
-    *gil = ts && ts == _PyThreadState_UncheckedGet(); /* the GIL's holder */
-#endif
-    return ts;
-}
-
 /* The calling thread's Python frames, most recent first.  Runs inside
  * allocation hooks, always in an untraced section.  A thread that released
  * the GIL (a C extension calling malloc between Py_BEGIN_ALLOW_THREADS and
@@ -220,22 +206,18 @@ static int capture_frames(uintptr_t *out, int max, uint32_t *total, int lines)
     if (max == 0)
         return 0;
     int gil;
-    PyThreadState *ts = thread_state(&gil);
-    if (!ts || !ts->cframe)
+    PyThreadState *ts = compat_thread_state(&gil);
+    if (!ts)
         return 0;
     int saved = errno, n = 0;
     uint32_t t = 0;
     pthread_mutex_lock(&hk.lock);
-    for (_PyInterpreterFrame *f = ts->cframe->current_frame; f; f = f->previous) {
-#if PY_VERSION_HEX >= 0x030C0000
-        if (f->owner == FRAME_OWNED_BY_CSTACK)
-            continue;
-#endif
-        if (_PyFrame_IsIncomplete(f))
+    for (_PyInterpreterFrame *f = compat_top_frame(ts); f; f = f->previous) {
+        PyCodeObject *code = compat_frame_code(f);
+        if (!code)
             continue;
         t++;
         if (n < max) {
-            PyCodeObject *code = f->f_code;
             int line = line_of(code, _PyInterpreterFrame_LASTI(f), ts, lines && gil);
             uintptr_t w = frame_word_locked(code, line, gil);
             out[n++] = w ? w : lg_interp_frame("<unknown>", 0, NULL);
@@ -443,18 +425,36 @@ static PyObject *m_start(PyObject *self, PyObject *arg)
     if (n < 1 || n > LG_FRAMES_MAX)
         return PyErr_Format(PyExc_ValueError, "the number of frames must be in range [1; %d]",
                             LG_FRAMES_MAX);
+    const char *native = getenv("LEAKGATE_NATIVE");
+    if (native && *native && strcmp(native, "0") != 0 && strcmp(native, "1") != 0)
+        return PyErr_Format(PyExc_ValueError, "LEAKGATE_NATIVE=%s: expected 0 (trace only "
+                            "Python allocations) or 1 (C extensions' too, the default)", native);
     int rc = lg_start((int)n);
     if (rc)
         return raise_lg(rc);
     hooks_install();
+    if (!native || strcmp(native, "0") != 0)
+        lg_imports_patch(); /* LG_ENOTSUP: native_hooks() tells */
     Py_RETURN_NONE;
 }
 
 static PyObject *m_stop(PyObject *self, PyObject *unused)
 {
+    lg_imports_restore();
     hooks_remove();
     lg_stop();
     Py_RETURN_NONE;
+}
+
+/* How C extensions' malloc calls reach the tracer: "interposed" (the
+ * runtime preloaded: `leakgate run`), "patched" (their imported-symbol
+ * tables, by start()) or "off". */
+static PyObject *m_native_hooks(PyObject *self, PyObject *unused)
+{
+    int mode = lg_native_hooks();
+    return PyUnicode_FromString(mode == LG_HOOKS_INTERPOSED ? "interposed"
+                                : mode == LG_HOOKS_PATCHED  ? "patched"
+                                                            : "off");
 }
 
 static PyObject *m_is_tracing(PyObject *self, PyObject *unused)
@@ -497,22 +497,10 @@ static PyObject *m_lost_traces(PyObject *self, PyObject *unused)
     return PyLong_FromUnsignedLongLong(lg_get_lost_traces());
 }
 
-/* Bytes before the object in its block: the GC header (two words in 3.11
- * and 3.12) and the managed dict's pre-header (two pointers). */
-static size_t pre_header(PyTypeObject *tp)
-{
-    size_t n = 0;
-    if (PyType_IS_GC(tp))
-        n += 2 * sizeof(uintptr_t);
-    if (PyType_HasFeature(tp, Py_TPFLAGS_MANAGED_DICT))
-        n += 2 * sizeof(PyObject *);
-    return n;
-}
-
 static PyObject *m_get_object_traceback(PyObject *self, PyObject *obj)
 {
     uintptr_t words[LG_FRAMES_MAX];
-    uintptr_t p = (uintptr_t)obj - pre_header(Py_TYPE(obj));
+    uintptr_t p = (uintptr_t)obj - compat_pre_header(Py_TYPE(obj));
     int n = lg_get_traceback(LG_DOMAIN_PYTHON, p, words, LG_FRAMES_MAX);
     if (n < 0)
         Py_RETURN_NONE;
@@ -1084,6 +1072,7 @@ static PyObject *m_trace_only_thread(PyObject *self, PyObject *arg)
 static PyMethodDef methods[] = {
     {"start", m_start, METH_O, NULL},
     {"stop", m_stop, METH_NOARGS, NULL},
+    {"native_hooks", m_native_hooks, METH_NOARGS, NULL},
     {"is_tracing", m_is_tracing, METH_NOARGS, NULL},
     {"clear_traces", m_clear_traces, METH_NOARGS, NULL},
     {"get_traceback_limit", m_get_traceback_limit, METH_NOARGS, NULL},
@@ -1105,6 +1094,16 @@ static PyMethodDef methods[] = {
 
 static int exec_module(PyObject *m)
 {
+    /* The loader gives this module the libleakgate.so already in the
+     * process when there is one (preloaded by another installation's
+     * `leakgate run`): refuse a runtime of another release. */
+    if (strcmp(lg_version(), LG_VERSION) != 0) {
+        PyErr_Format(PyExc_ImportError,
+                     "leakgate: the loaded runtime (libleakgate.so) is version %s, this binding "
+                     "%s: run Python with the leakgate command of the binding's installation",
+                     lg_version(), LG_VERSION);
+        return -1;
+    }
     PyObject *mark_type = PyType_FromSpec(&mark_spec);
     if (!mark_type || PyModule_AddObject(m, "_Mark", mark_type) < 0) {
         Py_XDECREF(mark_type);

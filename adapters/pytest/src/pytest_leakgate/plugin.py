@@ -75,8 +75,16 @@ RERUN_HINT = ("@pytest.mark.leaks(warmup=0, runs=1) measures its first run (cach
 # A run after the reported one that raises one of these leaves the test
 # unchecked, whatever the runs before it measured.
 STOPS = (KeyboardInterrupt, SystemExit, RerunExit)
-RUN_HINT = ("To find leaks of C extensions too (native frames after the Python ones), "
-            "run pytest under leakgate's runtime: leakgate run -- pytest --leaks ...")
+RUN_HINT = ("C extensions' malloc calls are traced too (native frames after the Python "
+            "ones), in the process (LEAKGATE_NATIVE=0: not) or under leakgate's runtime: "
+            "leakgate run -- pytest --leaks ...")
+NATIVE_HEADER = {
+    "patched": "leakgate: native allocations traced (C extensions' imported-symbol tables "
+               "patched)",
+    "interposed": "leakgate: native allocations traced (libleakgate.so preloaded)",
+    "off": "leakgate: native allocations NOT traced ({why}): to trace C extensions, "
+           "{how}",
+}
 
 
 def pytest_addoption(parser):
@@ -238,6 +246,14 @@ class LeakChecker:
         # Between tests, blocks are traced without their Python frames: a
         # test's frees of older blocks still count, at a fraction of the cost.
         _leakgate.capture_frames(0)
+
+    def pytest_report_header(self, config):
+        """One line: whether C extensions' allocations are traced."""
+        mode = _leakgate.native_hooks()
+        off = os.environ.get("LEAKGATE_NATIVE") == "0"
+        return NATIVE_HEADER[mode].format(
+            why="LEAKGATE_NATIVE=0" if off else "this build cannot patch imported symbols",
+            how="unset LEAKGATE_NATIVE" if off else "run leakgate run -- pytest --leaks")
 
     def _new_session(self, test_filters):
         """A session with the options' limits and filters, and test_filters
