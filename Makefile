@@ -50,7 +50,7 @@ CLI        := $(BUILD)/bin/leakgate
 CR_SO      := $(BUILD)/lib/libleakgate-criterion.so
 TAP_SO     := $(BUILD)/lib/libleakgate-tap.so
 
-.PHONY: all check demo unit integration python python-install sdist dist bench realsuite \
+.PHONY: all check demo unit integration python python-install sdist dist python-versions bench realsuite \
         install install-tap asan ubsan valgrind fuzz format help clean
 .DEFAULT_GOAL := all
 
@@ -189,6 +189,27 @@ dist: $(SDIST) ## write the Python sdist and a wheel built from it into build/di
 	@echo "  WHEEL   $(DIST)"
 	$(Q)$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation \
 	    -w $(DIST) $(SDIST)
+
+# Every supported CPython found (pyenv's, else on PATH): the sdist installed
+# into build/py<version>/, and the Python tests run there.
+PY_VERSIONS := 3.11 3.12 3.13
+PYTHONS ?= $(foreach v,$(PY_VERSIONS),$(firstword $(wildcard $(HOME)/.pyenv/versions/$(v).*/bin/python$(v)) \
+             $(shell command -v python$(v) 2>/dev/null)))
+PY_TEST_DEPS := setuptools wheel pytest pytest-xdist pytest-asyncio 'tap.py[yaml]'
+
+python-versions: all $(SDIST) ## run the Python tests on every supported CPython found (3.11 to 3.13)
+	@echo "leakgate: CPython interpreters: $(or $(PYTHONS),none found)"
+	$(Q)for py in $(PYTHONS); do \
+	    v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])') && env=$(BUILD)/py$$v && \
+	    echo "== CPython $$v: $$py" && { test -x $$env/bin/python || $$py -m venv $$env; } && \
+	    $$env/bin/pip install -q --disable-pip-version-check $(PY_TEST_DEPS) && \
+	    $$env/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+	        --force-reinstall $(abspath $(SDIST)) && \
+	    (cd tests/python && LEAKGATE_BUILD=$(abspath $(BUILD)) LEAKGATE_SDIST=$(abspath $(SDIST)) \
+	        $(abspath $(BUILD))/py$$v/bin/python run_tracemalloc_suite.py && \
+	     LEAKGATE_BUILD=$(abspath $(BUILD)) LEAKGATE_SDIST=$(abspath $(SDIST)) \
+	        $(abspath $(BUILD))/py$$v/bin/python -m pytest -q -p no:cacheprovider -n 2 .) || exit 1; \
+	done
 
 # ---- examples: the demo suites (examples/) ----------------------------------
 EXAMPLE := $(BUILD)/examples/test_kvconf

@@ -1,7 +1,7 @@
 """The benchmark driver of `make bench`: runs leakgate and the tools users
 would otherwise pick side by side, in the same run, and writes RESULTS.md.
 
-    python3 bench/run.py [--small] [--runs N] [--out PATH]
+    python3 bench/run.py [--small] [--runs N] [--out PATH] [--only 6|pytest]
 
 Builds what it needs with make first (a no-op under `make bench`).  Every figure is the median of N runs (default 5, env
 BENCH_RUNS).  --small runs tiny sizes once each and skips what needs the
@@ -11,7 +11,8 @@ still builds and runs.
 Items (see RESULTS.md): 1 hook cost, 2 per-test verdict cost, 3 tracer
 memory, 4 Python loops, 5 whole suites, 6 reachability scan.
 --only 6 runs item 6 alone and replaces its section (and its commands) in
-an existing report.  Items 4 and the pytest half of 5
+an existing report; --only pytest does the same for the pytest half of
+item 5.  Items 4 and the pytest half of 5
 need leakgate's Python binding in .venv/bin/python (or BENCH_PYTHON);
 without it their leakgate rows say so and the rest is still measured.
 """
@@ -401,32 +402,79 @@ def memray_python(b):
     return py
 
 
+def suite_times(b, item, cmd, env=None):
+    """Median wall time and main-thread CPU time (bench/pysuite/conftest.py
+    writes it) of cmd over b.runs runs, in seconds."""
+    cpu_file = os.path.join(BENCH, "pysuite-cpu")
+    walls, cpus = [], []
+    for _ in range(b.runs):
+        if os.path.exists(cpu_file):
+            os.remove(cpu_file)
+        walls.append(b.run(item, cmd, dict(env or {}, BENCH_CPU_FILE=cpu_file))[1])
+        with open(cpu_file) as f:
+            cpus.append(float(f.read()))
+    return statistics.median(walls), statistics.median(cpus)
+
+
 def pytest_suite(b, binding):
     item = "5"
     b.w("### pytest: bench/pysuite (120 tests)")
     b.w()
-    b.w("Wall time of the whole run, median.  leakgate: `pytest --leaks` in .venv; "
-        "pytest-memray: `pytest --memray` with `limit_leaks` put on every test by "
-        "bench/pysuite/conftest.py (BENCH_LIMIT_LEAKS), in a venv under build/.  Each "
-        "ratio is against the plain run of the same interpreter.")
+    b.w("Median of the whole run: wall time, and the CPU time of pytest's main thread "
+        "(time.thread_time() at the end, written by bench/pysuite/conftest.py: other work "
+        "on the shared machine does not stretch it).  leakgate: `pytest --leaks` in .venv, "
+        "C extensions traced in the process (imported-symbol tables patched, the default), "
+        "Python allocations only (LEAKGATE_NATIVE=0), and under `leakgate run --` (the "
+        "runtime preloaded: every malloc of the process traced).  pytest-memray: "
+        "`pytest --memray` with `limit_leaks` put on every test by bench/pysuite/conftest.py "
+        "(BENCH_LIMIT_LEAKS), in a venv under build/, without and with `--native` (its "
+        "native tracking: it patches the same tables).  Each ratio is against the plain run "
+        "of the same interpreter.")
     b.w()
     base = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "bench/pysuite"]
     rows = []
+
+    def row(name, plain, checked):
+        rows.append([name, f"{plain[0]:.3f}", f"{checked[0]:.3f}", f"{checked[0] / plain[0]:.2f}x",
+                     f"{plain[1]:.3f}", f"{checked[1]:.3f}", f"{checked[1] / plain[1]:.2f}x"])
+
     if binding:
-        plain = b.median_time(item, [VENV_PY] + base)
-        lg = b.median_time(item, [VENV_PY] + base + ["--leaks"])
-        rows.append(["leakgate `--leaks`", f"{plain:.3f}", f"{lg:.3f}", f"{lg / plain:.2f}x"])
+        plain = suite_times(b, item, [VENV_PY] + base)
+        row("leakgate `--leaks`, C extensions traced in the process", plain,
+            suite_times(b, item, [VENV_PY] + base + ["--leaks"]))
+        row("leakgate `--leaks`, Python only (`LEAKGATE_NATIVE=0`)", plain,
+            suite_times(b, item, [VENV_PY] + base + ["--leaks"], {"LEAKGATE_NATIVE": "0"}))
+        row("`leakgate run -- pytest --leaks` (preloaded)", plain,
+            suite_times(b, item, [CLI, "run", "--", VENV_PY] + base + ["--leaks"]))
     else:
-        rows.append(["leakgate `--leaks`", "n/a", NOT_INSTALLED, "n/a"])
+        rows.append(["leakgate `--leaks`"] + ["n/a", NOT_INSTALLED] + ["n/a"] * 4)
     mpy = memray_python(b)
     if mpy:
-        plain = b.median_time(item, [mpy] + base)
-        mr = b.median_time(item, [mpy] + base + ["--memray"], {"BENCH_LIMIT_LEAKS": "1 MB"})
-        rows.append(["pytest-memray `limit_leaks`", f"{plain:.3f}", f"{mr:.3f}",
-                     f"{mr / plain:.2f}x"])
+        plain = suite_times(b, item, [mpy] + base)
+        limit = {"BENCH_LIMIT_LEAKS": "1 MB"}
+        row("pytest-memray `limit_leaks`", plain,
+            suite_times(b, item, [mpy] + base + ["--memray"], limit))
+        row("pytest-memray `limit_leaks`, `--native`", plain,
+            suite_times(b, item, [mpy] + base + ["--memray", "--native"], limit))
     else:
-        rows.append(["pytest-memray `limit_leaks`", "n/a", "not installed", "n/a"])
-    b.table(["checker", "plain s", "checked s", "checked / plain"], rows)
+        rows.append(["pytest-memray `limit_leaks`"] + ["n/a", "not installed"] + ["n/a"] * 4)
+    b.table(["checker", "plain wall s", "checked wall s", "ratio", "plain CPU s",
+             "checked CPU s", "CPU ratio"], rows)
+
+
+def splice_pytest(path, body):
+    """Replaces the pytest half of item 5 (its ### section, and its commands)
+    in the report at `path`, keeping the rest."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    start = lines.index(body.out[0])
+    stop = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "### ")))
+    lines[start:stop] = body.out
+    keep = [l for l in lines if not (l.startswith("[5] ") and "bench/pysuite" in l)]
+    close = len(keep) - 1 - keep[::-1].index("```")
+    keep[close:close] = [f"[{it}] {line}" for it, line in body.commands]
+    with open(path, "w") as f:
+        f.write("\n".join(keep))
 
 
 # ---- main ---------------------------------------------------------------------------------
@@ -499,22 +547,29 @@ def main(argv):
             runs = int(args.pop(0))
         elif a == "--out" and args:
             out = args.pop(0)
-        elif a == "--only" and args and args[0] == "6":
+        elif a == "--only" and args and args[0] in ("6", "pytest"):
             only = args.pop(0)
         else:
-            sys.exit("usage: run.py [--small] [--runs N] [--out PATH] [--only 6]")
+            sys.exit("usage: run.py [--small] [--runs N] [--out PATH] [--only 6|pytest]")
     os.chdir(ROOT)
     targets = ["all", EXAMPLE, os.path.join(BENCH, "hook_cost_nofp")] + sorted(
         os.path.join(BENCH, f[:-2]) for f in os.listdir("bench") if f.endswith(".c"))
     if tool_version(["clang", "--version"]):
         targets.append(os.path.join(BENCH, "scan_cost_lsan"))
     subprocess.run(["make", "-s", f"BUILD={BUILD}"] + targets, check=True)
-    if only:
+    if only == "6":
         part = Bench(small, runs)
         print("bench: 6. reachability scan", flush=True)
         scan_cost(part)
         splice(out, part, part.commands)
         print(f"bench: replaced item 6 in {out}")
+        return
+    if only == "pytest":
+        part = Bench(small, runs)
+        print("bench: 5. whole suites, pytest", flush=True)
+        pytest_suite(part, binding_available())
+        splice_pytest(out, part)
+        print(f"bench: replaced the pytest half of item 5 in {out}")
         return
     b = Bench(small, runs)
     binding = binding_available()
