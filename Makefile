@@ -190,19 +190,19 @@ dist: $(SDIST) ## write the Python sdist and a wheel built from it into build/di
 	$(Q)$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation \
 	    -w $(DIST) $(SDIST)
 
-# Every supported CPython found (pyenv's, else on PATH): the sdist installed
-# into build/py<version>/, and the Python tests run there.
+# Every supported CPython found (pyenv's, else on PATH): the test tools of
+# ci/install-deps.sh and the sdist installed into build/py<version>/, and the
+# Python tests run there.
 PY_VERSIONS := 3.11 3.12 3.13
 PYTHONS ?= $(foreach v,$(PY_VERSIONS),$(firstword $(wildcard $(HOME)/.pyenv/versions/$(v).*/bin/python$(v)) \
              $(shell command -v python$(v) 2>/dev/null)))
-PY_TEST_DEPS := setuptools wheel pytest pytest-xdist pytest-asyncio 'tap.py[yaml]'
 
 python-versions: all $(SDIST) ## run the Python tests on every supported CPython found (3.11 to 3.13)
 	@echo "leakgate: CPython interpreters: $(or $(PYTHONS),none found)"
 	$(Q)for py in $(PYTHONS); do \
 	    v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])') && env=$(BUILD)/py$$v && \
 	    echo "== CPython $$v: $$py" && { test -x $$env/bin/python || $$py -m venv $$env; } && \
-	    $$env/bin/pip install -q --disable-pip-version-check $(PY_TEST_DEPS) && \
+	    VENV=$$env sh ci/install-deps.sh && \
 	    $$env/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
 	        --force-reinstall $(abspath $(SDIST)) && \
 	    (cd tests/python && LEAKGATE_BUILD=$(abspath $(BUILD)) LEAKGATE_SDIST=$(abspath $(SDIST)) \
