@@ -26,6 +26,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* GitHub shows 10 error annotations of a step (50 of a job) and drops the
+ * rest without a word: past that, one warning says how many there are. */
+#define GITHUB_SHOWN 10
+
 static const char *str_of(const lg__json_t *f, const char *key)
 {
     const lg__json_t *v = lg__json_get(f, key);
@@ -215,6 +219,12 @@ char *lg_gate_annotations(const lg_gate_t *g, lg_gate_annotations_t kind, const 
     }
     if (kind == LG_ANNOTATE_GITLAB)
         lg__sb_puts(&b, n ? "\n]\n" : "]\n");
+    else if (n > GITHUB_SHOWN)
+        lg__sb_printf(&b,
+                      "::warning title=leakgate%%3A %zu leaks::%zu new or grown leaks: GitHub shows "
+                      "%d error annotations per step; the log and the job summary list them "
+                      "all\n",
+                      n, n, GITHUB_SHOWN);
     if (!n && kind == LG_ANNOTATE_GITHUB)
         return lg__xstrdup(""); /* nothing to say */
     return lg__sb_finish(&b);

@@ -761,10 +761,3 @@ char *lg_gate_baseline_string(const lg_gate_t *g)
     lg__sb_puts(&b, shown ? "\n]}\n" : "]}\n");
     return lg__sb_finish(&b);
 }
-
-int lg_gate_write_file(const char *path, const char *text)
-{
-    const char *why;
-    int rc = lg__file_write(path, text, strlen(text), &why);
-    return rc == LG_EFORMAT ? LG_EIO : rc; /* errno says what is at path */
-}

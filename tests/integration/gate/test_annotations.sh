@@ -117,6 +117,21 @@ diff -u "$WORK/kv.want" "$WORK/kv.got" || fail "kvconf: annotations differ (abov
 grep -q '%0A  #1 kvconf_report_header_impl  examples/kvconf/tests/test_kvconf\.c:55 ' "$WORK/kv.out" ||
     fail "kvconf: the traceback is not in the message"
 
+# More than GitHub shows (10 errors a step): all of them, and one warning
+# that says how many there are.
+python3 - "$WORK/kv.json" "$WORK/many.json" <<'PY'
+import copy, json, sys
+doc = json.load(open(sys.argv[1]))
+leak = next(t for t in doc["tests"] if t["outcome"] == "leaked")
+doc["tests"] = [dict(copy.deepcopy(leak), id=f"many::t{i:02}") for i in range(12)]
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+GITHUB_ACTIONS=true "$LG" gate -q --baseline "$WORK/empty-baseline.json" "$WORK/many.json" >"$WORK/many.out" 2>&1
+[ "$(grep -c '^::error ' "$WORK/many.out")" = 12 ] || fail "12 leaks: $(grep -c '^::error ' "$WORK/many.out") annotations"
+[ "$(tail -1 "$WORK/many.out")" = "::warning title=leakgate%3A 12 leaks::12 new or grown leaks: GitHub shows 10 error annotations per step; the log and the job summary list them all" ] ||
+    fail "12 leaks: no warning past GitHub's 10: $(tail -1 "$WORK/many.out")"
+[ "$(grep -c '^::warning' "$WORK/kv.out")" = 0 ] || fail "3 leaks: a warning"
+
 # ---- which annotations, and when none --------------------------------------
 count() { grep -c '^::error' "$WORK/$1" || true; }
 GITHUB_ACTIONS=true "$LG" gate -q --annotations none --baseline "$WORK/empty-baseline.json" "$WORK/kv.json" >"$WORK/none.out" 2>&1

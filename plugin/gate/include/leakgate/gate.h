@@ -128,10 +128,6 @@ char *lg_gate_render(const lg_gate_t *g, lg_gate_format_t format);
  * when out of memory.  Caller frees with lg_string_free(). */
 char *lg_gate_baseline_string(const lg_gate_t *g);
 
-/* Writes text to path atomically (a temporary file renamed over it).
- * Returns 0, LG_EIO (errno tells why). */
-int lg_gate_write_file(const char *path, const char *text);
-
 typedef enum {
     LG_ANNOTATE_GITHUB, /* workflow commands: one ::error line per leak */
     LG_ANNOTATE_GITLAB  /* a Code Quality report: a JSON array of issues */
