@@ -31,22 +31,30 @@ typedef enum {
 
 typedef struct lg__json lg__json_t;
 struct lg__json {
-    lg__json_type_t type;
+    uint8_t type;  /* lg__json_type_t */
     bool boolean;
-    bool is_int;     /* NUMBER written as an integer that fits int64_t */
-    int64_t integer; /* valid when is_int */
-    double number;
-    char *string;       /* STRING: decoded UTF-8; \u0000 becomes U+FFFD */
-    size_t n;           /* ARRAY and OBJECT: elements */
-    lg__json_t **items; /* ARRAY elements, OBJECT values */
-    char **keys;        /* OBJECT keys, decoded */
+    bool is_int;   /* NUMBER written as an integer that fits int64_t */
+    uint32_t n;    /* ARRAY and OBJECT: elements */
+    union {
+        struct {
+            int64_t integer; /* valid when is_int */
+            double number;
+        };
+        char *string; /* STRING: decoded UTF-8; \u0000 becomes U+FFFD */
+        struct {
+            lg__json_t **items; /* ARRAY elements, OBJECT values */
+            char **keys;        /* OBJECT keys, decoded */
+        };
+    };
 };
 
 /* Parses one JSON document.  Returns 0 (caller frees *out with
- * lg__json_free), LG_EFORMAT (err: "offset N: what") or LG_ENOMEM. */
+ * lg__json_free), LG_EFORMAT (err: "offset N: what") or LG_ENOMEM.  The
+ * tree is read-only: equal strings, keys and scalar values may be one
+ * node shared by several parents. */
 int lg__json_parse(const char *text, size_t len, lg__json_t **out, char *err, size_t errlen);
 
-/* Frees a tree from lg__json_parse (NULL is fine). */
+/* Frees a whole document (the root from lg__json_parse; NULL is fine). */
 void lg__json_free(lg__json_t *v);
 
 /* The member `key` of an object (the last one when repeated), or NULL when

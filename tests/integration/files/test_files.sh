@@ -68,6 +68,12 @@ mkfifo "$WORK/in.fifo"
 expect 1 gate_fifo_in "$LG" gate --baseline "$WORK/none.json" "$WORK/in.fifo"
 wait
 
+# A big report: the gate's peak memory stays within 4x the file's size.
+if [ "${SAN:-}" = "" ]; then
+    python3 "$ROOT/tests/integration/files/peak_memory.py" "$LG" 20 ||
+        fail "leakgate gate used more than 4x a 20 MB report's size"
+fi
+
 # ---- outputs --------------------------------------------------------------
 GATE="$LG gate --baseline $WORK/none.json -q"
 
