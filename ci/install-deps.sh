@@ -43,6 +43,6 @@ fi
 # check-jsonschema: validates the reports against docs/schema/ (its
 # jsonschema module) and the CI configurations in ci/ against the GitHub
 # and GitLab schemas it ships.
-PYPKGS="setuptools wheel pytest pytest-xdist pytest-asyncio pytest-timeout tap.py[yaml] check-jsonschema"
-"$VENV/bin/python" -c 'import setuptools, wheel, pytest, xdist, pytest_asyncio, pytest_timeout, tap, yaml, check_jsonschema' 2>/dev/null ||
+PYPKGS="setuptools wheel pytest pytest-xdist pytest-asyncio pytest-timeout tap.py[yaml] check-jsonschema markdown-it-py"
+"$VENV/bin/python" -c 'import setuptools, wheel, pytest, xdist, pytest_asyncio, pytest_timeout, tap, yaml, check_jsonschema, markdown_it' 2>/dev/null ||
     "$VENV/bin/pip" install -q --disable-pip-version-check $PYPKGS

@@ -15,8 +15,29 @@
 #include "lg_util.h"
 #include <leakgate/report.h>
 
+/* ---- escaping, one layer per output format (escape.c) --------------------- */
+
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
+size_t lg__utf8_len(const unsigned char *p);
+/* Terminal and plain text: control characters, DEL, C1 controls,
+ * bidirectional overrides, non-characters and invalid UTF-8 appended as
+ * \n, \t, \r, \xNN or \uNNNN; the rest as is.  NULL reads "(null)". */
+void lg__sb_text(lg__sb_t *b, const char *s);
+/* Bytes lg__sb_text appends for s (to align columns). */
+size_t lg__text_len(const char *s);
+/* XML and HTML text and attribute values: &<>"' as entities; invalid UTF-8,
+ * control characters other than newline and tab, U+FFFE and U+FFFF as
+ * U+FFFD.  lg__sb_xml_line escapes s as text first (one line). */
+void lg__sb_xml(lg__sb_t *b, const char *s);
+void lg__sb_xml_line(lg__sb_t *b, const char *s);
+/* Markdown: inline code for a table cell (s escaped as text first, '|'
+ * escaped, a fence longer than any run of backticks in it), and a fenced
+ * code block around lines of text already escaped. */
+void lg__sb_md_code(lg__sb_t *b, const char *s);
+void lg__sb_md_block(lg__sb_t *b, const char *text);
 /* Appends s as a JSON string literal (quotes included), or null when s is
- * NULL.  Control characters are escaped, invalid UTF-8 becomes U+FFFD. */
+ * NULL.  Control characters are escaped, invalid UTF-8 becomes U+FFFD.
+ * Also a valid YAML double-quoted scalar (TAP's YAML blocks). */
 void lg__sb_json_str(lg__sb_t *b, const char *s);
 
 /* The verdict of a leaked or inconclusive result in words, as the failure

@@ -14,6 +14,10 @@
  *       x = make()                             (source line, if readable)
  *     #0 buffer_new   src/buffer.c:41  (libparse.so+0x1a2b)
  *     #1 parser_init  src/parser.c:88          native, most recent first
+ *
+ * Test ids, function, file and module names and source lines are escaped
+ * as text (escape.c): a name holding a newline or an escape sequence shows
+ * as \n or \x1b, never acts on the terminal or adds a line.
  */
 #include "lg_plugin_internal.h"
 
@@ -142,21 +146,31 @@ static void put_python_frame(lg__sb_t *b, const struct render *rd, const lg_fram
                              const char *indent)
 {
     const char *file = f->file ? f->file : "<unknown>";
-    lg__sb_printf(b, "%sFile \"%s\", line %u\n", indent, short_file(rd, file), f->line);
+    lg__sb_printf(b, "%sFile \"", indent);
+    lg__sb_text(b, short_file(rd, file));
+    lg__sb_printf(b, "\", line %u\n", f->line);
     char src[256];
     source_line(f->file, f->line, src, sizeof src);
-    if (src[0])
-        lg__sb_printf(b, "%s  %s\n", indent, src);
+    if (src[0]) {
+        lg__sb_printf(b, "%s  ", indent);
+        lg__sb_text(b, src);
+        lg__sb_puts(b, "\n");
+    }
 }
 
-/* "file:line", "file" or "" for a native frame. */
-static void native_location(const struct render *rd, const lg_frame_t *f, char *buf, size_t len)
+/* "file:line", "file" or "" for a native frame, escaped as text
+ * (lg__xmalloc'd; NULL when out of memory). */
+static char *native_location(const struct render *rd, const lg_frame_t *f)
 {
-    buf[0] = '\0';
-    if (f->file && f->line)
-        snprintf(buf, len, "%s:%u", short_file(rd, f->file), f->line);
-    else if (f->file)
-        snprintf(buf, len, "%s", short_file(rd, f->file));
+    lg__sb_t b = {0};
+    if (f->file) {
+        lg__sb_text(&b, short_file(rd, f->file));
+        if (f->line)
+            lg__sb_printf(&b, ":%u", f->line);
+    } else {
+        lg__sb_puts(&b, "");
+    }
+    return lg__sb_finish(&b);
 }
 
 static int digits(size_t n)
@@ -180,17 +194,17 @@ static void put_traceback(lg__sb_t *b, const struct render *rd, const lg_traceba
 
     /* Native frames: measure the columns, then print them aligned. */
     size_t nnative = 0, fw = 0, lw = 0;
-    char loc[PATH_MAX + 16];
     for (uint32_t i = 0; i < nframes; i++) {
         const lg_frame_t *f = tb->frames[i];
         if (f->kind == LG_FRAME_PYTHON)
             continue;
         nnative++;
-        size_t n = strlen(f->function ? f->function : "??");
+        size_t n = f->function ? lg__text_len(f->function) : 2;
         fw = n > fw ? n : fw;
-        native_location(rd, f, loc, sizeof loc);
-        n = strlen(loc);
+        char *loc = native_location(rd, f);
+        n = loc ? strlen(loc) : 0;
         lw = n > lw ? n : lw;
+        lg__xfree(loc);
     }
     int iw = nnative ? digits(nnative - 1) : 1;
     size_t k = 0;
@@ -198,18 +212,26 @@ static void put_traceback(lg__sb_t *b, const struct render *rd, const lg_traceba
         const lg_frame_t *f = tb->frames[i];
         if (f->kind == LG_FRAME_PYTHON)
             continue;
-        const char *fn = f->function ? f->function : "??";
-        native_location(rd, f, loc, sizeof loc);
-        lg__sb_printf(b, "%s#%-*zu %s", indent, iw, k++, fn);
+        char *loc = native_location(rd, f);
+        if (!loc) {
+            b->oom = true;
+            return;
+        }
+        size_t fn = f->function ? lg__text_len(f->function) : 2;
+        lg__sb_printf(b, "%s#%-*zu ", indent, iw, k++);
+        lg__sb_text(b, f->function ? f->function : "??");
         if (loc[0] || (f->module && lw)) {
-            lg__sb_pad(b, fw - strlen(fn) + 2);
+            lg__sb_pad(b, fw - fn + 2);
             lg__sb_puts(b, loc);
         }
         if (f->module) {
-            lg__sb_pad(b, lw ? lw - strlen(loc) + 2 : fw - strlen(fn) + 2);
-            lg__sb_printf(b, "(%s+0x%llx)", lg__basename(f->module), (unsigned long long)f->offset);
+            lg__sb_pad(b, lw ? lw - strlen(loc) + 2 : fw - fn + 2);
+            lg__sb_puts(b, "(");
+            lg__sb_text(b, lg__basename(f->module));
+            lg__sb_printf(b, "+0x%llx)", (unsigned long long)f->offset);
         }
         lg__sb_puts(b, "\n");
+        lg__xfree(loc);
     }
 }
 
@@ -263,8 +285,9 @@ char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
     lg__sb_t b = {0};
     if (r->outcome != LG_OUTCOME_LEAKED && r->outcome != LG_OUTCOME_INCONCLUSIVE)
         return lg__sb_finish(&b);
-    lg__sb_printf(&b, "leakgate: test %s %s", r->id,
-                  r->outcome == LG_OUTCOME_INCONCLUSIVE ? "is " : "");
+    lg__sb_puts(&b, "leakgate: test ");
+    lg__sb_text(&b, r->id);
+    lg__sb_puts(&b, r->outcome == LG_OUTCOME_INCONCLUSIVE ? " is " : " ");
     lg__put_verdict(&b, r);
     lg__sb_puts(&b, "\n");
     size_t n = r->leaks ? lg_stats_count(r->leaks) : 0, shown = 0, more = 0;
@@ -299,12 +322,15 @@ char *lg_render_stat(const lg_stat_t *st, int diff, const lg_render_opts_t *opts
     if (!f) {
         lg__sb_puts(&b, "<unknown>:0");
     } else if (f->file || f->kind == LG_FRAME_PYTHON) {
-        lg__sb_printf(&b, "%s:%u", f->file ? short_file(&rd, f->file) : "<unknown>", f->line);
+        lg__sb_text(&b, f->file ? short_file(&rd, f->file) : "<unknown>");
+        lg__sb_printf(&b, ":%u", f->line);
     } else {
-        lg__sb_puts(&b, f->function ? f->function : "??");
-        if (f->module)
-            lg__sb_printf(&b, " (%s+0x%llx)", lg__basename(f->module),
-                          (unsigned long long)f->offset);
+        lg__sb_text(&b, f->function ? f->function : "??");
+        if (f->module) {
+            lg__sb_puts(&b, " (");
+            lg__sb_text(&b, lg__basename(f->module));
+            lg__sb_printf(&b, "+0x%llx)", (unsigned long long)f->offset);
+        }
     }
     lg__sb_printf(&b, ": size=%s", lg__size_text((double)st->size, false).s);
     if (diff)

@@ -19,23 +19,14 @@
 
 #include <stdio.h>
 
-/* Appends s as a double-quoted YAML scalar, or ~ when s is NULL. */
+/* Appends s as a double-quoted YAML scalar (JSON's escaping: YAML reads
+ * JSON strings), or ~ when s is NULL. */
 static void put_str(lg__sb_t *b, const char *s)
 {
-    if (!s) {
+    if (s)
+        lg__sb_json_str(b, s);
+    else
         lg__sb_puts(b, "~");
-        return;
-    }
-    lg__sb_puts(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            lg__sb_printf(b, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            lg__sb_printf(b, "\\x%02x", *p);
-        else
-            lg__sb_putn(b, (const char *)p, 1);
-    }
-    lg__sb_puts(b, "\"");
 }
 
 static void put_message(lg__sb_t *b, const lg_result_t *r)

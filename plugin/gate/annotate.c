@@ -76,9 +76,10 @@ static bool repo_frame(const lg__json_t *tb, const char *root, char *rel, size_t
  * baseline)" and the frames, one per line. */
 static void describe(lg__sb_t *b, const lg__gate_leak_t *l, bool frames)
 {
-    lg__sb_printf(b, "%s leaked %s in %lld block%s at %s", l->test,
-                  lg__size_text((double)l->size, false).s, (long long)l->count,
-                  lg__plural(l->count, "", "s"), l->signature);
+    lg__sb_text(b, l->test);
+    lg__sb_printf(b, " leaked %s in %lld block%s at ", lg__size_text((double)l->size, false).s,
+                  (long long)l->count, lg__plural(l->count, "", "s"));
+    lg__sb_text(b, l->signature);
     if (l->status == LG_GATE_GROWN) {
         lg__sb_printf(b, " (grown: %s in the baseline, %s)",
                       lg__size_text((double)l->base_size, false).s,

@@ -5,9 +5,10 @@
  *
  * Every renderer reads the result of lg_gate_compare() and nothing else,
  * lists leaks in the gate's order (test, then signature) and sites biggest
- * first, so outputs are deterministic and fit golden files.  Text from
- * reports is escaped for each format: XML and HTML entities, Markdown
- * table cells; tracebacks are lg_render_traceback()'s text.
+ * first, so outputs are deterministic and fit golden files.  Every string
+ * from a report (test ids, signatures, frames) and the baseline's name go
+ * through escape.c for the format: text, Markdown code, XML/HTML;
+ * tracebacks are lg_render_traceback()'s text, already escaped as text.
  */
 #include "lg_gate_internal.h"
 
@@ -63,8 +64,6 @@ static void verdict_text(const lg_gate_t *g, char *buf, size_t len)
         snprintf(buf, len, "passed: no leaks");
 }
 
-static void put_md_code(lg__sb_t *b, const char *s);
-
 /* Says that the default baseline does not exist yet, or nothing. */
 static void absent_note(lg__sb_t *b, const lg_gate_t *g, bool markdown)
 {
@@ -72,9 +71,9 @@ static void absent_note(lg__sb_t *b, const lg_gate_t *g, bool markdown)
         return;
     lg__sb_puts(b, markdown ? "**No baseline yet:** " : "note: no baseline yet: ");
     if (markdown)
-        put_md_code(b, g->opts.absent);
+        lg__sb_md_code(b, g->opts.absent);
     else
-        lg__sb_puts(b, g->opts.absent);
+        lg__sb_text(b, g->opts.absent);
     if (g->opts.written)
         lg__sb_puts(b, " did not exist; this run wrote it from these reports. Commit it: "
                        "from then on the gate stops new or grown leaks only.\n");
@@ -137,18 +136,22 @@ static void text_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, con
         const lg__gate_leak_t *l = &g->leaks[i];
         if (l->status != st)
             continue;
+        lg__sb_puts(b, "  ");
+        lg__sb_text(b, l->test);
         if (st == LG_GATE_FIXED || st == LG_GATE_UNCHECKED)
-            lg__sb_printf(b, "  %s: %s in %lld %s (baseline)\n", l->test, SIZE(l->base_size),
+            lg__sb_printf(b, ": %s in %lld %s (baseline)\n", SIZE(l->base_size),
                           (long long)l->base_count, BLOCKS(l->base_count));
         else if (st == LG_GATE_GROWN)
-            lg__sb_printf(b, "  %s: %s in %lld %s, baseline %s in %lld %s (%s)\n", l->test,
-                          SIZE(l->size), (long long)l->count, BLOCKS(l->count), SIZE(l->base_size),
+            lg__sb_printf(b, ": %s in %lld %s, baseline %s in %lld %s (%s)\n", SIZE(l->size),
+                          (long long)l->count, BLOCKS(l->count), SIZE(l->base_size),
                           (long long)l->base_count, BLOCKS(l->base_count),
                           DELTA(l->size - l->base_size));
         else
-            lg__sb_printf(b, "  %s: %s in %lld %s\n", l->test, SIZE(l->size), (long long)l->count,
+            lg__sb_printf(b, ": %s in %lld %s\n", SIZE(l->size), (long long)l->count,
                           BLOCKS(l->count));
-        lg__sb_printf(b, "    at %s\n", l->signature);
+        lg__sb_puts(b, "    at ");
+        lg__sb_text(b, l->signature);
+        lg__sb_puts(b, "\n");
         if (st == LG_GATE_NEW || st == LG_GATE_GROWN)
             text_frames(b, l->traceback, "      ");
     }
@@ -164,7 +167,9 @@ static void render_text(lg__sb_t *b, const lg_gate_t *g)
                   c->reports, lg__plural((int64_t)c->reports, "report", "reports"), c->tests,
                   lg__plural((int64_t)c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
                   c->inconclusive_tests);
-    lg__sb_printf(b, "baseline: %s (%zu known %s); tolerance %s\n", baseline_name(g), c->baseline,
+    lg__sb_puts(b, "baseline: ");
+    lg__sb_text(b, baseline_name(g));
+    lg__sb_printf(b, " (%zu known %s); tolerance %s\n", c->baseline,
                   lg__plural((int64_t)c->baseline, "leak", "leaks"), tol);
     absent_note(b, g, false);
     lg__sb_printf(b, "leaks: %zu new, %zu grown, %zu known, %zu fixed", c->by_status[LG_GATE_NEW],
@@ -184,59 +189,14 @@ static void render_text(lg__sb_t *b, const lg_gate_t *g)
         lg__sb_puts(b, "\ntop allocation sites (all current leaks, biggest first):\n");
     for (size_t i = 0; i < g->nsites && (top < 0 || i < (size_t)top); i++) {
         const lg__gate_site_t *s = &g->sites[i];
-        lg__sb_printf(b, "  %zu. %s in %lld %s, %zu %s: %s\n", i + 1, SIZE(s->size),
+        lg__sb_printf(b, "  %zu. %s in %lld %s, %zu %s: ", i + 1, SIZE(s->size),
                       (long long)s->count, BLOCKS(s->count), s->tests,
-                      lg__plural((int64_t)s->tests, "test", "tests"), s->signature);
+                      lg__plural((int64_t)s->tests, "test", "tests"));
+        lg__sb_text(b, s->signature);
+        lg__sb_puts(b, "\n");
         text_frames(b, s->traceback, "      ");
     }
     lg__sb_printf(b, "\nleakgate gate: %s\n", verdict);
-}
-
-/* ---- escaping ---------------------------------------------------------------- */
-
-/* XML and HTML text and attribute values; control characters that XML 1.0
- * cannot carry become U+FFFD. */
-static void put_xml(lg__sb_t *b, const char *s)
-{
-    for (const char *run = s;; s++) {
-        unsigned char c = (unsigned char)*s;
-        const char *rep = NULL;
-        if (c == '&')
-            rep = "&amp;";
-        else if (c == '<')
-            rep = "&lt;";
-        else if (c == '>')
-            rep = "&gt;";
-        else if (c == '"')
-            rep = "&quot;";
-        else if (c == '\'')
-            rep = "&#39;";
-        else if (c && c < 0x20 && c != '\n' && c != '\t')
-            rep = "\xef\xbf\xbd";
-        if (!rep && c)
-            continue;
-        lg__sb_putn(b, run, (size_t)(s - run));
-        if (!c)
-            return;
-        lg__sb_puts(b, rep);
-        run = s + 1;
-    }
-}
-
-/* Markdown inline code inside a table cell. */
-static void put_md_code(lg__sb_t *b, const char *s)
-{
-    const char *fence = strchr(s, '`') ? "`` " : "`";
-    lg__sb_puts(b, fence);
-    for (; *s; s++) {
-        if (*s == '|')
-            lg__sb_puts(b, "\\|");
-        else if (*s == '\n' || *s == '\r')
-            lg__sb_puts(b, " ");
-        else
-            lg__sb_putn(b, s, 1);
-    }
-    lg__sb_puts(b, strchr(fence, ' ') ? " ``" : "`");
 }
 
 /* ---- Markdown -------------------------------------------------------------- */
@@ -250,12 +210,12 @@ static void md_details(lg__sb_t *b, const char *summary_html_test, const char *w
         return;
     }
     lg__sb_puts(b, "<details><summary><code>");
-    put_xml(b, summary_html_test);
+    lg__sb_xml_line(b, summary_html_test);
     lg__sb_puts(b, "</code> ");
-    put_xml(b, what);
-    lg__sb_puts(b, "</summary>\n\n```\n");
-    lg__sb_puts(b, frames);
-    lg__sb_puts(b, "```\n\n</details>\n\n");
+    lg__sb_xml(b, what);
+    lg__sb_puts(b, "</summary>\n\n");
+    lg__sb_md_block(b, frames);
+    lg__sb_puts(b, "\n</details>\n\n");
     lg_string_free(frames);
 }
 
@@ -270,9 +230,9 @@ static void md_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, const
         if (l->status != st)
             continue;
         lg__sb_puts(b, "| ");
-        put_md_code(b, l->test);
+        lg__sb_md_code(b, l->test);
         lg__sb_puts(b, " | ");
-        put_md_code(b, l->signature);
+        lg__sb_md_code(b, l->signature);
         if (st == LG_GATE_FIXED)
             lg__sb_puts(b, " | 0 B");
         else
@@ -336,7 +296,7 @@ static void render_markdown(lg__sb_t *b, const lg_gate_t *g)
                   c->reports, lg__plural((int64_t)c->reports, "report", "reports"), c->tests,
                   lg__plural((int64_t)c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
                   c->inconclusive_tests);
-    put_md_code(b, baseline_name(g));
+    lg__sb_md_code(b, baseline_name(g));
     lg__sb_printf(b, " with %zu known %s; tolerance %s.\n\n", c->baseline,
                   lg__plural((int64_t)c->baseline, "leak", "leaks"), tol);
     absent_note(b, g, true);
@@ -356,7 +316,7 @@ static void render_markdown(lg__sb_t *b, const lg_gate_t *g)
     for (size_t i = 0; i < g->nsites && (top < 0 || i < (size_t)top); i++) {
         const lg__gate_site_t *s = &g->sites[i];
         lg__sb_puts(b, "| ");
-        put_md_code(b, s->signature);
+        lg__sb_md_code(b, s->signature);
         lg__sb_printf(b, " | %s in %lld %s | %zu |\n", SIZE(s->size), (long long)s->count,
                       BLOCKS(s->count), s->tests);
     }
@@ -380,13 +340,13 @@ static void put_junit_names(lg__sb_t *b, const char *id)
         }
         memcpy(cls, id, (size_t)(sep - id));
         cls[sep - id] = '\0';
-        put_xml(b, cls);
+        lg__sb_xml_line(b, cls);
         lg__xfree(cls);
     } else {
         lg__sb_puts(b, "leakgate");
     }
     lg__sb_puts(b, "\" name=\"");
-    put_xml(b, sep ? sep + 2 : id);
+    lg__sb_xml_line(b, sep ? sep + 2 : id);
     lg__sb_puts(b, "\"");
 }
 
@@ -443,14 +403,16 @@ static void render_junit(lg__sb_t *b, const lg_gate_t *g)
                               SIZE(l->size), (long long)l->count, BLOCKS(l->count));
                 if (l->base_size >= 0)
                     lg__sb_printf(&body, " (baseline %s)", SIZE(l->base_size));
-                lg__sb_printf(&body, " at %s\n", l->signature);
+                lg__sb_puts(&body, " at ");
+                lg__sb_text(&body, l->signature);
+                lg__sb_puts(&body, "\n");
                 text_frames(&body, l->traceback, "  ");
             }
             char *text = lg__sb_finish(&body);
             if (!text)
                 b->oom = true;
             else
-                put_xml(b, text);
+                lg__sb_xml(b, text);
             lg_string_free(text);
             lg__sb_puts(b, "</failure>\n");
         }
@@ -463,8 +425,8 @@ static void render_junit(lg__sb_t *b, const lg_gate_t *g)
                 char line[128];
                 snprintf(line, sizeof line, "known leak (in the baseline): %s in %lld %s at ",
                          SIZE(l->size), (long long)l->count, BLOCKS(l->count));
-                put_xml(b, line);
-                put_xml(b, l->signature);
+                lg__sb_xml(b, line);
+                lg__sb_xml_line(b, l->signature);
                 lg__sb_puts(b, "\n");
             }
             lg__sb_puts(b, "</system-out>\n");
@@ -522,7 +484,7 @@ static void html_frames(lg__sb_t *b, const lg__json_t *tb)
         return;
     }
     lg__sb_puts(b, "<pre class=\"traceback\">");
-    put_xml(b, frames ? frames : "(no traceback in the report)\n");
+    lg__sb_xml(b, frames ? frames : "(no traceback in the report)\n");
     lg__sb_puts(b, "</pre>");
     lg_string_free(frames);
 }
@@ -566,7 +528,7 @@ static void html_chart(lg__sb_t *b, const lg_gate_t *g)
         int64_t w = bars[i].size * CHART_BAR_WIDTH / max;
         size_t y = i * (size_t)row_h + 3;
         lg__sb_printf(b, "<g><title>");
-        put_xml(b, bars[i].t->id);
+        lg__sb_xml_line(b, bars[i].t->id);
         lg__sb_printf(b, ": %s in %lld %s</title>", SIZE(bars[i].size), (long long)bars[i].count,
                       BLOCKS(bars[i].count));
         lg__sb_printf(b, "<text x=\"%d\" y=\"%zu\" text-anchor=\"end\">", label_w - 8, y + 15);
@@ -574,7 +536,7 @@ static void html_chart(lg__sb_t *b, const lg_gate_t *g)
         size_t len = strlen(id);
         if (len > 42)
             lg__sb_puts(b, "&#8230;"); /* keep the end: it names the test */
-        put_xml(b, len > 42 ? id + len - 41 : id);
+        lg__sb_xml_line(b, len > 42 ? id + len - 41 : id);
         lg__sb_printf(b,
                       "</text><rect class=\"bar %s\" x=\"%d\" y=\"%zu\" width=\"%lld\" "
                       "height=\"%d\"/>",
@@ -598,7 +560,7 @@ static void html_leak(lg__sb_t *b, const lg__gate_leak_t *l, bool open)
     if (l->status == LG_GATE_GROWN)
         lg__sb_printf(b, " (baseline %s, %s)", SIZE(l->base_size), DELTA(l->size - l->base_size));
     lg__sb_puts(b, " at <code>");
-    put_xml(b, l->signature);
+    lg__sb_xml_line(b, l->signature);
     lg__sb_puts(b, "</code></summary>\n");
     if (l->status != LG_GATE_FIXED && !l->traceback && strcmp(l->signature, "(other leaks)") == 0)
         lg__sb_puts(b, "<p>Leaked memory whose tracebacks the report leaves out (it lists the "
@@ -620,17 +582,17 @@ static void render_html(lg__sb_t *b, const lg_gate_t *g)
     lg__sb_puts(b, "<body>\n<h1>leakgate gate</h1>\n");
     lg__sb_printf(b, "<p><span class=\"verdict %s\" id=\"verdict\">",
                   lg_gate_passed(g) ? "passed" : "failed");
-    put_xml(b, verdict);
+    lg__sb_xml(b, verdict);
     lg__sb_printf(b,
                   "</span></p>\n<p>%zu %s, %zu %s (%zu leaked, %zu skipped, %zu inconclusive); "
                   "baseline <code>",
                   c->reports, lg__plural((int64_t)c->reports, "report", "reports"), c->tests,
                   lg__plural((int64_t)c->tests, "test", "tests"), c->leaked_tests, c->skipped_tests,
                   c->inconclusive_tests);
-    put_xml(b, baseline_name(g));
+    lg__sb_xml_line(b, baseline_name(g));
     lg__sb_printf(b, "</code> with %zu known %s; tolerance ", c->baseline,
                   lg__plural((int64_t)c->baseline, "leak", "leaks"));
-    put_xml(b, tol);
+    lg__sb_xml(b, tol);
     lg__sb_puts(b, ".</p>\n<table id=\"counts\"><tr>");
     for (int st = LG_GATE_NEW; st <= LG_GATE_UNCHECKED; st++)
         lg__sb_printf(b, "<th class=\"num\">%s</th>",
@@ -656,9 +618,9 @@ static void render_html(lg__sb_t *b, const lg_gate_t *g)
             continue;
         shown++;
         lg__sb_puts(b, "<section class=\"test\" data-test=\"");
-        put_xml(b, t->id);
+        lg__sb_xml_line(b, t->id);
         lg__sb_puts(b, "\"><h3><code>");
-        put_xml(b, t->id);
+        lg__sb_xml_line(b, t->id);
         lg__sb_printf(b, "</code> &#8212; %s in %lld %s</h3>\n", SIZE(size), (long long)count,
                       BLOCKS(count));
         for (size_t k = t->first_leak; k < t->first_leak + t->nleaks; k++) {
@@ -680,7 +642,7 @@ static void render_html(lg__sb_t *b, const lg_gate_t *g)
         lg__sb_printf(b, "<details class=\"site\"><summary>%s in %lld %s, %zu %s: <code>",
                       SIZE(s->size), (long long)s->count, BLOCKS(s->count), s->tests,
                       lg__plural((int64_t)s->tests, "test", "tests"));
-        put_xml(b, s->signature);
+        lg__sb_xml_line(b, s->signature);
         lg__sb_puts(b, "</code></summary>\n");
         html_frames(b, s->traceback);
         lg__sb_puts(b, "</details>\n");

@@ -126,6 +126,17 @@ if [ "${SAN:-}" != address ]; then
     grep -q "input/output error" "$WORK/emfile.err" && fail "EMFILE said as input/output error"
 fi
 
+# ---- untrusted strings in every output format ------------------------------
+# Test ids and function names with Markdown headings and fences, <img
+# onerror>, ANSI escapes, a bidi override and invalid UTF-8: each output is
+# checked by a parser of its format (check_injection.py).
+INJ=$ROOT/tests/integration/files/data/inject.json
+expect 1 inject "$LG" gate --baseline "$WORK/none.json" --markdown "$WORK/summary.md" \
+    --junit "$WORK/junit.xml" --html "$WORK/report.html" "$INJ"
+cp "$WORK/inject.out" "$WORK/summary.txt"
+"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/integration/files/check_injection.py" "$WORK" ||
+    fail "untrusted strings reached an output unescaped"
+
 # ---- a snapshot onto another, full file system -----------------------------
 # A small tmpfs in a private mount namespace (as root, or as a user through
 # a user namespace): the snapshot is written beside its target there, so
