@@ -180,30 +180,25 @@ static void close_keep_errno(int fd)
     errno = saved;
 }
 
-/* Opens path for reading: a regular file or a FIFO, nothing else.  The
- * first open does not block (a FIFO without a writer, a device with side
- * effects on open); a FIFO is then opened again, blocking, so that a writer
- * that comes later is waited for. */
+/* Opens path for reading: a regular file or a FIFO, nothing else.  A FIFO
+ * is opened blocking, so that a writer that comes later is waited for;
+ * anything else without blocking (a device may act on open). */
 static int open_input(const char *path, struct stat *st, const char **why)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    bool fifo = stat(path, st) == 0 && S_ISFIFO(st->st_mode);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (fifo ? 0 : O_NONBLOCK));
     if (fd < 0)
         return -1;
     if (fstat(fd, st) != 0) {
         close_keep_errno(fd);
         return -1;
     }
-    if (S_ISFIFO(st->st_mode)) {
+    if (S_ISFIFO(st->st_mode) && !fifo) {
         close(fd);
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-            return -1;
-        if (fstat(fd, st) != 0 || !S_ISFIFO(st->st_mode)) {
-            close_keep_errno(fd);
-            *why = "changed while it was opened";
-            return -1;
-        }
-    } else if (!S_ISREG(st->st_mode)) {
+        *why = "changed while it was opened";
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode)) {
         close(fd);
         if (S_ISDIR(st->st_mode))
             errno = EISDIR; /* what read(2) would say */
