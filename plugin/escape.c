@@ -24,6 +24,7 @@
  */
 #include "lg_plugin_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 size_t lg__utf8_len(const unsigned char *p)
@@ -74,9 +75,13 @@ static bool shown_escaped(unsigned long cp)
            (cp & 0xfffe) == 0xfffe || (cp >= 0xfdd0 && cp <= 0xfdef);
 }
 
-void lg__sb_text(lg__sb_t *b, const char *s)
+/* Appends the text escaping of s to b, or only counts it when b is NULL;
+ * returns its length. */
+static size_t text_escape(lg__sb_t *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "(null)"), *run = p;
+    size_t len = 0;
+    char esc[24];
     while (*p) {
         unsigned c = *p;
         size_t n = 1;
@@ -88,30 +93,34 @@ void lg__sb_text(lg__sb_t *b, const char *s)
             p += n;
             continue;
         }
-        lg__sb_putn(b, (const char *)run, (size_t)(p - run));
-        if (c == '\n')
-            lg__sb_puts(b, "\\n");
-        else if (c == '\t')
-            lg__sb_puts(b, "\\t");
-        else if (c == '\r')
-            lg__sb_puts(b, "\\r");
+        if (b)
+            lg__sb_putn(b, (const char *)run, (size_t)(p - run));
+        len += (size_t)(p - run);
+        if (c == '\n' || c == '\t' || c == '\r')
+            snprintf(esc, sizeof esc, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
         else if (n == 0 || c < 0x80)
-            lg__sb_printf(b, "\\x%02x", c);
+            snprintf(esc, sizeof esc, "\\x%02x", c);
         else
-            lg__sb_printf(b, "\\u%04lx", cp);
+            snprintf(esc, sizeof esc, "\\u%04lx", cp);
+        if (b)
+            lg__sb_puts(b, esc);
+        len += strlen(esc);
         p += n ? n : 1;
         run = p;
     }
-    lg__sb_putn(b, (const char *)run, (size_t)(p - run));
+    if (b)
+        lg__sb_putn(b, (const char *)run, (size_t)(p - run));
+    return len + (size_t)(p - run);
+}
+
+void lg__sb_text(lg__sb_t *b, const char *s)
+{
+    text_escape(b, s);
 }
 
 size_t lg__text_len(const char *s)
 {
-    lg__sb_t b = {0};
-    lg__sb_text(&b, s);
-    size_t n = b.len;
-    lg__xfree(lg__sb_finish(&b));
-    return n;
+    return text_escape(NULL, s);
 }
 
 void lg__sb_xml(lg__sb_t *b, const char *s)

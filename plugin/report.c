@@ -167,8 +167,6 @@ static char *native_location(const struct render *rd, const lg_frame_t *f)
         lg__sb_text(&b, short_file(rd, f->file));
         if (f->line)
             lg__sb_printf(&b, ":%u", f->line);
-    } else {
-        lg__sb_puts(&b, "");
     }
     return lg__sb_finish(&b);
 }
@@ -220,12 +218,13 @@ static void put_traceback(lg__sb_t *b, const struct render *rd, const lg_traceba
         size_t fn = f->function ? lg__text_len(f->function) : 2;
         lg__sb_printf(b, "%s#%-*zu ", indent, iw, k++);
         lg__sb_text(b, f->function ? f->function : "??");
+        size_t ln = strlen(loc);
         if (loc[0] || (f->module && lw)) {
-            lg__sb_pad(b, fw - fn + 2);
+            lg__sb_pad(b, fw > fn ? fw - fn + 2 : 2);
             lg__sb_puts(b, loc);
         }
         if (f->module) {
-            lg__sb_pad(b, lw ? lw - strlen(loc) + 2 : fw - fn + 2);
+            lg__sb_pad(b, lw ? (lw > ln ? lw - ln : 0) + 2 : (fw > fn ? fw - fn : 0) + 2);
             lg__sb_puts(b, "(");
             lg__sb_text(b, lg__basename(f->module));
             lg__sb_printf(b, "+0x%llx)", (unsigned long long)f->offset);
