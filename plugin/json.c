@@ -71,6 +71,8 @@ static void put_test(lg__sb_t *b, const lg_result_t *r, const lg_render_opts_t *
     int top = opts && opts->top ? opts->top : LG_TOP_DEFAULT;
     lg__sb_puts(b, "{\"id\": ");
     lg__sb_json_str(b, r->id ? r->id : "");
+    if (r->has_param)
+        lg__sb_printf(b, ", \"param\": %u", r->param);
     lg__sb_printf(b,
                   ", \"outcome\": \"%s\", \"size_diff\": %lld, "
                   "\"count_diff\": %lld, \"limits\": {\"max_size\": %lld, "
@@ -81,6 +83,12 @@ static void put_test(lg__sb_t *b, const lg_result_t *r, const lg_render_opts_t *
         lg__sb_printf(b, "%lld}", (long long)r->limits.max_count);
     else
         lg__sb_puts(b, "null}");
+    if (r->lost_traces)
+        lg__sb_printf(b, ", \"lost_traces\": %llu", (unsigned long long)r->lost_traces);
+    if (r->note) {
+        lg__sb_puts(b, ", \"note\": ");
+        lg__sb_json_str(b, r->note);
+    }
     lg__sb_puts(b, ", \"leaks\": [");
     size_t n = r->leaks ? lg_stats_count(r->leaks) : 0, shown = 0;
     for (size_t i = 0; i < n && (top < 0 || shown < (size_t)top); i++) {

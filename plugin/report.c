@@ -255,13 +255,23 @@ void lg__put_verdict(lg__sb_t *b, const lg_result_t *r)
                       lg__plural((int64_t)r->lost_traces, "", "s"));
         return;
     }
-    lg__sb_printf(b, "leaked %s in %lld block%s ", lg__size_text((double)r->size_diff, false).s,
-                  (long long)r->count_diff, lg__plural(r->count_diff, "", "s"));
+    if (r->outcome == LG_OUTCOME_CRASHED) {
+        lg__sb_printf(b, "%s: no leak verdict", r->note ? r->note : "crashed");
+        return;
+    }
+    /* Lost traces: what was seen is a lower bound. */
+    lg__sb_printf(b, "leaked %s%s in %lld block%s ", r->lost_traces ? "at least " : "",
+                  lg__size_text((double)r->size_diff, false).s, (long long)r->count_diff,
+                  lg__plural(r->count_diff, "", "s"));
     if (l->max_count >= 0)
         lg__sb_printf(b, "(limits %s, %lld block%s)", lg__size_text((double)l->max_size, false).s,
                       (long long)l->max_count, lg__plural(l->max_count, "", "s"));
     else
         lg__sb_printf(b, "(limit %s)", lg__size_text((double)l->max_size, false).s);
+    if (r->lost_traces)
+        lg__sb_printf(b, "; %llu trace%s lost (the tracer ran out of memory)",
+                      (unsigned long long)r->lost_traces,
+                      lg__plural((int64_t)r->lost_traces, "", "s"));
 }
 
 static void put_row(lg__sb_t *b, const struct render *rd, const lg_stat_t *st)
@@ -282,13 +292,18 @@ char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
     struct render rd;
     render_init(&rd, opts);
     lg__sb_t b = {0};
-    if (r->outcome != LG_OUTCOME_LEAKED && r->outcome != LG_OUTCOME_INCONCLUSIVE)
+    if (r->outcome != LG_OUTCOME_LEAKED && r->outcome != LG_OUTCOME_INCONCLUSIVE &&
+        r->outcome != LG_OUTCOME_CRASHED)
         return lg__sb_finish(&b);
     lg__sb_puts(&b, "leakgate: test ");
     lg__sb_text(&b, r->id);
+    if (r->has_param) /* an instance of a parameterized test */
+        lg__sb_printf(&b, "[%u]", r->param);
     lg__sb_puts(&b, r->outcome == LG_OUTCOME_INCONCLUSIVE ? " is " : " ");
     lg__put_verdict(&b, r);
     lg__sb_puts(&b, "\n");
+    if (r->outcome == LG_OUTCOME_CRASHED)
+        return lg__sb_finish(&b);
     size_t n = r->leaks ? lg_stats_count(r->leaks) : 0, shown = 0, more = 0;
     int64_t more_size = 0;
     for (size_t i = 0; i < n; i++) {

@@ -46,6 +46,8 @@ struct lg_session {
     lg_stats_t *leaks;
     lg_result_t result;
     bool ended;
+    bool has_param; /* the running test is an instance of a parameterized one */
+    unsigned param;
     /* while a measured test runs again: its last result, for abandon */
     lg_stats_t *kept_leaks;
     lg_result_t kept;
@@ -248,6 +250,7 @@ int lg_session_begin_test(lg_session_t *s, const char *id)
             return LG_ENOMEM;
     }
     s->limits = s->defaults;
+    s->has_param = false;
     for (size_t i = 0; i < s->nrules; i++) {
         const struct rule *r = &s->rules[i];
         if (fnmatch(r->pattern, s->id, 0) != 0)
@@ -264,6 +267,12 @@ int lg_session_begin_test(lg_session_t *s, const char *id)
 void lg_session_set_limits(lg_session_t *s, const lg_limits_t *limits)
 {
     s->limits = *limits;
+}
+
+void lg_session_set_param(lg_session_t *s, unsigned param)
+{
+    s->has_param = true;
+    s->param = param;
 }
 
 lg_limits_t lg_session_limits(const lg_session_t *s)
@@ -285,6 +294,8 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
     if (rc)
         return rc;
     lg_result_init(&s->result, s->id, s->leaks, &s->limits, lost);
+    s->result.has_param = s->has_param;
+    s->result.param = s->param;
     s->ended = true;
     *out = s->result;
     return 0;

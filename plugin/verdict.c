@@ -26,6 +26,8 @@ const char *lg_outcome_name(lg_outcome_t outcome)
         return "inconclusive";
     case LG_OUTCOME_SKIPPED:
         return "skipped";
+    case LG_OUTCOME_CRASHED:
+        return "crashed";
     }
     return "unknown";
 }

@@ -125,8 +125,15 @@ void lg__exit_dump(void)
     lg_snapshot_t *snap;
     /* An interpreter's process: its adapter gave the verdicts, so the exit
      * snapshot only says so (an empty one with the user data below). */
-    int rc = lg__interp_seen() ? lg_snapshot_new(0, &snap) : lg_snapshot_take(&snap);
-    if (rc == 0 && lg__interp_seen())
+    /* Another allocator in force: what the snapshot holds proves nothing;
+     * it says so instead (LG_EXIT_BYPASSED, then the allocator's path). */
+    char note[600] = LG_EXIT_BYPASSED;
+    size_t k = strlen(note);
+    bool bypassed = !lg_hooks_in_force(note + k, sizeof note - k);
+    int rc = lg__interp_seen() || bypassed ? lg_snapshot_new(0, &snap) : lg_snapshot_take(&snap);
+    if (rc == 0 && bypassed)
+        rc = lg_snapshot_set_user_data(snap, note, strlen(note));
+    else if (rc == 0 && lg__interp_seen())
         rc = lg_snapshot_set_user_data(snap, LG_EXIT_INTERPRETER, strlen(LG_EXIT_INTERPRETER));
     if (rc == 0) {
         rc = lg__snapshot_dump_fd(snap, X.fd);

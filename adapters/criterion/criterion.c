@@ -44,7 +44,9 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/event.h>
+#include <criterion/hooks.h>
 #include <criterion/options.h>
+#include <criterion/parameterized.h>
 #include <criterion/stats.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -62,6 +64,7 @@
 
 #define API       __attribute__((visibility("default")))
 #define PARTS_ENV "LEAKGATE_REPORT_PARTS" /* runner -> workers */
+#define BASE_ENV  "LEAKGATE_CRITERION_BASE" /* runner's program load address */
 /* Tracebacks end at the test: libcriterion's frames and ours below it. */
 #define STOP_MODULE "lib*criterion.so*"
 
@@ -72,6 +75,7 @@ static struct {
     void (*teardown)(void);
     int (*run_all)(struct criterion_test_set *);
     void (*send_assert)(struct criterion_assert_stats *);
+    void (*skip)(const char *, ...);
     const struct criterion_test **test;
     const struct criterion_suite **suite;
     struct criterion_options *options;
@@ -80,6 +84,9 @@ static struct {
     bool broken;   /* the settings were bad: every test fails with why */
     char why[512]; /* that one-line reason */
     bool in_test;  /* begun, not yet ended */
+    bool skipped;  /* the running test called cr_skip_test() */
+    bool exiting;  /* the running test called exit(): judged at exit */
+    bool atexit_set;
     void (*body)(void);
     unsigned ntests; /* tests run by this worker: part file names */
 } A;
@@ -113,6 +120,7 @@ static void resolve(void)
     *(void **)&A.main = real("criterion_internal_test_main");
     *(void **)&A.teardown = real("criterion_internal_test_teardown");
     *(void **)&A.run_all = real("criterion_run_all_tests");
+    *(void **)&A.skip = real("criterion_skip_test");
     *(void **)&A.send_assert = dlsym(RTLD_DEFAULT, "criterion_send_assert");
     A.test = dlsym(RTLD_DEFAULT, "criterion_current_test");
     A.suite = dlsym(RTLD_DEFAULT, "criterion_current_suite");
@@ -142,9 +150,12 @@ static void send_failure(const char *message)
     A.send_assert(&st);
 }
 
+static void at_exit(void);
+
 static void begin(void)
 {
     A.in_test = false;
+    A.skipped = A.exiting = false;
     if (!A.test || !*A.test || !A.send_assert || debugging())
         return;
     if (!A.session && !A.broken) {
@@ -152,7 +163,17 @@ static void begin(void)
         if (rc && !*A.why)
             snprintf(A.why, sizeof A.why, "leakgate: %s", lg_strerror(rc));
         A.broken = rc != 0;
-        if (!rc)
+        char other[400];
+        if (!rc && !lg_hooks_in_force(other, sizeof other)) {
+            /* Another allocator wins: no test could be checked. */
+            snprintf(A.why, sizeof A.why,
+                     "leakgate: malloc resolves to %.280s, not to libleakgate.so: no test is "
+                     "checked; link libleakgate before it (pkg-config --libs "
+                     "leakgate-criterion) or put libleakgate.so first in LD_PRELOAD",
+                     other);
+            A.broken = true;
+        }
+        if (!A.broken)
             lg_session_stop_frames_at(A.session, STOP_MODULE);
         /* From the first test on, tracebacks are whole, up to the test. */
         lg_set_traceback_stop(STOP_MODULE);
@@ -164,6 +185,8 @@ static void begin(void)
     char id[512];
     snprintf(id, sizeof id, "%s::%s", t->category, t->name);
     A.in_test = lg_session_begin_test(A.session, id) == 0;
+    if (A.in_test && !A.atexit_set)
+        A.atexit_set = atexit(at_exit) == 0;
 }
 
 /* With LEAKGATE_REPORT set, each ended test leaves a JSON document of its
@@ -227,6 +250,14 @@ static void finish(bool own_failure)
                 (*A.test)->name, lg_strerror(rc));
         return;
     }
+    if (A.skipped) { /* not judged: Criterion reports it skipped */
+        lg_result_init(&r, r.id, NULL, &r.limits, 0);
+        r.outcome = LG_OUTCOME_SKIPPED;
+        write_part(&r);
+        return;
+    }
+    if (A.exiting)
+        r.note = "ended by exit()";
     write_part(&r);
     if (r.outcome == LG_OUTCOME_CLEAN)
         return;
@@ -236,12 +267,7 @@ static void finish(bool own_failure)
     size_t n = strlen(text);
     if (n && text[n - 1] == '\n')
         text[n - 1] = '\0'; /* Criterion ends the message itself */
-    if (r.outcome == LG_OUTCOME_LEAKED) {
-        send_failure(text);
-    } else { /* inconclusive: said, not failed */
-        lg_log_write(text, strlen(text));
-        lg_log_write("\n", 1);
-    }
+    send_failure(text); /* leaked, or inconclusive: never a silent pass */
     if (own_failure)
         say("leakgate: the test also failed its own assertions\n");
     lg_string_free(text);
@@ -253,8 +279,56 @@ static void body(void)
     finish(false);
 }
 
+/* dl_iterate_phdr callback: the load address of the main program (the
+ * first object). */
+static int main_base(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    *(uintptr_t *)arg = info->dlpi_addr;
+    return 1;
+}
+
+/* The index of `param` among the test's parameters: the test's parameter
+ * function is called again (untraced) and `param`, the worker's copy of
+ * one parameter, found in its array by value; false when not found (a
+ * parameter holding pointers to memory allocated per call).  The test's
+ * data holds the runner's addresses, and the worker is another execution
+ * of the program: the runner passes its program's load address
+ * (BASE_ENV), and the function is moved by the difference. */
+static bool param_index(void *param, unsigned *out)
+{
+    struct criterion_test_params (*fn)(void);
+    *(void **)&fn = get_field(FIELD((*A.test)->data, param_));
+    const char *runner = getenv(BASE_ENV);
+    Dl_info body;
+    uintptr_t load = 0;
+    dl_iterate_phdr(main_base, &load);
+    if (!fn || !param || !runner || !A.body || !dladdr((void *)A.body, &body) ||
+        (uintptr_t)body.dli_fbase != load)
+        return false; /* the test is not in the main program */
+    *(void **)&fn = (void *)((uintptr_t)(void *)fn - strtoull(runner, NULL, 16) + load);
+    int prev = lg_untraced_enter();
+    struct criterion_test_params p = fn();
+    bool found = false;
+    const char *base = p.params, *at = param;
+    for (int by_value = 0; by_value < 2 && !found; by_value++)
+        for (size_t i = 0; base && p.size && i < p.length && !found; i++) {
+            const char *one = base + i * p.size;
+            found = by_value ? memcmp(at, one, p.size) == 0 : at == one;
+            if (found)
+                *out = (unsigned)i;
+        }
+    if (p.cleanup)
+        p.cleanup(&p);
+    lg_untraced_leave(prev);
+    return found;
+}
+
 static void body_param(void *param)
 {
+    unsigned index;
+    if (param_index(param, &index))
+        lg_session_set_param(A.session, index);
     ((void (*)(void *))(void *)A.body)(param);
     finish(false);
 }
@@ -289,8 +363,36 @@ static void test_main(void (*fn)(void))
 static void test_teardown(void)
 {
     resolve();
-    finish(true);
+    finish(!A.skipped);
     A.teardown();
+}
+
+/* A test that calls exit() never returns to Criterion: what it left when
+ * it exits is its leak (the atexit handler runs before libleakgate's exit
+ * work and Criterion's own). */
+static void at_exit(void)
+{
+    if (!A.in_test)
+        return;
+    A.exiting = true;
+    finish(false);
+}
+
+/* cr_skip_test(): the test is not judged.  Criterion's function does not
+ * return (it ends the test), so the message is formatted here and passed
+ * on whole. */
+static CR_NORETURN void test_skip(const char *fmt, ...)
+{
+    resolve();
+    A.skipped = true;
+    char msg[1024] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    if (fmt)
+        vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    A.skip("%s", msg);
+    abort(); /* not reached: criterion_skip_test does not return */
 }
 
 /* Per-test limits from leakgate/criterion.h; negative means no limit. */
@@ -303,6 +405,41 @@ API void lg_criterion_set_limits(long long max_size, long long max_count)
 }
 
 /* ---- the runner --------------------------------------------------------- */
+
+/* A test whose worker ended before its verdict (a crash, a timeout: the
+ * runner kills it) wrote no part: the runner records it as crashed, and
+ * says so in one line. */
+static void record_crash(struct criterion_test_stats *st, const char *why)
+{
+    if (debugging() || !st || !st->test)
+        return;
+    char id[512], note[64];
+    snprintf(id, sizeof id, "%s::%s", st->test->category, st->test->name);
+    if (why)
+        snprintf(note, sizeof note, "%s", why);
+    else
+        snprintf(note, sizeof note, "crashed (signal %d)", st->signal);
+    lg_result_t r;
+    lg_result_init(&r, id, NULL, NULL, 0);
+    r.outcome = LG_OUTCOME_CRASHED;
+    r.note = note;
+    write_part(&r);
+    char *text = lg_render_failure(&r, NULL);
+    if (text)
+        say("%s", text);
+    lg_string_free(text);
+}
+
+ReportHook(TEST_CRASH)(struct criterion_test_stats *st)
+{
+    record_crash(st, NULL);
+}
+
+ReportHook(POST_TEST)(struct criterion_test_stats *st)
+{
+    if (st && st->timed_out)
+        record_crash(st, "timed out");
+}
 
 static void merge_parts(const char *dir, const char *report)
 {
@@ -338,6 +475,11 @@ static int run_all_tests(struct criterion_test_set *tests)
         say("leakgate: --debug: tests are not checked for leaks\n");
         return A.run_all(tests);
     }
+    char base[32];
+    uintptr_t addr = 0;
+    dl_iterate_phdr(main_base, &addr);
+    snprintf(base, sizeof base, "%lx", (unsigned long)addr);
+    setenv(BASE_ENV, base, 1);
     const char *report = getenv("LEAKGATE_REPORT");
     char dir[4096] = "";
     if (report && *report) {
@@ -367,6 +509,7 @@ static const struct {
     {"criterion_internal_test_main", (void *)test_main},
     {"criterion_internal_test_teardown", (void *)test_teardown},
     {"criterion_run_all_tests", (void *)run_all_tests},
+    {"criterion_skip_test", (void *)test_skip},
 };
 #define NWRAPPED (sizeof wrapped / sizeof wrapped[0])
 
@@ -385,6 +528,16 @@ API void criterion_internal_test_teardown(void)
 API int criterion_run_all_tests(struct criterion_test_set *tests)
 {
     return run_all_tests(tests);
+}
+API CR_NORETURN void criterion_skip_test(const char *fmt, ...)
+{
+    char msg[1024] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    if (fmt)
+        vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    test_skip("%s", msg);
 }
 
 /* Whether the definition of `name` in force is in this object. */
@@ -436,6 +589,7 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     struct patch *p = arg;
+    (void)size;
     const ElfW(Dyn) *dyn = NULL;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)

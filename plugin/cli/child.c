@@ -547,6 +547,15 @@ int cli_verdict_load(const struct cli_opts *o, const char *snap_path, const char
         v->snap = NULL;
         return 1;
     }
+    size_t blen = strlen(LG_EXIT_BYPASSED);
+    if (user && ulen > blen && memcmp(user, LG_EXIT_BYPASSED, blen) == 0) {
+        cli_error("%s: malloc resolved to %.*s, not to libleakgate.so: its allocations were not "
+                  "traced, no leak verdict; put libleakgate.so first in LD_PRELOAD",
+                  id, (int)(ulen - blen), (const char *)user + blen);
+        lg_snapshot_free(v->snap);
+        v->snap = NULL;
+        return -1;
+    }
     /* Written again rather than moved: the file layer's rules for outputs
      * (no copy across file systems that truncates the old file first). */
     if (o->snapshot && (rc = lg_snapshot_dump(v->snap, o->snapshot)) != 0)

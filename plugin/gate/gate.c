@@ -56,7 +56,7 @@ static bool json_int(const lg__json_t *obj, const char *key, int64_t *out)
 
 static bool parse_outcome(const char *s, lg_outcome_t *out)
 {
-    for (int o = LG_OUTCOME_CLEAN; o <= LG_OUTCOME_SKIPPED; o++) {
+    for (int o = LG_OUTCOME_CLEAN; o <= LG_OUTCOME_CRASHED; o++) {
         if (s && strcmp(s, lg_outcome_name((lg_outcome_t)o)) == 0) {
             *out = (lg_outcome_t)o;
             return true;
@@ -65,13 +65,15 @@ static bool parse_outcome(const char *s, lg_outcome_t *out)
     return false;
 }
 
-/* Severity for combining instances: leaked > inconclusive > clean > skipped. */
+/* Severity for combining instances: leaked > crashed, inconclusive >
+ * clean > skipped. */
 static int severity(lg_outcome_t o)
 {
     switch (o) {
     case LG_OUTCOME_LEAKED:
         return 3;
     case LG_OUTCOME_INCONCLUSIVE:
+    case LG_OUTCOME_CRASHED:
         return 2;
     case LG_OUTCOME_CLEAN:
         return 1;
@@ -210,13 +212,16 @@ static int check_report(const lg__json_t *doc, char *err, size_t errlen)
             return lg__errf(err, errlen, LG_EFORMAT, "test %zu has no string \"id\"", i + 1);
         if (!parse_outcome(json_str(t, "outcome"), &o))
             return lg__errf(err, errlen, LG_EFORMAT,
-                            "test %s: \"outcome\" must be clean, leaked, inconclusive or skipped",
+                            "test %s: \"outcome\" must be clean, leaked, inconclusive, skipped or crashed",
                             id);
         if (!json_int(t, "size_diff", &v) || !json_int(t, "count_diff", &v))
             return lg__errf(err, errlen, LG_EFORMAT,
                             "test %s: size_diff and count_diff must be integers", id);
         if (!json_int(t, "attempt", &v) || v < 0)
             return lg__errf(err, errlen, LG_EFORMAT, "test %s: \"attempt\" must be an integer >= 1",
+                            id);
+        if (!json_int(t, "param", &v) || v < 0)
+            return lg__errf(err, errlen, LG_EFORMAT, "test %s: \"param\" must be an integer >= 0",
                             id);
         const lg__json_t *leaks = lg__json_get(t, "leaks");
         if (leaks && leaks->type != LG__JSON_NULL && leaks->type != LG__JSON_ARRAY)
@@ -249,6 +254,30 @@ static int parse_doc(const char *name, const char *text, size_t len, lg__json_t 
     return 0;
 }
 
+/* An instance of a parameterized test ("param": N) is its own test to the
+ * gate: its id becomes "ID[N]", as the console writes it.  Returns 0 or
+ * LG_ENOMEM. */
+static int name_params(lg__json_t *doc)
+{
+    const lg__json_t *tests = lg__json_get(doc, "tests");
+    for (size_t i = 0; i < tests->n; i++) {
+        lg__json_t *t = tests->items[i];
+        int64_t param;
+        const lg__json_t *p = lg__json_get(t, "param");
+        if (!p || p->type == LG__JSON_NULL || !json_int(t, "param", &param))
+            continue;
+        lg__json_t *id = (lg__json_t *)lg__json_get(t, "id");
+        size_t n = strlen(id->string) + 24;
+        char *s = lg__xmalloc(n);
+        if (!s)
+            return LG_ENOMEM;
+        snprintf(s, n, "%s[%lld]", id->string, (long long)param);
+        lg__xfree(id->string);
+        id->string = s;
+    }
+    return 0;
+}
+
 int lg_gate_add_report(lg_gate_t *g, const char *name, const char *text, size_t len, char *err,
                        size_t errlen)
 {
@@ -260,6 +289,10 @@ int lg_gate_add_report(lg_gate_t *g, const char *name, const char *text, size_t 
     if ((rc = check_report(doc, detail, sizeof detail)) != 0) {
         lg__json_free(doc);
         return lg__errf(err, errlen, rc, "%s: %s", name, detail);
+    }
+    if (name_params(doc) != 0) {
+        lg__json_free(doc);
+        return lg__errf(err, errlen, LG_ENOMEM, "%s: %s", name, lg_strerror(LG_ENOMEM));
     }
     char **nn = lg__xrealloc(g->names, (g->nreports + 1) * sizeof *nn);
     if (nn)
@@ -695,7 +728,8 @@ int lg_gate_compare(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t 
         t->nleaks = lv.n - t->first_leak;
         g->counts.leaked_tests += t->outcome == LG_OUTCOME_LEAKED;
         g->counts.skipped_tests += t->outcome == LG_OUTCOME_SKIPPED;
-        g->counts.inconclusive_tests += t->outcome == LG_OUTCOME_INCONCLUSIVE;
+        g->counts.inconclusive_tests +=
+            t->outcome == LG_OUTCOME_INCONCLUSIVE || t->outcome == LG_OUTCOME_CRASHED;
     }
     /* Tests are sorted by id and each test's leaks follow it: sort within. */
     for (size_t i = 0; rc == 0 && i < g->ntests; i++)

@@ -26,6 +26,7 @@
 #define LEAKGATE_SESSION_H
 
 #include <leakgate/runtime.h>
+#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,7 +38,8 @@ typedef enum {
     LG_OUTCOME_CLEAN,
     LG_OUTCOME_LEAKED,
     LG_OUTCOME_INCONCLUSIVE, /* traces were lost: a clean diff proves nothing */
-    LG_OUTCOME_SKIPPED
+    LG_OUTCOME_SKIPPED,
+    LG_OUTCOME_CRASHED /* the test ended before its verdict: signal, timeout */
 } lg_outcome_t;
 
 /* Exit statuses shared by the command line and the adapters (the table in
@@ -48,7 +50,7 @@ typedef enum {
 #define LG_EXIT_LEAKED      23 /* default of --error-exitcode */
 #define LG_EXIT_NOT_CHECKED 24
 
-/* "clean", "leaked", "inconclusive" or "skipped" (static). */
+/* "clean", "leaked", "inconclusive", "skipped" or "crashed" (static). */
 LG_API const char *lg_outcome_name(lg_outcome_t outcome);
 
 /* What a test may leave behind.  A test leaks when its size_diff exceeds
@@ -77,6 +79,9 @@ typedef struct lg_result {
     lg_limits_t limits;
     uint64_t lost_traces;
     const lg_stats_t *leaks; /* borrowed, may be NULL (skipped tests) */
+    bool has_param;          /* an instance of a parameterized test: */
+    unsigned param;          /*   its parameter index ("param" in JSON) */
+    const char *note;        /* why there is no verdict ("timed out"), or NULL; borrowed */
 } lg_result_t;
 
 /* Fills *r from the rows of `leaks` (totals by lg_stats_totals, outcome by
@@ -161,6 +166,11 @@ LG_API int lg_session_begin_test(lg_session_t *s, const char *id);
 
 /* Replaces the limits of the running test (a test that caches on purpose). */
 LG_API void lg_session_set_limits(lg_session_t *s, const lg_limits_t *limits);
+
+/* The running test is the instance of a parameterized test with this
+ * parameter index: its result carries it ("param" in JSON, "ID[N]" in the
+ * failure text), so that two instances of one id can be told apart. */
+LG_API void lg_session_set_param(lg_session_t *s, unsigned param);
 
 /* The limits of the running (or last begun) test. */
 LG_API lg_limits_t lg_session_limits(const lg_session_t *s);

@@ -143,6 +143,14 @@ LG_API int lg_set_traceback_stop(const char *pattern);
  * own start-up before its first test), where full unwinding only costs. */
 LG_API void lg_set_traceback_quick(int on);
 
+/* Whether leakgate's allocation hooks are the malloc, calloc, realloc and
+ * free in force in this process.  Returns 1 when they are; 0 when another
+ * object's definition wins (another allocator first in LD_PRELOAD, such as
+ * jemalloc or tcmalloc, or one linked before leakgate), with that object's
+ * path in lib (len bytes, when lib is not NULL): nothing it allocates is
+ * traced. */
+LG_API int lg_hooks_in_force(char *lib, size_t len);
+
 /* Traces `size` bytes at `ptr` in `domain`, with the caller's traceback,
  * replacing any trace of that address (PyTraceMalloc_Track).  Returns 0,
  * LG_ENOTTRACING, LG_EINVAL (ptr == UINTPTR_MAX) or LG_ENOMEM. */
@@ -322,6 +330,9 @@ LG_API const void *lg_snapshot_user_data(const lg_snapshot_t *snap, size_t *len)
  * process in which an interpreter registered (lg_set_interp_frames): its
  * leftovers at exit are the interpreter's, and are not judged. */
 #define LG_EXIT_INTERPRETER "leakgate:interpreter-exit"
+/* The user data of an exit snapshot taken while another allocator was in
+ * force (lg_hooks_in_force() == 0), followed by that allocator's path. */
+#define LG_EXIT_BYPASSED "leakgate:allocator-bypassed:"
 
 /* Writes `snap` to `path` in the versioned, checksummed snapshot format,
  * by the rules of lg_file_write.  Returns 0, LG_EIO (errno tells why:

@@ -71,7 +71,8 @@ want = sorted([
     ("plain::leak_deep", "leaked", 208), ("plain::leak_malloc", "leaked", 123),
     ("plain::leak_strdup", "leaked", 29), ("plain::libc_first_use", "clean", 0),
     ("plain::limited_by_rule", "clean", 300), ("plain::own_failure_and_leak", "leaked", 55),
-    ("plain::raises_its_limit", "clean", 1000), ("theory::halves", "clean", 0)])
+    ("plain::raises_its_limit", "clean", 1000), ("theory::halves", "clean", 0),
+    ("plain::crashes", "crashed", 0), ("plain::times_out", "crashed", 0)])
 assert got == want, got
 leak = [t for t in doc["tests"] if t["id"] == "plain::leak_deep"][0]["leaks"][0]
 fns = [f["function"] for f in leak["traceback"]]

@@ -1,0 +1,46 @@
+/* edge.c — Criterion tests that end in other ways than returning: exit()
+ * after a leak, a crash, a timeout, a skip, and a parameterized test whose
+ * second instance leaks.  Built by test_edge.sh. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+Test(edge, exits)
+{
+    void *volatile p = malloc(99);
+    (void)p;
+    exit(0);
+}
+
+Test(edge, crashes)
+{
+    raise(SIGSEGV);
+}
+
+Test(edge, times_out, .timeout = 0.3)
+{
+    sleep(5);
+}
+
+Test(edge, skipped)
+{
+    void *volatile p = malloc(5);
+    (void)p;
+    cr_skip_test("not today");
+}
+
+ParameterizedTestParameters(edge, param)
+{
+    static int values[] = {10, 20, 30};
+    return cr_make_param_array(int, values, 3);
+}
+
+ParameterizedTest(int *v, edge, param)
+{
+    if (*v == 20) {
+        void *volatile p = malloc(22);
+        (void)p;
+    }
+}

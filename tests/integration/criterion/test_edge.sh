@@ -1,0 +1,70 @@
+#!/bin/sh
+# test_edge.sh — Criterion tests that end without returning (edge.c), under
+# `leakgate run` and linked with the adapter: exit() after a leak fails the
+# test and is in the report as leaked; a crash and a timeout are "crashed"
+# with their cause, a skip "skipped"; the instances of a parameterized test
+# carry their index ("param") in the console, the JSON report and the gate.
+# Exits 1 if any check failed.
+if [ "${SAN:-}" = address ]; then
+    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
+    exit 0
+fi
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+LG=$BUILD/bin/leakgate
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_edge.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT INT TERM
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+SRC=$ROOT/tests/integration/criterion/edge.c
+cc -g -O0 -fno-omit-frame-pointer "$SRC" -lcriterion -o "$WORK/edge" &&
+    cc -g -O0 -fno-omit-frame-pointer "$SRC" -lcriterion -L"$BUILD/lib" -Wl,-rpath,"$BUILD/lib" \
+        -Wl,--push-state,--no-as-needed -lleakgate-criterion -Wl,--pop-state -lleakgate \
+        -o "$WORK/edge_linked" || { echo "FAIL: cannot build edge.c"; exit 1; }
+
+check() { # NAME: $WORK/NAME.out and NAME.json
+    out=$WORK/$1.out
+    [ "$rc" != 0 ] || fail "$1: the runner exited 0"
+    for want in "^\[FAIL\] edge::exits" "leakgate: test edge::exits leaked 99 B in 1 block" \
+        "leakgate: test edge::crashes crashed \(signal 11\): no leak verdict" \
+        "leakgate: test edge::times_out timed out: no leak verdict" \
+        "leakgate: test edge::param\[1\] leaked 22 B in 1 block"; do
+        grep -Eq -- "$want" "$out" || fail "$1: no line matching '$want'"
+    done
+    if grep -Eq "edge::param\[[02]\] leaked|edge::skipped.*leaked" "$out"; then
+        fail "$1: a clean or skipped test reported as leaked"
+    fi
+    python3 - "$WORK/$1.json" <<'PY' || fail "$1: JSON report"
+import json, sys
+tests = json.load(open(sys.argv[1]))["tests"]
+got = sorted((t["id"], t.get("param"), t["outcome"], t["size_diff"], t.get("note")) for t in tests)
+want = sorted([
+    ("edge::exits", None, "leaked", 99, "ended by exit()"),
+    ("edge::crashes", None, "crashed", 0, "crashed (signal 11)"),
+    ("edge::times_out", None, "crashed", 0, "timed out"),
+    ("edge::skipped", None, "skipped", 0, None),
+    ("edge::param", 0, "clean", 0, None), ("edge::param", 1, "leaked", 22, None),
+    ("edge::param", 2, "clean", 0, None)])
+assert got == want, got
+PY
+}
+"$LG" run --json "$WORK/preload.json" -- "$WORK/edge" >"$WORK/preload.out" 2>&1
+rc=$?
+check preload
+LEAKGATE_REPORT=$WORK/linked.json "$WORK/edge_linked" >"$WORK/linked.out" 2>&1
+rc=$?
+check linked
+
+# The gate tells the instances apart and counts the crashed tests.
+(cd "$WORK" && "$LG" gate preload.json) >"$WORK/gate.out" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "gate: exit status $rc, expected 1: $(cat "$WORK/gate.out")"
+grep -q "edge::param\[1\]" "$WORK/gate.out" || fail "gate: no edge::param[1]: $(cat "$WORK/gate.out")"
+if grep -q "edge::param\[0\]" "$WORK/gate.out"; then fail "gate: a clean instance shown"; fi
+grep -Eq "2 inconclusive" "$WORK/gate.out" || fail "gate: crashed tests not counted: $(head -3 "$WORK/gate.out")"
+[ "$failures" = 0 ] && echo "ok: test_edge.sh" || echo "$failures failure(s)"
+exit $((failures != 0))
