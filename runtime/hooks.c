@@ -274,29 +274,6 @@ LG_FOR_EACH_HOOKED_FUNCTION(EXPORT_HOOK)
 /* fork(): hold every tracer lock across it so the child inherits consistent
  * tables, then release them on both sides; the child keeps tracing. */
 
-int lg_hooks_in_force(char *lib, size_t len)
-{
-#ifdef LG_NO_INTERPOSE
-    LG_UNUSED(lib);
-    LG_UNUSED(len);
-    return 1; /* sanitizer builds: the tests call the hooks by name */
-#else
-    static const char *const names[] = {"malloc", "calloc", "realloc", "free"};
-    Dl_info mine, found;
-    if (!dladdr((void *)lg_hooks_in_force, &mine))
-        return 1;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        void *f = dlsym(RTLD_DEFAULT, names[i]);
-        if (f && dladdr(f, &found) && found.dli_fbase != mine.dli_fbase) {
-            if (lib && len)
-                snprintf(lib, len, "%s", found.dli_fname ? found.dli_fname : "?");
-            return 0;
-        }
-    }
-    return 1;
-#endif
-}
-
 /* Tracing starts at load time when asked (LEAKGATE_START=1), or, when
  * LEAKGATE_START is unset (or not 0 or 1: said so), when this library was
  * preloaded. */

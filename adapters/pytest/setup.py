@@ -65,7 +65,11 @@ class BuildExt(build_ext):
             dst.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
         for ext in self.extensions:
-            ext.include_dirs += [str(ROOT / "runtime/include"), str(ROOT / "plugin/include")]
+            incs = [ROOT / "runtime/include", ROOT / "plugin/include"]
+            # The extension is rebuilt when a public header changes (the
+            # layout of lg_result_t, say), not only when its own source does.
+            ext.depends += [str(h) for d in incs for h in sorted(d.glob("leakgate/*.h"))]
+            ext.include_dirs += [str(d) for d in incs]
             ext.extra_compile_args += ["-std=gnu11", "-fvisibility=hidden"]
             ext.extra_link_args += [f"-L{pkg / 'lib'}", "-l:libleakgate.so",
                                     "-Wl,-rpath,$ORIGIN/lib"]

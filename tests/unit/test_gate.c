@@ -163,10 +163,13 @@ LGT_TEST(bad_reports_are_refused_whole_and_named)
         {"{\"schema\": \"leakgate/1\", \"tests\": [{\"outcome\": \"clean\"}]}",
          "r.json: test 1 has no string \"id\""},
         {REPORT(TEST("a", "fine", 0, 0, "")),
-         "r.json: test a: \"outcome\" must be clean, leaked, inconclusive or skipped"},
+         "r.json: test a: \"outcome\" must be clean, leaked, inconclusive, skipped or crashed"},
         {"{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": \"a\", \"outcome\": \"clean\", "
          "\"attempt\": \"2\"}]}",
          "r.json: test a: \"attempt\" must be an integer >= 1"},
+        {"{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": \"a\", \"outcome\": \"clean\", "
+         "\"param\": -1}]}",
+         "r.json: test a: \"param\" must be an integer >= 0"},
         {"{\"schema\": \"leakgate/1\", \"tests\": [{\"id\": \"a\", \"outcome\": \"leaked\", "
          "\"leaks\": {}}]}",
          "r.json: test a: \"leaks\" must be an array"},
