@@ -66,5 +66,8 @@ rc=$?
 grep -q "edge::param\[1\]" "$WORK/gate.out" || fail "gate: no edge::param[1]: $(cat "$WORK/gate.out")"
 if grep -q "edge::param\[0\]" "$WORK/gate.out"; then fail "gate: a clean instance shown"; fi
 grep -Eq "2 inconclusive" "$WORK/gate.out" || fail "gate: crashed tests not counted: $(head -3 "$WORK/gate.out")"
+# Every leakgate/1 report written here follows docs/schema/.
+"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
+    fail "documents that do not follow docs/schema/ (above)"
 [ "$failures" = 0 ] && echo "ok: test_edge.sh" || echo "$failures failure(s)"
 exit $((failures != 0))

@@ -111,5 +111,8 @@ for py in /usr/bin/python3 "$VPY"; do
     expect python "judged: 0 programs, 0 Criterion tests; not judged: .*python.* \(an interpreter"
     if grep -q "leaked" "$WORK/python.err"; then fail "python ($py): a verdict on the interpreter"; fi
 done
+# Every leakgate/1 report written here follows docs/schema/.
+"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
+    fail "documents that do not follow docs/schema/ (above)"
 [ "$failures" = 0 ] && echo "ok: test_tree.sh" || echo "$failures failure(s)"
 exit $((failures != 0))
