@@ -589,7 +589,6 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     struct patch *p = arg;
-    (void)size;
     const ElfW(Dyn) *dyn = NULL;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
