@@ -20,6 +20,10 @@
  * the symbolizer needs to open the objects' files at exit.  An empty file
  * after the process ended means it left no snapshot (_exit, a signal).
  *
+ * If the program closed the descriptor by exit, the file is opened again
+ * (descriptors are free then); its identity is checked first, as the
+ * number may name another file by then.
+ *
  * At exit (lg__exit_dump), only the process that started here dumps: a
  * forked copy (a Criterion worker, a child that never exec'd) has another
  * pid and leaves nothing.  The choice of what is judged stays with the
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LG_EXIT_SPARE_FDS 8
@@ -43,8 +48,17 @@ static struct {
     long pid;        /* the process that opened fd; a fork copy differs */
     int fd;          /* the snapshot file, or -1: nothing to leave */
     int spare[LG_EXIT_SPARE_FDS]; /* released at exit; -1 when none */
+    dev_t dev; /* the file fd was opened on: a program may close it, and */
+    ino_t ino; /*   its number may then name another file */
     char path[PATH_MAX];
 } X = {.fd = -1};
+
+/* Whether `fd` is still the file opened as X.dev, X.ino. */
+static bool still_ours(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == X.dev && st.st_ino == X.ino;
+}
 
 /* Whether `exe` matches one of the newline-separated globs. */
 static bool matches(const char *globs, const char *exe)
@@ -135,6 +149,11 @@ void lg__exit_init(void)
         lg__error("cannot create the exit snapshot %s: %s", X.path, strerror(errno));
         return;
     }
+    struct stat st;
+    if (fstat(X.fd, &st) == 0) {
+        X.dev = st.st_dev;
+        X.ino = st.st_ino;
+    }
     X.pid = me;
     for (int i = 0; i < LG_EXIT_SPARE_FDS; i++)
         X.spare[i] = fcntl(X.fd, F_DUPFD_CLOEXEC, 0);
@@ -146,8 +165,17 @@ void lg__exit_dump(void)
         return;
     lg__in_hook = 1; /* from here on nothing is traced: the report is final */
     for (int i = 0; i < LG_EXIT_SPARE_FDS; i++)
-        if (X.spare[i] >= 0)
+        if (still_ours(X.spare[i]))
             close(X.spare[i]);
+    /* The program closed our descriptor (closefrom, a daemon's clean-up):
+     * the file is still there, and descriptors are free now. */
+    if (!still_ours(X.fd)) {
+        X.fd = open(X.path, O_WRONLY | O_CLOEXEC);
+        if (X.fd < 0) {
+            lg__error("cannot write the exit snapshot %s: %s", X.path, strerror(errno));
+            return;
+        }
+    }
     lg_snapshot_t *snap;
     /* An interpreter's process: its adapter gave the verdicts, so the exit
      * snapshot only says so (an empty one with the user data below). */

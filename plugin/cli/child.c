@@ -469,12 +469,15 @@ bool cli_child_has_snapshot(const struct cli_child *c, const char *cmd)
     struct stat st;
     if (stat(c->snap, &st) == 0 && st.st_size > 0)
         return true;
+    char seen[PATH_MAX + 64];
+    snprintf(seen, sizeof seen, "%s/%ld.seen", c->dir, (long)c->pid);
     if (c->signaled)
         cli_error("%s was killed by signal %d (%s): no exit snapshot, no leak verdict", cmd,
                   c->signal, strsignal(c->signal));
-    else if (stat(c->snap, &st) == 0)
-        cli_error("%s left no exit snapshot (it ended by _exit or exec'd a program that does "
-                  "not load libleakgate.so): no leak verdict",
+    else if (stat(c->snap, &st) == 0 || stat(seen, &st) == 0)
+        cli_error("%s left no exit snapshot (it ended by _exit, exec'd a program that does "
+                  "not load libleakgate.so, or the snapshot could not be written: see above): "
+                  "no leak verdict",
                   cmd);
     else
         cli_error("%s did not load libleakgate.so (statically linked, setuid, or LD_PRELOAD "

@@ -342,6 +342,48 @@ LGT_TEST(stat_lines_like_tracemalloc)
     lg_string_free(s);
 }
 
+/* A leaked verdict while traces were lost is a lower bound: the text says
+ * "at least" and how many were lost, the JSON has lost_traces; a crashed
+ * test and a parameterized instance say so in both. */
+LGT_TEST(lost_traces_crashed_and_param_in_text_and_json)
+{
+    lg_stats_t *st = lg__stats_new();
+    ASSERT(st);
+    lg__stats_add(st, &tb3, 1, 96, 2, 96, 2);
+    lg_result_t r;
+    lg_result_init(&r, "t", st, NULL, 3025);
+    ASSERT_EQ(r.outcome, LG_OUTCOME_LEAKED);
+    r.has_param = true;
+    r.param = 2;
+    lg_render_opts_t o = {.top = 1, .base_dir = ""};
+    char *text = lg_render_failure(&r, &o);
+    ASSERT_CONTAINS(text, "leakgate: test t[2] leaked at least 96 B in 2 blocks (limit 0 B); "
+                          "3025 traces lost (the tracer ran out of memory)\n");
+    lg_string_free(text);
+    lg_json_report_t *rep;
+    ASSERT_EQ(lg_json_report_new(&rep), 0);
+    ASSERT_EQ(lg_json_report_add(rep, &r, &o), 0);
+    lg_result_t c;
+    lg_result_init(&c, "s::crash", NULL, NULL, 0);
+    c.outcome = LG_OUTCOME_CRASHED;
+    c.note = "timed out";
+    ASSERT_EQ(lg_json_report_add(rep, &c, NULL), 0);
+    char *doc = lg_json_report_string(rep);
+    ASSERT_CONTAINS(doc, "{\"id\": \"t\", \"param\": 2, \"outcome\": \"leaked\"");
+    ASSERT_CONTAINS(doc, "\"lost_traces\": 3025");
+    ASSERT_CONTAINS(doc, "\"outcome\": \"crashed\"");
+    ASSERT_CONTAINS(doc, "\"note\": \"timed out\"");
+    ASSERT_EQ(lg_json_report_count_outcome(rep, LG_OUTCOME_CRASHED), 1u);
+    ASSERT_EQ(lg_json_report_count_outcome(rep, LG_OUTCOME_LEAKED), 1u);
+    lgt_keep_json("lost_traces_crashed_param", doc);
+    lg_string_free(doc);
+    lg_json_report_free(rep);
+    text = lg_render_failure(&c, NULL);
+    ASSERT_STR_EQ(text, "leakgate: test s::crash timed out: no leak verdict\n");
+    lg_string_free(text);
+    lg_stats_free(st);
+}
+
 /* ---- suppressions and whole-process leaks -------------------------------- */
 
 LGT_TEST(default_suppressions_parse)
