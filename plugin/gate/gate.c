@@ -177,6 +177,7 @@ void lg_gate_free(lg_gate_t *g)
     }
     lg__xfree(g->names);
     lg__xfree(g->docs);
+    lg__arena_release(&g->param_ids);
     lg__json_free(g->baseline);
     lg__xfree(g->baseline_name);
     lg__xfree(g);
@@ -255,9 +256,11 @@ static int parse_doc(const char *name, const char *text, size_t len, lg__json_t 
 }
 
 /* An instance of a parameterized test ("param": N) is its own test to the
- * gate: its id becomes "ID[N]", as the console writes it.  Returns 0 or
+ * gate: its id becomes "ID[N]", as the console writes it.  The tree is
+ * read-only (a node may be shared by several tests): the test's "id" member
+ * gets a new node of its own, kept in g->param_ids.  Returns 0 or
  * LG_ENOMEM. */
-static int name_params(lg__json_t *doc)
+static int name_params(lg_gate_t *g, lg__json_t *doc)
 {
     const lg__json_t *tests = lg__json_get(doc, "tests");
     for (size_t i = 0; i < tests->n; i++) {
@@ -266,14 +269,21 @@ static int name_params(lg__json_t *doc)
         const lg__json_t *p = lg__json_get(t, "param");
         if (!p || p->type == LG__JSON_NULL || !json_int(t, "param", &param))
             continue;
-        lg__json_t *id = (lg__json_t *)lg__json_get(t, "id");
-        size_t n = strlen(id->string) + 24;
-        char *s = lg__xmalloc(n);
-        if (!s)
-            return LG_ENOMEM;
-        snprintf(s, n, "%s[%lld]", id->string, (long long)param);
-        lg__xfree(id->string);
-        id->string = s;
+        for (uint32_t k = t->n; k-- > 0;) { /* the last "id", as lg__json_get */
+            if (strcmp(t->keys[k], "id") != 0)
+                continue;
+            const char *id = t->items[k]->string;
+            size_t n = strlen(id) + 24;
+            lg__json_t *node = lg__arena_alloc(&g->param_ids, sizeof *node);
+            char *s = node ? lg__arena_alloc(&g->param_ids, n) : NULL;
+            if (!s)
+                return LG_ENOMEM;
+            snprintf(s, n, "%s[%lld]", id, (long long)param);
+            *node = *t->items[k];
+            node->string = s;
+            t->items[k] = node;
+            break;
+        }
     }
     return 0;
 }
@@ -290,7 +300,7 @@ int lg_gate_add_report(lg_gate_t *g, const char *name, const char *text, size_t 
         lg__json_free(doc);
         return lg__errf(err, errlen, rc, "%s: %s", name, detail);
     }
-    if (name_params(doc) != 0) {
+    if (name_params(g, doc) != 0) {
         lg__json_free(doc);
         return lg__errf(err, errlen, LG_ENOMEM, "%s: %s", name, lg_strerror(LG_ENOMEM));
     }

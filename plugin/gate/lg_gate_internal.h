@@ -99,6 +99,7 @@ struct lg_gate {
     char **names;      /* report names, owned */
     lg__json_t **docs; /* parsed reports, owned */
     size_t nreports;
+    lg__arena_t param_ids; /* "ID[N]" of parameterized instances, owned */
 
     lg__json_t *baseline; /* parsed baseline or NULL, owned */
     char *baseline_name;  /* owned */
