@@ -250,7 +250,7 @@ BENCH_RUNS ?= 5
 bench: all $(BENCH_BINS) $(EXAMPLE) ## measure leakgate beside heaptrack, valgrind, tracemalloc; writes bench/RESULTS.md
 	$(Q)BUILD=$(BUILD) python3 bench/run.py --runs $(BENCH_RUNS)
 
-realsuite: all ## pytest --leaks over networkx's suite, timed and checked; writes bench/REALSUITE.md
+realsuite: all ## pytest --leaks over networkx, more-itertools and simplejson (C), timed and checked; writes bench/REALSUITE.md
 	$(Q)BUILD=$(BUILD) python3 bench/realsuite.py
 
 $(BUILD)/bench/%: bench/%.c $(ARCHIVE)

@@ -3,8 +3,10 @@ test named in $PROBE_IDS (a JSON list of node ids) has its call phase run 40
 more times, with a full garbage collection and CPython's type attribute cache
 emptied after each run, and the standard library's tracemalloc measures what
 is allocated after the 10th and after the 40th.  A leak grows between them; a
-cache, however filled, does not.  Writes "growth<TAB>node id" lines to
-$PROBE_OUT.  Used by realsuite.py."""
+cache, however filled, does not.  Reports a test logs for its subtests
+during those runs are held back from pytest (which keeps every report it
+is given).  Writes "growth<TAB>node id" lines to $PROBE_OUT.  Used by
+realsuite.py."""
 import gc
 import json
 import os
@@ -35,13 +37,31 @@ def pytest_sessionstart(session):
         allocated()
 
 
+def held_back(pm, nodeid):
+    """A hook caller that drops the reports of `nodeid` (its subtests')."""
+    real = pm._inner_hookexec
+
+    def hookexec(name, impls, kwargs, firstresult):
+        if name in ("pytest_runtest_logreport", "pytest_exception_interact") and \
+                getattr(kwargs.get("report"), "nodeid", None) == nodeid:
+            return None if firstresult else []
+        return real(name, impls, kwargs, firstresult)
+    return real, hookexec
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     result = yield
     if item.nodeid in WANT:
         sizes = {}
+        pm = item.config.pluginmanager
+        real, hookexec = held_back(pm, item.nodeid)
         for run in range(1, RUNS + 1):
-            item.runtest()
+            pm._inner_hookexec = hookexec
+            try:
+                item.runtest()
+            finally:
+                pm._inner_hookexec = real
             settle()
             if run in (FIRST, RUNS):
                 sizes[run] = allocated()
