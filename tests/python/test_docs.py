@@ -198,3 +198,16 @@ def test_reader_finds_blocks_and_missing_output():
     assert missing_lines("took 0.05s\n", "took 1.20s\n") == []
     assert missing_lines("a b\nz\n", "a b\n") == ["z"]
     assert missing_lines("c ... e\n", "c d f\n") == ["c ... e"]
+
+
+def test_every_setting_is_in_the_reference():
+    """Each LEAKGATE_* name the sources read or set is in docs/reference.md."""
+    names = set()
+    for top in ("runtime", "plugin", "adapters"):
+        for src in (ROOT / top).rglob("*"):
+            if src.suffix in (".c", ".h", ".py") and "build" not in src.parts:
+                names |= set(re.findall(r"[\"'](LEAKGATE_[A-Z_]+)", src.read_text(errors="replace")))
+    assert "LEAKGATE_FRAMES" in names
+    reference = (ROOT / "docs/reference.md").read_text()
+    missing = sorted(n for n in names if f"`{n}" not in reference)
+    assert not missing, f"not in docs/reference.md: {missing}"
