@@ -314,7 +314,9 @@ check: unit integration python ## run unit, integration and Python tests (and a 
 unit: $(UNIT_BINS) ## build and run the unit tests (tests/unit/)
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-unit.sh $(UNIT_BINS)
 
-integration: all $(HELPER_BINS) $(TAP_PROGS) $(BENCH_BINS) ## run the integration tests (tests/integration/*/test_*.sh; benchmark smoke run)
+# The benchmark smoke run uses the Python package of $(VENV): installed
+# first, so that it is never older than the runtime it is run with.
+integration: all $(HELPER_BINS) $(TAP_PROGS) $(BENCH_BINS) $(PY_STAMP) ## run the integration tests (tests/integration/*/test_*.sh; benchmark smoke run)
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-integration.sh
 
 # Under sanitizers the Python tests are skipped: the interpreter is not built
