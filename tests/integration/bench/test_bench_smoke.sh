@@ -3,12 +3,8 @@
 # sizes (LG_BENCH_SMALL=1) and print their table, and the driver of `make
 # bench` writes every section of its report in a small run.  Figures are
 # not checked here: `make bench` measures them.
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: the hooks are not interposed, nothing to measure"
-    exit 0
-fi
-BUILD=${BUILD:-build}
-failures=0
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "the hooks are not interposed, nothing to measure"
 for b in "$BUILD"/bench/*; do
     [ -x "$b" ] && [ -f "$b" ] || continue
     case $b in *.d|*.txt|*/criterion_suite*) continue ;; esac
@@ -39,5 +35,4 @@ if [ -z "${SAN:-}" ]; then
         done
     fi
 fi
-[ "$failures" = 0 ] && echo "test_bench_smoke.sh: all benchmark programs and the driver ran"
-[ "$failures" = 0 ]
+finish "all benchmark programs and the driver ran"

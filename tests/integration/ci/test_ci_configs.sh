@@ -8,18 +8,7 @@
 # its annotation on the line that allocated it.  Exits 1 if any check
 # failed.
 
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
-VENV=${VENV:-$ROOT/.venv}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_ci_configs.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/../lib.sh"
 unset GITHUB_ACTIONS GITLAB_CI GITHUB_WORKSPACE CI_PROJECT_DIR GITHUB_STEP_SUMMARY
 cd "$ROOT" || exit 1
 CJ=$VENV/bin/check-jsonschema
@@ -162,5 +151,4 @@ PY
 grep -q '^## leakgate gate: FAILED: 1 new leak$' "$WORK/summary.md" || fail "GitHub job summary: $(head -3 "$WORK/summary.md")"
 grep -q '^| with a new or grown leak | 1 |$' "$WORK/summary.md" || fail "GitHub job summary: no JUnit table"
 
-[ "$failures" = 0 ] && echo "test_ci_configs.sh: all checks passed"
-[ "$failures" = 0 ]
+finish

@@ -5,23 +5,9 @@
 # JSON report, and golden TAP/XML/JSON outputs of a leaking test
 # (UPDATE_GOLDEN=1 rewrites them).  Exits 1 if any check failed.
 
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 HERE=tests/integration/criterion
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_criterion.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 
 cd "$ROOT" || exit 1
 CFLAGS="-std=gnu11 -g -O0 -fno-omit-frame-pointer -I$ROOT/adapters/criterion/include"
@@ -139,5 +125,4 @@ done
 "${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 3 "$WORK" ||
     fail "documents that do not follow docs/schema/ (above)"
 
-[ "$failures" = 0 ] && echo "test_criterion.sh: all checks passed"
-[ "$failures" = 0 ]
+finish

@@ -4,20 +4,8 @@
 # (`dependencies: [cr, lg]` and `[lg, cr]`) and CMake's pkg_check_modules
 # (both orders).  Each program runs one leaking and one clean test: the
 # leak must fail its test.  Exits 1 if any check failed.
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: the adapter cannot wrap Criterion under ASan"
-    exit 0
-fi
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_link_order.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "the adapter cannot wrap Criterion under ASan"
 for tool in meson cmake ninja pkg-config; do
     command -v $tool >/dev/null || { echo "FAIL: $tool is missing (sh ci/install-deps.sh)"; exit 1; }
 done
@@ -91,5 +79,4 @@ if cmake -S . -B "$WORK/cb" -G Ninja -DCMAKE_EXE_LINKER_FLAGS=-Wl,--as-needed \
 else
     fail "cmake: $(tail -5 "$WORK/cmake.log")"
 fi
-[ "$failures" = 0 ] && echo "ok: test_link_order.sh" || echo "$failures failure(s)"
-exit $((failures != 0))
+finish

@@ -1,21 +1,9 @@
 #!/bin/sh
 # test_demo.sh — the example suite of `make demo` fails exactly its three
 # deliberately leaking tests under leakgate, each at its DEMO LEAK site.
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_demo.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 cd "$ROOT" || exit 1
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 cc -std=gnu11 -g -O0 -fno-omit-frame-pointer -Iexamples/kvconf examples/kvconf/kvconf.c \
     examples/kvconf/tests/test_kvconf.c -lcriterion -o "$WORK/test_kvconf" || exit 1
 "$WORK/test_kvconf" >"$WORK/plain.out" 2>&1 || fail "the suite fails without leakgate: $(tail -3 "$WORK/plain.out")"
@@ -27,5 +15,4 @@ done
 grep -Eq '#2 kv_parse +examples/kvconf/kvconf\.c:[0-9]+' "$WORK/out" || fail "no deep frame in kvconf.c"
 grep -Eq '#1 kvconf_report_header_impl +examples/kvconf/tests/test_kvconf\.c:[0-9]+' "$WORK/out" || fail "no strdup caller"
 grep -Eq '#0 open_conf +examples/kvconf/tests/test_kvconf\.c:[0-9]+' "$WORK/out" || fail "no fixture frame"
-[ "$failures" = 0 ] && echo "test_demo.sh: all checks passed"
-[ "$failures" = 0 ]
+finish

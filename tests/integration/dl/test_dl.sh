@@ -7,22 +7,9 @@
 # path, before the unload).  Then `hook_cost --module` times a loop in an
 # object loaded after start: none of its tracebacks may fall back to
 # libunwind.  Exits 1 if any check failed.
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 HERE=$ROOT/tests/integration/dl
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_dl.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 cc -g -O0 -fno-omit-frame-pointer -fPIC -shared "$HERE/dlmodule.c" -o "$WORK/dlmodule.so" ||
     { echo "FAIL: cannot build dlmodule.so"; exit 1; }
 site=$(grep -n "SITE:module" "$HERE/dlmodule.c" | cut -d: -f1)
@@ -54,5 +41,4 @@ PY
     printf '%s\n' "$out" | grep -q '^# libunwind fallbacks in the module: 0$' ||
         fail "hook_cost --module, LEAKGATE_UNWIND=$mode: $out"
 done
-[ "$failures" = 0 ] && echo "ok: test_dl.sh" || echo "$failures failure(s)"
-exit $((failures != 0))
+finish

@@ -6,20 +6,10 @@
 # written in place, a directory refused, a snapshot across file systems onto
 # a full tmpfs left whole with the system's ENOSPC, a program out of
 # descriptors still judged.  Exits 1 if any check failed.  Needs $BUILD (make check sets it).
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
 LEAKY=$BUILD/tests/run/prog_leaky
 FDS=$BUILD/tests/files/prog_fds
 REPORT=$ROOT/tests/integration/gate/data/shard-c.json
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_files.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 # expect WANT NAME CMD...: runs CMD (10 s at most) with its output in
 # $WORK/NAME.out and .err and checks its exit status.
 expect() {
@@ -168,8 +158,4 @@ else
     echo "skip: no mount namespace here: the cross-device case is not run"
 fi
 
-if [ "$failures" -ne 0 ]; then
-    echo "test_files.sh: $failures check(s) failed"
-    exit 1
-fi
-echo "test_files.sh: all checks passed"
+finish

@@ -8,19 +8,9 @@
 # under --update-baseline; bad options.  UPDATE_GOLDEN=1 rewrites the
 # golden files.  Exits 1 if any check failed.
 
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
 D=$ROOT/tests/integration/gate/data
 G=$ROOT/tests/integration/gate/golden
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_annotations.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 unset GITHUB_ACTIONS GITLAB_CI GITHUB_WORKSPACE CI_PROJECT_DIR
 REPORTS="$D/shard-c.json $D/shard-py.json $D/rerun.json"
 golden() { # NAME FILE
@@ -164,5 +154,4 @@ usage '--annotations-file=x.json: only with --annotations gitlab' --annotations 
 usage "--annotations-file=$WORK/no/such/cq.json: No such file or directory" --annotations gitlab \
     --annotations-file "$WORK/no/such/cq.json" --baseline "$WORK/empty-baseline.json" "$WORK/kv.json"
 
-[ "$failures" = 0 ] && echo "test_annotations.sh: all checks passed"
-[ "$failures" = 0 ]
+finish

@@ -5,20 +5,10 @@
 # not run), the tolerance, every output format, the updated baseline, and
 # one-line errors naming corrupt, truncated or foreign files, with the
 # baseline untouched.  UPDATE_GOLDEN=1 rewrites the golden files.
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
 D=tests/integration/gate/data
 G=tests/integration/gate/golden
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_gate.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
 cd "$ROOT" || exit 1
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 # golden NAME FILE: FILE must equal $G/NAME.
 golden() {
     if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
@@ -155,5 +145,4 @@ done
 "${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 6 "$WORK" "$ROOT/tests/integration/gate/data" "$ROOT/tests/integration/gate/golden" ||
     fail "documents that do not follow docs/schema/ (above)"
 
-[ "$failures" = 0 ] && echo "test_gate.sh: all checks passed"
-[ "$failures" = 0 ]
+finish

@@ -8,24 +8,11 @@
 #   3. that leak is fixed: the gate passes again;
 #   4. a known leak is fixed (-DKVCONF_FIX_REPLACE_LEAK): the gate passes,
 #      reports it as fixed, and --update-baseline shrinks the baseline.
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 # Annotations are tested by test_annotations.sh; not here, even in CI.
 unset GITHUB_ACTIONS GITLAB_CI
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_gate_e2e.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
 cd "$ROOT" || exit 1
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 build() { # NAME [DEFINE...]
     name=$1
     shift
@@ -97,5 +84,4 @@ grep -q '^  kvconf::later_lines_replace_earlier_ones: 10 B' "$WORK/out" || fail 
 "${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
     fail "documents that do not follow docs/schema/ (above)"
 
-[ "$failures" = 0 ] && echo "test_gate_e2e.sh: all checks passed"
-[ "$failures" = 0 ]
+finish

@@ -5,28 +5,18 @@
 # width (the page's script counts them into data-bars-drawn).  The page
 # must load nothing from outside.  A screenshot goes to
 # $BUILD/gate/report.png, never into the source tree.
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+. "$(dirname "$0")/../lib.sh"
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser)}
 if [ -z "$CHROMIUM" ]; then
     echo "skip: no chromium (sh ci/install-deps.sh installs it)"
     exit 0
 fi
-LG=$BUILD/bin/leakgate
 # Annotations are tested by test_annotations.sh; not here, even in CI.
 unset GITHUB_ACTIONS GITLAB_CI
 D=tests/integration/gate/data
 OUT=$BUILD/gate
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_gate_html.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
 cd "$ROOT" || exit 1
 mkdir -p "$OUT"
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 "$LG" gate -q --baseline "$D/baseline.json" --html "$OUT/report.html" \
     "$D/shard-c.json" "$D/shard-py.json" "$D/rerun.json"
 [ $? = 1 ] || fail "the gate did not fail on the fixtures"
@@ -68,5 +58,4 @@ printf '%s\n' "$bars" | head -1 | grep -q 'class="bar new".*width="420"' ||
     fail "no PNG screenshot at $OUT/report.png"
 [ "$(wc -c <"$OUT/report.png")" -gt 20000 ] || fail "the screenshot is suspiciously small"
 
-[ "$failures" = 0 ] && echo "test_gate_html.sh: all checks passed (screenshot: $OUT/report.png)"
-[ "$failures" = 0 ]
+finish "all checks passed (screenshot: $OUT/report.png)"

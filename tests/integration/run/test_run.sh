@@ -6,29 +6,13 @@
 # Under SAN=address the tools are built with ASan, whose runtime must come
 # first in a process: libleakgate.so cannot be preloaded, so we skip.
 
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 PROG=$BUILD/tests/run/prog_leaky
 SRC=$ROOT/tests/integration/run/prog_leaky.c
 for f in "$LG" "$PROG" "$BUILD/lib/libleakgate.so"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "FAIL: $f is missing (run make first)"; exit 1; }
 done
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_run.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 
 # run NAME CMD...: runs CMD with stdout and stderr in $WORK/NAME.out/.err;
 # $rc is its exit status.  The environment is cleared of LEAKGATE_*.
@@ -343,8 +327,4 @@ usage_error missing "^leakgate: $WORK/none\.lgsnap: No such file or directory$" 
 "${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
     fail "documents that do not follow docs/schema/ (above)"
 
-if [ "$failures" -gt 0 ]; then
-    echo "test_run.sh: $failures check(s) failed"
-    exit 1
-fi
-echo "test_run.sh: all checks passed"
+finish

@@ -5,22 +5,9 @@
 # JSON report holds every verdict, and the exit status is CMD's, 23 on a
 # leak, 24 when nothing could be judged.  Interpreters: one behaviour with
 # and without the Python binding.  Exits 1 if any check failed.
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 PROG=$BUILD/tests/run/prog_leaky
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_tree.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 # run NAME EXPECTED_STATUS CMD...: output in $WORK/NAME.err (both streams)
 run() {
     name=$1 want=$2
@@ -112,7 +99,6 @@ for py in /usr/bin/python3 "$VPY"; do
     if grep -q "leaked" "$WORK/python.err"; then fail "python ($py): a verdict on the interpreter"; fi
 done
 # Every leakgate/1 report written here follows docs/schema/.
-"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
+"$VENV/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
     fail "documents that do not follow docs/schema/ (above)"
-[ "$failures" = 0 ] && echo "ok: test_tree.sh" || echo "$failures failure(s)"
-exit $((failures != 0))
+finish

@@ -4,17 +4,9 @@
 # the bytes and blocks of every kind equal to memcheck's leak summary for
 # the same program (--leak-check=full, no heuristics, no libc freeres: both
 # then see the same heap).
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: the library is not preloadable"
-    exit 0
-fi
-BUILD=${BUILD:-build}
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "the library is not preloadable"
 prog=$BUILD/tests/scan/prog_kinds
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 out=$(LD_PRELOAD=$BUILD/lib/libleakgate.so LEAKGATE_START=1 "$prog")
 echo "$out"
 kind() { printf '%s\n' "$out" | awk -v k="$1" '$1 == k { print $2, $3 }'; }
@@ -42,5 +34,4 @@ if command -v valgrind >/dev/null 2>&1; then
 else
     echo "skip: valgrind not installed: no comparison with memcheck"
 fi
-[ "$failures" = 0 ] && echo "test_kinds.sh: every kind as expected and as memcheck reports it"
-[ "$failures" = 0 ]
+finish "every kind as expected and as memcheck reports it"

@@ -5,16 +5,8 @@
 # tests run on every report they produce (tests/check_schemas.py) can
 # fail.  Exits 1 if any check failed.
 
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-VENV=${VENV:-$ROOT/.venv}
+. "$(dirname "$0")/../lib.sh"
 PY=$VENV/bin/python
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_schema.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 cd "$ROOT" || exit 1
 [ -x "$VENV/bin/check-jsonschema" ] || { echo "FAIL: no check-jsonschema in $VENV: run sh ci/install-deps.sh"; exit 1; }
 
@@ -60,5 +52,4 @@ wrong base_sig 'leaks/0' '{"schema": "leakgate-baseline/1", "leaks": [{"test": "
 # Too few documents (a test whose report went missing) is a failure too.
 "$PY" tests/check_schemas.py --min 1 "$WORK" >"$WORK/min.out" 2>&1 && fail "--min 1 over an empty directory passed"
 
-[ "$failures" = 0 ] && echo "test_schema.sh: all checks passed"
-[ "$failures" = 0 ]
+finish

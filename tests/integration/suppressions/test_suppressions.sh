@@ -7,23 +7,9 @@
 # of it clean), and usage errors (one line, exit 2).
 # Exits 1 if any check failed.
 
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 HERE=tests/integration/suppressions
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_suppressions.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 cd "$ROOT" || exit 1
 make -s "$BUILD/examples/test_kvconf" BUILD="$BUILD" >/dev/null || fail "cannot build examples/kvconf"
 KV=$BUILD/examples/test_kvconf
@@ -125,5 +111,4 @@ usage '--from-valgrind: needs a value' --from-valgrind
 "${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 4 "$WORK" ||
     fail "documents that do not follow docs/schema/ (above)"
 
-[ "$failures" = 0 ] && echo "test_suppressions.sh: all checks passed"
-[ "$failures" = 0 ]
+finish

@@ -8,31 +8,16 @@
 # directories of such programs, exit statuses and usage errors.
 # Exits 1 if any check failed.
 
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 API=$BUILD/tests/tap/prog_api_cases
 PLAIN=$BUILD/tests/tap/prog_plain_tap
 HERE=tests/integration/tap
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_tap.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 cd "$ROOT" || exit 1
 command -v prove >/dev/null || { echo "FAIL: prove not found (ci/install-deps.sh installs perl)"; exit 1; }
 
 # tap.py's consumer (tappy): the project's venv, Debian's python3-tap, or a
 # throwaway venv under build/ (needs the network once).
-VENV=${VENV:-$ROOT/.venv}
 if [ -x "$VENV/bin/tappy" ]; then
     TAPPY_PY=$VENV/bin/python
 elif /usr/bin/python3 -c 'import tap.parser' 2>/dev/null; then
@@ -297,5 +282,4 @@ grep -q "prove --exec 'leakgate tap --'" "$WORK/u.out" || fail "leakgate tap --h
 "${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 1 "$WORK" ||
     fail "documents that do not follow docs/schema/ (above)"
 
-[ "$failures" = 0 ] && echo "test_tap.sh: all checks passed"
-[ "$failures" = 0 ]
+finish
