@@ -5,21 +5,8 @@
 # with their cause, a skip "skipped"; the instances of a parameterized test
 # carry their index ("param") in the console, the JSON report and the gate.
 # Exits 1 if any check failed.
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_edge.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 SRC=$ROOT/tests/integration/criterion/edge.c
 cc -g -O0 -fno-omit-frame-pointer "$SRC" -lcriterion -o "$WORK/edge" &&
     cc -g -O0 -fno-omit-frame-pointer "$SRC" -lcriterion -L"$BUILD/lib" -Wl,-rpath,"$BUILD/lib" \
@@ -67,7 +54,6 @@ grep -q "edge::param\[1\]" "$WORK/gate.out" || fail "gate: no edge::param[1]: $(
 if grep -q "edge::param\[0\]" "$WORK/gate.out"; then fail "gate: a clean instance shown"; fi
 grep -Eq "2 inconclusive" "$WORK/gate.out" || fail "gate: crashed tests not counted: $(head -3 "$WORK/gate.out")"
 # Every leakgate/1 report written here follows docs/schema/.
-"${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
+"$VENV/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
     fail "documents that do not follow docs/schema/ (above)"
-[ "$failures" = 0 ] && echo "ok: test_edge.sh" || echo "$failures failure(s)"
-exit $((failures != 0))
+finish

@@ -5,23 +5,10 @@
 # under `leakgate run` its exit snapshot says it was not traced and the run
 # exits 24; a Criterion suite fails every test with that line.  In the
 # right order the leaks are found.  Exits 1 if any check failed.
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 LIB=$BUILD/lib/libleakgate.so
 PROG=$BUILD/tests/run/prog_leaky
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_allocators.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 lib_path() { ldconfig -p | awk -v n="$1" '$1 == n { print $NF; exit }'; }
 cat >"$WORK/t.c" <<'C'
 #include <criterion/criterion.h>
@@ -53,5 +40,4 @@ for name in libjemalloc.so.2 libtcmalloc_minimal.so.4; do
     grep -q "malloc resolves to $other, not to libleakgate.so: no test is checked" "$WORK/suite.out" ||
         fail "$name first, Criterion suite: $(tail -5 "$WORK/suite.out")"
 done
-[ "$failures" = 0 ] && echo "ok: test_allocators.sh" || echo "$failures failure(s)"
-exit $((failures != 0))
+finish

@@ -6,22 +6,9 @@
 # program that closes every descriptor gets its snapshot written anyway;
 # one that also removes the file gets the real errno and exit status 24.
 # Exits 1 if any check failed.
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 PROG=$BUILD/tests/run/prog_fds
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_fds.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 line=$(grep -n "SITE:emfile" "$ROOT/tests/integration/run/prog_fds.c" | cut -d: -f1)
 for mode in "" closeall; do
     name=${mode:-exhausted}
@@ -39,5 +26,4 @@ rc=$?
 grep -q "^leakgate: cannot write the exit snapshot .*: No such file or directory$" "$WORK/lose.out" ||
     fail "lose: no errno: $(cat "$WORK/lose.out")"
 grep -q "left no exit snapshot" "$WORK/lose.out" || fail "lose: $(cat "$WORK/lose.out")"
-[ "$failures" = 0 ] && echo "ok: test_fds.sh" || echo "$failures failure(s)"
-exit $((failures != 0))
+finish

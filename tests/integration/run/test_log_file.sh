@@ -6,24 +6,10 @@
 # mixed into the program's output; bad values are one line, exit 2.
 # Exits 1 if any check failed.
 
-if [ "${SAN:-}" = address ]; then
-    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
-    exit 0
-fi
-
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-LG=$BUILD/bin/leakgate
+. "$(dirname "$0")/../lib.sh"
+skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 PROG=$BUILD/tests/run/prog_leaky
 PLAIN=$BUILD/tests/tap/prog_plain_tap
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_log_file.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 unset LEAKGATE_LOG_FILE GITHUB_ACTIONS GITLAB_CI
 cd "$WORK" || exit 1
 
@@ -109,5 +95,4 @@ grep -q "^leakgate: LEAKGATE_LOG_FILE=$WORK/plain/x.log: Not a directory; leakga
 grep -q 'LEAKGATE_UNWIND=sideways' ro.err || fail "an unusable log: the message is lost"
 [ "$(wc -l <ro.err)" = 2 ] || fail "an unusable log: not said once: $(cat ro.err)"
 
-[ "$failures" = 0 ] && echo "test_log_file.sh: all checks passed"
-[ "$failures" = 0 ]
+finish
