@@ -308,11 +308,17 @@ TAP_PROGS  := $(patsubst tests/integration/%.c,$(BUILD)/tests/%, \
 HELPER_SRCS:= $(filter-out tests/integration/tap/prog_api_%.c, \
               $(sort $(wildcard tests/integration/*/prog_*.c)))
 HELPER_BINS:= $(HELPER_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
+# The fuzz targets without libFuzzer: tests/fuzz/replay.c feeds them the seed
+# corpus and tests/fuzz/regress/ (inputs of fixed issues) in every check.
+FUZZ_TARGETS := snapfile json suppressions
+REPLAY_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 
 check: unit integration python ## run unit, integration and Python tests (and a smoke run of the benchmarks)
 
-unit: $(UNIT_BINS) ## build and run the unit tests (tests/unit/)
+unit: $(UNIT_BINS) $(REPLAY_BINS) ## build and run the unit tests (tests/unit/) and replay the fuzz corpora
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) sh tests/run-unit.sh $(UNIT_BINS)
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    $(BUILD)/tests/replay_$$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t || exit 1; done
 
 # The benchmark smoke run uses the Python package of $(VENV): installed
 # first, so that it is never older than the runtime it is run with.
@@ -346,6 +352,13 @@ $(DEBUG_AR): $(DEBUG_OBJS)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(DEBUG_AR) $(GATE_AR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  REPLAY  $@")
+	$(Q)$(CC) $(BASE) $(CFLAGS) $(INC) $(GATE_INC) -DLG_BUILDING_LIBRARY -DLG_DEBUG_LOCKS \
+	    -o $@ $< tests/fuzz/replay.c $(GATE_AR) -Wl,--whole-archive $(DEBUG_AR) \
+	    -Wl,--no-whole-archive $(LDSAN) $(LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(DEBUG_AR) $(GATE_AR) tests/unit/lgtest.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
@@ -376,19 +389,24 @@ valgrind: $(UNIT_BINS) ## run the unit tests under valgrind memcheck
 	$(Q)BUILD=$(BUILD) VALGRIND=1 sh tests/run-unit.sh $(UNIT_BINS)
 
 FUZZ_TIME ?= 60
-# UBSan findings abort (no recovery) so that libFuzzer counts them as crashes.
-# New inputs go to $(BUILD)/fuzz/corpus and crash files to $(BUILD)/fuzz/;
-# tests/fuzz/corpus keeps the seeds.
-fuzz: ## fuzz the snapshot-file loader with libFuzzer (FUZZ_TIME seconds, default 60)
-	@mkdir -p $(BUILD)/fuzz/corpus
-	@$(if $(Q),echo "  FUZZ    $(BUILD)/fuzz/fuzz_snapfile")
-	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -DLG_BUILDING_LIBRARY -DLG_NO_INTERPOSE \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(INC) $(UNWIND_CFLAGS) \
-	    -o $(BUILD)/fuzz/fuzz_snapfile tests/fuzz/fuzz_snapfile.c $(RT_SRCS) $(LIBS)
-	$(Q)cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
-	$(Q)$(BUILD)/fuzz/fuzz_snapfile -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-	    -artifact_prefix=$(BUILD)/fuzz/ \
-	    $(BUILD)/fuzz/corpus tests/fuzz/corpus
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DLG_BUILDING_LIBRARY -DLG_NO_INTERPOSE \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(INC) $(GATE_INC) \
+               $(UNWIND_CFLAGS)
+# Three targets, each for FUZZ_TIME seconds: the snapshot-file loader, the
+# JSON report and baseline reader (with every gate output), the
+# suppressions parser.  UBSan findings abort (no recovery) so that libFuzzer
+# counts them as crashes.  New inputs go to $(BUILD)/fuzz/corpus/TARGET and
+# crash files to $(BUILD)/fuzz/; tests/fuzz/corpus/TARGET keeps the seeds.
+fuzz: ## fuzz the snapshot loader, the JSON reader and the suppressions parser (FUZZ_TIME s each, default 60)
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$t && \
+	    echo "  FUZZ    $(BUILD)/fuzz/fuzz_$$t" && \
+	    $(CLANG) $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
+	        $(RT_SRCS) $(PLUGIN_SRCS) $(GATE_SRCS) $(LIBS) && \
+	    cp tests/fuzz/corpus/$$t/* tests/fuzz/regress/$$t/* $(BUILD)/fuzz/corpus/$$t/ && \
+	    $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus/$$t || exit 1; \
+	done
 
 # ---- install ----------------------------------------------------------------
 # The gate (libleakgate-gate.a, gate.h) is installed for programs that gate

@@ -52,6 +52,12 @@ bool lg__is_leak_row(const lg_stat_t *st);
 /* How many frames of tb a report shows (opts->stop_module). */
 uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts);
 
+/* Loads the text of a suppressions file into a session: its filter lines
+ * (all or nothing) and its `limit` lines; errors start "NAME=PATH:LINE: "
+ * (session.c; the fuzz target of suppressions calls it). */
+int lg__session_load_text(lg_session_t *s, const char *name, const char *path, const char *text,
+                          size_t len, char *err, size_t errlen);
+
 /* ---- files (json.c) -------------------------------------------------------- */
 
 /* How the file layer reads reports and baselines (json.c): at most

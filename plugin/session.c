@@ -92,17 +92,11 @@ static int parse_rule(lg_session_t *s, char *text, const char *where, char *err,
     return 0;
 }
 
-/* Loads a suppressions file, read once: its filter lines into the filter
- * set, its `limit` lines as rules.  `name` (the variable or option) starts
- * every error. */
-static int load_suppressions(lg_session_t *s, const char *name, const char *path, char *err,
-                             size_t errlen)
+int lg__session_load_text(lg_session_t *s, const char *name, const char *path, const char *text,
+                          size_t len, char *err, size_t errlen)
 {
-    char *text, msg[512], where[512];
-    size_t len;
-    int rc = lg__suppressions_read(path, &text, &len, msg, sizeof msg);
-    if (rc == 0 && (rc = lg__filterset_load_text(s->filters, path, text, len, msg, sizeof msg)))
-        lg__xfree(text);
+    char msg[512], where[512];
+    int rc = lg__filterset_load_text(s->filters, path, text, len, msg, sizeof msg);
     if (rc)
         return rc == LG_ENOMEM ? rc : lg__errf(err, errlen, rc, "%s=%s", name, msg);
     size_t pos = 0, n;
@@ -114,10 +108,8 @@ static int load_suppressions(lg_session_t *s, const char *name, const char *path
             (line[lead + 5] != ' ' && line[lead + 5] != '\t'))
             continue;
         char *copy = lg__xmalloc(n + 1);
-        if (!copy) {
-            rc = LG_ENOMEM;
-            break;
-        }
+        if (!copy)
+            return LG_ENOMEM;
         memcpy(copy, line, n);
         copy[n] = '\0';
         copy[strcspn(copy, "#\r")] = '\0';
@@ -125,6 +117,21 @@ static int load_suppressions(lg_session_t *s, const char *name, const char *path
         rc = parse_rule(s, copy + lead + 5, where, err, errlen);
         lg__xfree(copy);
     }
+    return rc;
+}
+
+/* Loads a suppressions file, read once: its filter lines into the filter
+ * set, its `limit` lines as rules.  `name` (the variable or option) starts
+ * every error. */
+static int load_suppressions(lg_session_t *s, const char *name, const char *path, char *err,
+                             size_t errlen)
+{
+    char *text, msg[512];
+    size_t len;
+    int rc = lg__suppressions_read(path, &text, &len, msg, sizeof msg);
+    if (rc)
+        return rc == LG_ENOMEM ? rc : lg__errf(err, errlen, rc, "%s=%s", name, msg);
+    rc = lg__session_load_text(s, name, path, text, len, err, errlen);
     lg__xfree(text);
     return rc;
 }

@@ -105,4 +105,14 @@ const char *lg__plural(int64_t n, const char *one, const char *many);
  * itself when it has no '/' or ends in one. */
 const char *lg__basename(const char *path);
 
+/* a + b, held at INT64_MAX or INT64_MIN instead of wrapping: sums of sizes
+ * and counts read from files. */
+static inline int64_t lg__add_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 #endif /* LG_UTIL_H */

@@ -57,6 +57,9 @@
 #define FRAME_SIZE   36
 #define TB_MIN_SIZE  12 /* nframes, total_nframe and at least one index */
 #define TRACE_SIZE   16
+/* The most bytes the traces of a snapshot may hold together: 2^48, the
+ * address space of a 64-bit process. */
+#define SNAP_BYTES_MAX ((uint64_t)1 << 48)
 /* The biggest snapshot file read: 10 million traces and their tracebacks. */
 #define SNAP_MAX ((size_t)1 << 30)
 #define NO_STRING    UINT32_MAX
@@ -550,11 +553,16 @@ static int load_traces(struct loader *L)
     if (n && !(s->traces = lg__xmalloc((size_t)n * sizeof *s->traces)))
         return LG_ENOMEM;
     s->cap = (size_t)n;
+    uint64_t total = 0;
     for (uint64_t i = 0; i < n; i++) {
         uint32_t domain = take_u32(L), tb = take_u32(L);
         uint64_t size = take_u64(L);
         if (tb >= L->ntbs)
             FAIL(L, LG_ECORRUPT, "traceback index out of range");
+        /* No process holds more than its address space: a bigger size or
+         * sum is a corrupt file, not something to add up and print. */
+        if (size > SNAP_BYTES_MAX || (total += size) > SNAP_BYTES_MAX)
+            FAIL(L, LG_ECORRUPT, "trace sizes add up past 256 TiB");
         if ((size_t)size != size)
             FAIL(L, LG_ECORRUPT, "trace size too large for this machine");
         if (lg__snapshot_add_trace(s, domain, (size_t)size, L->tbs[tb]))

@@ -40,6 +40,31 @@ static const char *json_str(const lg__json_t *obj, const char *key)
     return v && v->type == LG__JSON_STRING ? v->string : NULL;
 }
 
+/* The largest size or count a report or baseline may hold, in absolute
+ * value: 2^53 (8 PiB, 9e15 blocks) is beyond any process, and sums of many
+ * such values stay exact in a double and far from int64_t's end. */
+#define VALUE_MAX ((int64_t)1 << 53)
+
+/* Why member `key` of obj is not an integer from lo to VALUE_MAX, or NULL
+ * (absent and null read as 0). */
+static const char *int_problem(const lg__json_t *obj, const char *key, int64_t lo)
+{
+    const lg__json_t *v = lg__json_get(obj, key);
+    if (!v || v->type == LG__JSON_NULL)
+        return NULL;
+    const char *range = lo < 0 ? "is out of range (-2^53 to 2^53)" : "is out of range (0 to 2^53)";
+    if (v->type != LG__JSON_NUMBER)
+        return "must be an integer";
+    if (!v->is_int) {
+        /* A fraction, or a whole number past int64_t (every double that
+         * large is whole). */
+        double d = v->number;
+        bool whole = d > -9e18 && d < 9e18 ? d == (double)(int64_t)d : d == d;
+        return whole ? range : "must be an integer";
+    }
+    return v->integer > VALUE_MAX || v->integer < lo ? range : NULL;
+}
+
 /* An integer member: 0 when absent or null; false when present and not an
  * integer. */
 static bool json_int(const lg__json_t *obj, const char *key, int64_t *out)
@@ -215,10 +240,13 @@ static int check_report(const lg__json_t *doc, char *err, size_t errlen)
             return lg__errf(err, errlen, LG_EFORMAT,
                             "test %s: \"outcome\" must be clean, leaked, inconclusive, skipped or crashed",
                             id);
-        if (!json_int(t, "size_diff", &v) || !json_int(t, "count_diff", &v))
-            return lg__errf(err, errlen, LG_EFORMAT,
-                            "test %s: size_diff and count_diff must be integers", id);
-        if (!json_int(t, "attempt", &v) || v < 0)
+        const char *bad;
+        static const char *const totals[] = {"size_diff", "count_diff"};
+        for (int k = 0; k < 2; k++)
+            if ((bad = int_problem(t, totals[k], -VALUE_MAX)))
+                return lg__errf(err, errlen, LG_EFORMAT, "test %s: \"%s\" %s", id, totals[k],
+                                bad);
+        if (!json_int(t, "attempt", &v) || v < 0 || int_problem(t, "attempt", 0))
             return lg__errf(err, errlen, LG_EFORMAT, "test %s: \"attempt\" must be an integer >= 1",
                             id);
         if (!json_int(t, "param", &v) || v < 0)
@@ -229,11 +257,15 @@ static int check_report(const lg__json_t *doc, char *err, size_t errlen)
             return lg__errf(err, errlen, LG_EFORMAT, "test %s: \"leaks\" must be an array", id);
         for (size_t k = 0; leaks && k < leaks->n; k++) {
             const lg__json_t *row = leaks->items[k], *tb = lg__json_get(row, "traceback");
-            if (row->type != LG__JSON_OBJECT || !json_int(row, "size_diff", &v) ||
-                !json_int(row, "count_diff", &v) ||
+            if (row->type != LG__JSON_OBJECT ||
                 (tb && tb->type != LG__JSON_ARRAY && tb->type != LG__JSON_NULL))
                 return lg__errf(err, errlen, LG_EFORMAT, "test %s: leak %zu is malformed", id,
                                 k + 1);
+            static const char *const fields[] = {"size_diff", "count_diff", "size", "count"};
+            for (int f = 0; f < 4; f++)
+                if ((bad = int_problem(row, fields[f], f < 2 ? -VALUE_MAX : 0)))
+                    return lg__errf(err, errlen, LG_EFORMAT, "test %s: leak %zu: \"%s\" %s", id,
+                                    k + 1, fields[f], bad);
             for (size_t f = 0; tb && f < tb->n; f++)
                 if (tb->items[f]->type != LG__JSON_OBJECT)
                     return lg__errf(err, errlen, LG_EFORMAT,
@@ -362,12 +394,15 @@ int lg_gate_load_baseline(lg_gate_t *g, const char *name, const char *text, size
         lg__errf(err, errlen, rc, "%s: \"leaks\" must be an array", name);
     for (size_t i = 0; rc == 0 && i < leaks->n; i++) {
         const lg__json_t *e = leaks->items[i];
-        int64_t v;
-        if (!json_str(e, "test") || !json_str(e, "signature") || !json_int(e, "size", &v) ||
-            v < 0 || !json_int(e, "count", &v) || v < 0)
+        const char *bad, *field = "size";
+        if (!json_str(e, "test") || !json_str(e, "signature") || !lg__json_get(e, "size") ||
+            !lg__json_get(e, "count"))
             rc = lg__errf(err, errlen, LG_EFORMAT,
                           "%s: leak %zu needs \"test\", \"signature\", \"size\" and \"count\"",
                           name, i + 1);
+        else if ((bad = int_problem(e, field, 0)) || (bad = int_problem(e, field = "count", 0)))
+            rc = lg__errf(err, errlen, LG_EFORMAT, "%s: leak %zu: \"%s\" %s", name, i + 1, field,
+                          bad);
     }
     char *copy = rc ? NULL : lg__xstrdup(name);
     if (!rc && !copy)
@@ -420,8 +455,8 @@ static int add_instance(lg__gate_test_t *t, const struct occ *o)
     json_int(o->test, "count_diff", &count);
     if (t->instances++ == 0 || severity(out) > severity(t->outcome))
         t->outcome = out;
-    t->size_diff += size;
-    t->count_diff += count;
+    t->size_diff = lg__add_sat(t->size_diff, size);
+    t->count_diff = lg__add_sat(t->count_diff, count);
     const lg__json_t *leaks = lg__json_get(o->test, "leaks");
     size_t add = leaks && leaks->type == LG__JSON_ARRAY ? leaks->n : 0;
     if (!add)
@@ -544,10 +579,10 @@ static int test_leaks(struct leakvec *lv, const lg__gate_test_t *t)
             l->test = t->id;
             l->signature = sig;
         }
-        l->size += size;
-        l->count += count;
-        rows_size += size;
-        rows_count += count;
+        l->size = lg__add_sat(l->size, size);
+        l->count = lg__add_sat(l->count, count);
+        rows_size = lg__add_sat(rows_size, size);
+        rows_count = lg__add_sat(rows_count, count);
         /* Show the biggest row's traceback; the first on ties. */
         if (!l->traceback || size > l->shown_size) {
             l->traceback = tb;
@@ -592,13 +627,21 @@ static const lg__gate_test_t *find_test(const lg_gate_t *g, const char *id)
     return NULL;
 }
 
+/* Whether `now` exceeds `base` by more than the tolerance: the growth is
+ * computed exactly in integers (a byte over the baseline is growth, at any
+ * size); only a percentage goes through a double. */
 static bool grown(const lg_gate_opts_t *o, int64_t now, int64_t base)
 {
-    double allowed = (double)o->tolerance_bytes;
+    if (now <= base)
+        return false;
+    uint64_t growth = (uint64_t)now - (uint64_t)base;
+    uint64_t allowed = o->tolerance_bytes > 0 ? (uint64_t)o->tolerance_bytes : 0;
     double pct = (double)base * o->tolerance_percent / 100.0;
-    if (pct > allowed)
-        allowed = pct;
-    return (double)now > (double)base + allowed;
+    if (pct >= 18446744073709551615.0)
+        return false;
+    if (pct > (double)allowed)
+        allowed = (uint64_t)pct;
+    return growth > allowed;
 }
 
 /* Classifies the current leaks (sorted) against the sorted baseline. */
@@ -638,8 +681,8 @@ static int classify(lg_gate_t *g, struct leakvec *lv)
             int64_t s, n;
             json_int(e, "size", &s);
             json_int(e, "count", &n);
-            bsize += s;
-            bcount += n;
+            bsize = lg__add_sat(bsize, s);
+            bcount = lg__add_sat(bcount, n);
             if (j >= nb || base_cmp(&base[j], &e) != 0)
                 break;
             e = base[j++];
@@ -707,8 +750,8 @@ static int make_sites(lg_gate_t *g)
             s->signature = cur[i]->signature;
             best = -1;
         }
-        s->size += cur[i]->size;
-        s->count += cur[i]->count;
+        s->size = lg__add_sat(s->size, cur[i]->size);
+        s->count = lg__add_sat(s->count, cur[i]->count);
         s->tests++;
         if (cur[i]->traceback && cur[i]->size > best) {
             s->traceback = cur[i]->traceback;

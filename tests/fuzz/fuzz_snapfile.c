@@ -3,39 +3,17 @@
  * Any input must give either a snapshot whose every field can be read, or
  * an error code with a static detail and no snapshot; anything else is
  * turned into a crash so that libFuzzer reports it.  Run with `make fuzz`;
- * the seeds in tests/fuzz/corpus/ are written by test_snapfile (see its
+ * the seeds in tests/fuzz/corpus/snapfile/ are written by test_snapfile (see its
  * seeds_are_small_and_valid test). */
-#include "lg_internal.h"
+#include "fuzz.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(c)              \
-    do {                      \
-        if (!(c))             \
-            __builtin_trap(); \
-    } while (0)
-
-/* clang links AddressSanitizer into the executable, so the runtime's
- * dlsym(RTLD_NEXT, "malloc") would find glibc's allocator and ASan would
- * not watch the loader's own arrays.  Resolve it to ASan's instead. */
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    LG_UNUSED(argc);
-    LG_UNUSED(argv);
-    lg__real.free = free;
-    lg__real.calloc = calloc;
-    lg__real.realloc = realloc;
-    lg__real.malloc = malloc;
-    return 0;
-}
 
 static size_t touch(const char *s)
 {
     return s ? strlen(s) : 0;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -174,7 +174,7 @@ LGT_TEST(bad_reports_are_refused_whole_and_named)
          "\"leaks\": {}}]}",
          "r.json: test a: \"leaks\" must be an array"},
         {REPORT(TEST("a", "leaked", 1, 1, "{\"size_diff\": 1.5}")),
-         "r.json: test a: leak 1 is malformed"},
+         "r.json: test a: leak 1: \"size_diff\" must be an integer"},
         {"{\"schema\": \"leakgate/1\", \"tests\": [",
          "r.json: offset 35: unexpected end (the text ends there: truncated?)"},
     };

@@ -147,7 +147,7 @@ static lg_snapshot_t *sample(void)
     lg__snapshot_add_trace(s, LG_DOMAIN_C, 96, ta);
     lg__snapshot_add_trace(s, LG_DOMAIN_PYTHON, 5 * GiB + 3, tb);
     lg__snapshot_add_trace(s, UINT32_MAX, 0, tc);
-    lg__snapshot_add_trace(s, 7, SIZE_MAX, ta);
+    lg__snapshot_add_trace(s, 7, (size_t)1 << 47, ta); /* the largest sum allowed */
     lg__snapshot_add_trace(s, LG_DOMAIN_C, 32, ta);
     lg__snapshot_seal(s);
     s->traceback_limit = 7;
@@ -237,7 +237,7 @@ LGT_TEST(roundtrip_keeps_every_field)
     ASSERT(big->traceback->frames[0]->function == NULL);
     ASSERT(big->traceback->frames[0]->addr == UINTPTR_MAX);
     ASSERT_STR_EQ(lg_snapshot_trace(t, 2)->traceback->frames[0]->file, "");
-    ASSERT(lg_snapshot_trace(t, 3)->size == SIZE_MAX);
+    ASSERT(lg_snapshot_trace(t, 3)->size == (size_t)1 << 47);
     ASSERT(lg_snapshot_trace(t, 0)->traceback == lg_snapshot_trace(t, 4)->traceback);
     ASSERT(lg_snapshot_trace(t, 0)->traceback->frames[0] ==
            lg_snapshot_trace(t, 2)->traceback->frames[1]);
@@ -576,6 +576,29 @@ LGT_TEST(out_of_memory_anywhere_is_clean)
 
 /* ---- files and paths ---------------------------------------------------- */
 
+/* Sizes no process can hold (2^64-1, or traces adding up past 2^48) are a
+ * corrupt file: `leakgate show` printed them as "Total allocated size: -9 B". */
+LGT_TEST(sizes_beyond_the_address_space_are_refused)
+{
+    make_dir();
+    lg_frame_t f = {.kind = LG_FRAME_NATIVE, .function = "f"};
+    size_t sizes[][2] = {{SIZE_MAX, 0}, {(size_t)1 << 47, ((size_t)1 << 47) + 1}};
+    for (int k = 0; k < 2; k++) {
+        lg_snapshot_t *s, *t = NULL;
+        ASSERT_EQ(lg_snapshot_new(4, &s), 0);
+        ASSERT_EQ(lg_snapshot_add(s, 1, sizes[k][0], &f, 1, 1), 0);
+        if (sizes[k][1])
+            ASSERT_EQ(lg_snapshot_add(s, 1, sizes[k][1], &f, 1, 1), 0);
+        ASSERT_EQ(lg_snapshot_dump(s, path_in("big.snap")), 0);
+        const char *detail = NULL;
+        ASSERT_EQ(lg_snapshot_load(path_in("big.snap"), &t, &detail), LG_ECORRUPT);
+        ASSERT_STR_EQ(detail, "trace sizes add up past 256 TiB");
+        ASSERT(t == NULL);
+        lg_snapshot_free(s);
+    }
+    remove_dir();
+}
+
 LGT_TEST(empty_and_missing_files)
 {
     make_dir();
@@ -664,7 +687,7 @@ LGT_TEST(failed_dumps_leave_the_old_file_whole)
 
 /* The seed corpus of tests/fuzz/: small valid files.  With
  * LEAKGATE_CORPUS_DIR set they are written there (to regenerate the seeds:
- * LEAKGATE_CORPUS_DIR=tests/fuzz/corpus test_snapfile seeds_are_small_and_valid). */
+ * LEAKGATE_CORPUS_DIR=tests/fuzz/corpus/snapfile test_snapfile seeds_are_small_and_valid). */
 LGT_TEST(seeds_are_small_and_valid)
 {
     make_dir();

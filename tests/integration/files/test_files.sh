@@ -127,6 +127,25 @@ cp "$WORK/inject.out" "$WORK/summary.txt"
 "${VENV:-$ROOT/.venv}/bin/python" "$ROOT/tests/integration/files/check_injection.py" "$WORK" ||
     fail "untrusted strings reached an output unescaped"
 
+# ---- sizes and counts out of any process's reach: one line, exit 2 --------
+RG=$ROOT/tests/fuzz/regress
+expect 2 int64_leaks "$LG" gate --baseline "$WORK/none.json" "$RG/json/int64-max-leaks.json"
+one_line int64_leaks 'test t::a: "size_diff" is out of range \(-2\^53 to 2\^53\)$'
+expect 2 uint64_size "$LG" gate --baseline "$WORK/none.json" "$RG/json/uint64-max-size.json"
+one_line uint64_size '"size_diff" is out of range'
+expect 2 neg_baseline "$LG" gate --baseline "$RG/json/negative-size-baseline.json" "$REPORT"
+one_line neg_baseline 'leak 1: "size" is out of range \(0 to 2\^53\)$'
+expect 2 huge_baseline "$LG" gate --tolerance 0 --baseline "$RG/json/huge-baseline.json" \
+    "$RG/json/nine-e18-plus-one.json"
+one_line huge_baseline 'is out of range'
+expect 2 show_uint64 "$LG" show "$RG/snapfile/uint64-max-sizes.snap"
+one_line show_uint64 'corrupt or truncated snapshot file \(trace sizes add up past 256 TiB\)$'
+# At the largest accepted size, one byte over the baseline is growth.
+printf '{"schema": "leakgate/1", "tests": [{"id": "t::a", "outcome": "leaked", "size_diff": 9007199254740992, "count_diff": 1, "leaks": [{"size_diff": 9007199254740992, "count_diff": 1, "size": 9007199254740992, "count": 1, "domain": 1, "traceback": [{"kind": "native", "function": "f", "file": "a.c", "line": 1}]}]}]}\n' >"$WORK/max.json"
+printf '{"schema": "leakgate-baseline/1", "leaks": [{"test": "t::a", "signature": "f@a.c", "size": 9007199254740991, "count": 1}]}\n' >"$WORK/max-base.json"
+expect 1 one_byte "$LG" gate --tolerance 0 --baseline "$WORK/max-base.json" "$WORK/max.json"
+grep -q "grown leaks" "$WORK/one_byte.out" || fail "one byte over 2^53-1 is not growth: $(cat "$WORK/one_byte.out")"
+
 # ---- a snapshot onto another, full file system -----------------------------
 # A small tmpfs in a private mount namespace (as root, or as a user through
 # a user namespace): the snapshot is written beside its target there, so
