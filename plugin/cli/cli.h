@@ -36,7 +36,7 @@ void cli_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Option scanning: recognizes "--name VALUE" and "--name=VALUE" at argv[*i].
  * Returns 1 and sets *value (advancing *i past a separate value) when
  * argv[*i] is option `name`; 0 when it is not; -1 after reporting a
- * missing value. */
+ * missing or empty value. */
 int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
 
 /* The value of a setting: the option's text when given (*name = option),

@@ -76,15 +76,20 @@ int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **
         return 0;
     if (a[n] == '=') {
         *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
+    } else if (a[n] != '\0') {
         return 0;
-    if (*i + 1 >= argc) {
+    } else if (*i + 1 >= argc) {
         cli_error("%s: needs a value", name);
         return -1;
+    } else {
+        *value = argv[++*i];
     }
-    *value = argv[++*i];
+    /* No option means anything empty: "--json ''" is a mistake, said before
+     * CMD runs, not a file that cannot be written afterwards. */
+    if (!**value) {
+        cli_error("%s: an empty value (give one, or leave the option out)", name);
+        return -1;
+    }
     return 1;
 }
 

@@ -100,6 +100,11 @@ grep -q "^<?xml" "$WORK/junit_stdout.out" && grep -q "new leak" "$WORK/junit_std
 expect 2 md_dotdot $GATE --markdown .. "$REPORT"
 one_line md_dotdot "^leakgate: --markdown=\.\.: is a directory$"
 
+# An empty output name is refused before CMD runs (it ran, then failed).
+expect 2 empty_json "$LG" run --json "" -- sh -c "touch '$WORK/ran'"
+one_line empty_json "^leakgate: --json: an empty value"
+[ -e "$WORK/ran" ] && fail "run --json '': CMD ran"
+
 # The baseline through a symlink: the link stays, no temporary file left.
 ln -s base.json "$WORK/base-link.json"
 expect 0 update_link "$LG" gate --baseline "$WORK/base-link.json" --update-baseline "$REPORT"
