@@ -193,6 +193,29 @@ static bool check_writable(const char *name, const char *path)
     return true;
 }
 
+/* The settings CMD's processes read themselves, checked now so that a bad
+ * one is one line and exit 2 before CMD runs, not a warning in each process
+ * or a setting silently read as another: LEAKGATE_START, LEAKGATE_LIMITS
+ * and the limit lines of the suppressions file (parsed by the test session
+ * that reads them in CMD). */
+static bool check_child_settings(const struct cli_opts *o)
+{
+    const char *v = getenv("LEAKGATE_START");
+    if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
+        cli_error("LEAKGATE_START=%s: expected 0 or 1", v);
+        return false;
+    }
+    lg_session_t *s = NULL;
+    char err[1024];
+    int rc = lg_session_new(&s, err, sizeof err);
+    if (rc == 0 && o->suppressions)
+        rc = lg_session_add_suppressions(s, "--suppressions", o->suppressions_abs, err, sizeof err);
+    if (rc)
+        cli_error("%s", rc == LG_ENOMEM ? lg_strerror(rc) : err);
+    lg_session_free(s);
+    return rc == 0;
+}
+
 int cli_opts_parse(int argc, char **argv, struct cli_opts *o)
 {
     struct raw_opts raw = {0};
@@ -201,7 +224,8 @@ int cli_opts_parse(int argc, char **argv, struct cli_opts *o)
     if (rc)
         return rc;
     if (!resolve(&raw, o) || (o->json && !check_writable(o->json_name, o->json)) ||
-        (o->snapshot && !check_writable(o->snapshot_name, o->snapshot)))
+        (o->snapshot && !check_writable(o->snapshot_name, o->snapshot)) ||
+        !check_child_settings(o))
         return CLI_EUSAGE;
     return 0;
 }

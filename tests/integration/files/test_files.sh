@@ -105,6 +105,17 @@ expect 2 empty_json "$LG" run --json "" -- sh -c "touch '$WORK/ran'"
 one_line empty_json "^leakgate: --json: an empty value"
 [ -e "$WORK/ran" ] && fail "run --json '': CMD ran"
 
+# Settings CMD's processes read are checked before CMD runs: one line, exit 2.
+printf 'exclude all function=x\nlimit t::* max_size=lots\n' >"$WORK/bad-limit.supp"
+expect 2 bad_limit_line "$LG" run --suppressions "$WORK/bad-limit.supp" -- true
+one_line bad_limit_line "^leakgate: --suppressions=$WORK/bad-limit.supp:2: max_size=lots: expected a size"
+expect 2 bad_limits env LEAKGATE_LIMITS='t::* max_size=zz' "$LG" run -- true
+one_line bad_limits "^leakgate: LEAKGATE_LIMITS entry 1: max_size=zz: expected a size"
+expect 2 bad_start env LEAKGATE_START=abc "$LG" run -- true
+one_line bad_start "^leakgate: LEAKGATE_START=abc: expected 0 or 1$"
+printf '\357\273\277leak:nothing_here\nlimit t::* max_size=4KiB\n' >"$WORK/bom.supp"
+expect 0 bom_supp "$LG" run --suppressions "$WORK/bom.supp" -- true
+
 # The baseline through a symlink: the link stays, no temporary file left.
 ln -s base.json "$WORK/base-link.json"
 expect 0 update_link "$LG" gate --baseline "$WORK/base-link.json" --update-baseline "$REPORT"
