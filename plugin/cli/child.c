@@ -98,7 +98,7 @@ static int scan_args(int argc, char **argv, struct raw_opts *raw, struct cli_opt
         const char *glob;
         int found = strcmp(verb, "run") == 0 ? cli_opt_value(argc, argv, &i, "--children", &glob)
                                               : 0;
-        if (found > 0 && !add_children_glob(o, glob))
+        if (found < 0 || (found > 0 && !add_children_glob(o, glob)))
             return CLI_EUSAGE;
         if (found)
             continue;
@@ -161,8 +161,9 @@ static bool resolve(const struct raw_opts *raw, struct cli_opts *o)
     }
     if (log)
         setenv("LEAKGATE_LOG_FILE", log, 1);
-    o->suppressions =
-        cli_setting(raw->suppressions, "--suppressions", "LEAKGATE_SUPPRESSIONS", &name);
+    o->suppressions = cli_setting(raw->suppressions, "--suppressions", "LEAKGATE_SUPPRESSIONS",
+                                  &o->suppressions_name);
+    name = o->suppressions_name;
     if (o->suppressions && !realpath(o->suppressions, o->suppressions_abs)) {
         cli_error("%s=%s: %s", name, o->suppressions, strerror(errno));
         return false;
@@ -193,6 +194,8 @@ static bool check_writable(const char *name, const char *path)
     return true;
 }
 
+static void set_env(const char *name, const char *value);
+
 /* The settings CMD's processes read themselves, checked now so that a bad
  * one is one line and exit 2 before CMD runs, not a warning in each process
  * or a setting silently read as another: LEAKGATE_START, LEAKGATE_LIMITS
@@ -205,11 +208,19 @@ static bool check_child_settings(const struct cli_opts *o)
         cli_error("LEAKGATE_START=%s: expected 0 or 1", v);
         return false;
     }
+    /* The session reads what CMD will read: the settings as resolved here
+     * (an option wins over its variable), the suppressions file under its
+     * option's name. */
+    set_env("LEAKGATE_MAX_SIZE", o->max_size_text);
+    set_env("LEAKGATE_MAX_COUNT", o->max_count_text);
+    set_env("LEAKGATE_TOP", o->top_text);
+    unsetenv("LEAKGATE_SUPPRESSIONS");
     lg_session_t *s = NULL;
     char err[1024];
     int rc = lg_session_new(&s, err, sizeof err);
     if (rc == 0 && o->suppressions)
-        rc = lg_session_add_suppressions(s, "--suppressions", o->suppressions_abs, err, sizeof err);
+        rc = lg_session_add_suppressions(s, o->suppressions_name, o->suppressions_abs, err,
+                                         sizeof err);
     if (rc)
         cli_error("%s", rc == LG_ENOMEM ? lg_strerror(rc) : err);
     lg_session_free(s);
@@ -223,7 +234,10 @@ int cli_opts_parse(int argc, char **argv, struct cli_opts *o)
     int rc = scan_args(argc, argv, &raw, o);
     if (rc)
         return rc;
-    if (!resolve(&raw, o) || (o->json && !check_writable(o->json_name, o->json)) ||
+    if (!resolve(&raw, o) || !cli_path_given(o->json_name, o->json) ||
+        !cli_path_given(o->snapshot_name, o->snapshot) ||
+        !cli_path_given(o->suppressions_name, o->suppressions) ||
+        (o->json && !check_writable(o->json_name, o->json)) ||
         (o->snapshot && !check_writable(o->snapshot_name, o->snapshot)) ||
         !check_child_settings(o))
         return CLI_EUSAGE;

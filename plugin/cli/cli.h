@@ -36,8 +36,12 @@ void cli_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Option scanning: recognizes "--name VALUE" and "--name=VALUE" at argv[*i].
  * Returns 1 and sets *value (advancing *i past a separate value) when
  * argv[*i] is option `name`; 0 when it is not; -1 after reporting a
- * missing or empty value. */
+ * missing value. */
 int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* False, after one line, when a file option was given an empty name
+ * ("--json ''" would otherwise run CMD and fail to write afterwards). */
+bool cli_path_given(const char *name, const char *path);
 
 /* The value of a setting: the option's text when given (*name = option),
  * else the environment variable's when set and not empty (*name = var),
@@ -87,7 +91,7 @@ bool cli_parse_key_type(const char *text, lg_key_type_t *out);
 
 struct cli_opts {
     const char *json, *suppressions, *snapshot;
-    const char *json_name, *snapshot_name; /* option or variable */
+    const char *json_name, *snapshot_name, *suppressions_name; /* option or variable */
     int64_t frames, top, error_exitcode, no_defaults;
     lg_limits_t limits;
     char **cmd;

@@ -143,7 +143,7 @@ static int parse_args(int argc, char **argv, struct gate_opts *o)
             continue;
         }
         if ((r = cli_opt_value(argc, argv, &i, "--baseline", &v)) != 0) {
-            if (r < 0)
+            if (r < 0 || !cli_path_given("--baseline", v))
                 return CLI_EUSAGE;
             o->baseline = v;
             o->baseline_given = true;
@@ -178,6 +178,8 @@ static int parse_args(int argc, char **argv, struct gate_opts *o)
             cli_error("gate: unknown option %s (try leakgate gate --help)", a);
             return CLI_EUSAGE;
         }
+        if (file != &o->annotations && !cli_path_given(a, v))
+            return CLI_EUSAGE;
         *file = v;
     }
     if (o->nreports == 0) {

@@ -84,13 +84,16 @@ int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **
     } else {
         *value = argv[++*i];
     }
-    /* No option means anything empty: "--json ''" is a mistake, said before
-     * CMD runs, not a file that cannot be written afterwards. */
-    if (!**value) {
-        cli_error("%s: an empty value (give one, or leave the option out)", name);
-        return -1;
-    }
     return 1;
+}
+
+bool cli_path_given(const char *name, const char *path)
+{
+    if (path && !*path) {
+        cli_error("%s: an empty file name (expected the path of a file)", name);
+        return false;
+    }
+    return true;
 }
 
 const char *cli_setting(const char *opt_text, const char *opt, const char *env, const char **name)

@@ -102,7 +102,9 @@ one_line md_dotdot "^leakgate: --markdown=\.\.: is a directory$"
 
 # An empty output name is refused before CMD runs (it ran, then failed).
 expect 2 empty_json "$LG" run --json "" -- sh -c "touch '$WORK/ran'"
-one_line empty_json "^leakgate: --json: an empty value"
+one_line empty_json "^leakgate: --json: an empty file name \(expected the path of a file\)$"
+expect 2 empty_md "$LG" gate --markdown "" "$REPORT"
+one_line empty_md "^leakgate: --markdown: an empty file name"
 [ -e "$WORK/ran" ] && fail "run --json '': CMD ran"
 
 # Settings CMD's processes read are checked before CMD runs: one line, exit 2.
