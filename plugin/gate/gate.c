@@ -786,7 +786,8 @@ int lg_gate_compare(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t 
     }
     /* Tests are sorted by id and each test's leaks follow it: sort within. */
     for (size_t i = 0; rc == 0 && i < g->ntests; i++)
-        qsort(lv.v + g->tests[i].first_leak, g->tests[i].nleaks, sizeof *lv.v, leak_cmp);
+        if (g->tests[i].nleaks > 1) /* lv.v is NULL while there is none */
+            qsort(lv.v + g->tests[i].first_leak, g->tests[i].nleaks, sizeof *lv.v, leak_cmp);
     if (rc == 0)
         rc = classify(g, &lv);
     g->leaks = lv.v;
