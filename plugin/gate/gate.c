@@ -794,7 +794,8 @@ int lg_gate_compare(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t 
     g->nleaks = lv.n;
     if (rc == 0) {
         /* Baseline-only leaks were appended: one order for everything. */
-        qsort(g->leaks, g->nleaks, sizeof *g->leaks, leak_cmp);
+        if (g->nleaks > 1)
+            qsort(g->leaks, g->nleaks, sizeof *g->leaks, leak_cmp);
         for (size_t i = 0; i < g->ntests; i++)
             g->tests[i].nleaks = 0;
         for (size_t i = g->nleaks; i-- > 0;) {
