@@ -123,6 +123,30 @@ size_t lg__text_len(const char *s)
     return text_escape(NULL, s);
 }
 
+void lg__text_fix(char *buf, size_t len)
+{
+    if (!buf || !len)
+        return;
+    lg__sb_t b = {0};
+    lg__sb_text(&b, buf);
+    char *t = lg__sb_finish(&b);
+    if (!t) {
+        for (char *p = buf; *p; p++) /* out of memory: blank what could act */
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+                *p = '?';
+        return;
+    }
+    size_t n = strlen(t);
+    if (n >= len) {
+        n = len - 1;
+        while (n > 0 && ((unsigned char)t[n] & 0xc0) == 0x80)
+            n--; /* not inside a UTF-8 sequence */
+    }
+    memcpy(buf, t, n);
+    buf[n] = '\0';
+    lg__xfree(t);
+}
+
 void lg__sb_xml(lg__sb_t *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s, *run = p;

@@ -23,6 +23,9 @@ size_t lg__utf8_len(const unsigned char *p);
  * bidirectional overrides, non-characters and invalid UTF-8 appended as
  * \n, \t, \r, \xNN or \uNNNN; the rest as is.  NULL reads "(null)". */
 void lg__sb_text(lg__sb_t *b, const char *s);
+/* Rewrites the message in buf (len bytes) escaped as text, cut to fit:
+ * error messages that quote a test id or a file's contents. */
+void lg__text_fix(char *buf, size_t len);
 /* Bytes lg__sb_text appends for s (to align columns). */
 size_t lg__text_len(const char *s);
 /* XML and HTML text and attribute values: &<>"' as entities; invalid UTF-8,

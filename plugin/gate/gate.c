@@ -320,8 +320,8 @@ static int name_params(lg_gate_t *g, lg__json_t *doc)
     return 0;
 }
 
-int lg_gate_add_report(lg_gate_t *g, const char *name, const char *text, size_t len, char *err,
-                       size_t errlen)
+static int add_report_raw(lg_gate_t *g, const char *name, const char *text, size_t len, char *err,
+                      size_t errlen)
 {
     lg__json_t *doc;
     char detail[256];
@@ -352,6 +352,15 @@ int lg_gate_add_report(lg_gate_t *g, const char *name, const char *text, size_t 
     return 0;
 }
 
+int lg_gate_add_report(lg_gate_t *g, const char *name, const char *text, size_t len, char *err,
+                       size_t errlen)
+{
+    int rc = add_report_raw(g, name, text, len, err, errlen);
+    if (rc)
+        lg__text_fix(err, errlen); /* it may quote a test id or a schema */
+    return rc;
+}
+
 typedef int (*add_fn)(lg_gate_t *, const char *, const char *, size_t, char *, size_t);
 
 static int add_file(lg_gate_t *g, const char *path, add_fn add, char *err, size_t errlen)
@@ -372,8 +381,8 @@ int lg_gate_add_report_file(lg_gate_t *g, const char *path, char *err, size_t er
     return add_file(g, path, lg_gate_add_report, err, errlen);
 }
 
-int lg_gate_load_baseline(lg_gate_t *g, const char *name, const char *text, size_t len, char *err,
-                          size_t errlen)
+static int load_baseline_raw(lg_gate_t *g, const char *name, const char *text, size_t len, char *err,
+                         size_t errlen)
 {
     lg__json_t *doc;
     int rc = parse_doc(name, text, len, &doc, err, errlen);
@@ -416,6 +425,15 @@ int lg_gate_load_baseline(lg_gate_t *g, const char *name, const char *text, size
     g->baseline = doc;
     g->baseline_name = copy;
     return 0;
+}
+
+int lg_gate_load_baseline(lg_gate_t *g, const char *name, const char *text, size_t len, char *err,
+                          size_t errlen)
+{
+    int rc = load_baseline_raw(g, name, text, len, err, errlen);
+    if (rc)
+        lg__text_fix(err, errlen); /* it may quote a test id or a schema */
+    return rc;
 }
 
 int lg_gate_load_baseline_file(lg_gate_t *g, const char *path, char *err, size_t errlen)
@@ -765,7 +783,7 @@ static int make_sites(lg_gate_t *g)
 
 /* ---- compare ---------------------------------------------------------------- */
 
-int lg_gate_compare(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t errlen)
+static int compare_raw(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t errlen)
 {
     clear_result(g);
     memset(&g->counts, 0, sizeof g->counts);
@@ -813,6 +831,14 @@ int lg_gate_compare(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t 
         g->counts.by_status[g->leaks[i].status]++;
     if (rc == LG_ENOMEM)
         lg__errf(err, errlen, rc, "%s", lg_strerror(rc));
+    return rc;
+}
+
+int lg_gate_compare(lg_gate_t *g, const lg_gate_opts_t *opts, char *err, size_t errlen)
+{
+    int rc = compare_raw(g, opts, err, errlen);
+    if (rc)
+        lg__text_fix(err, errlen); /* it may quote a test id or a schema */
     return rc;
 }
 
