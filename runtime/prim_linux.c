@@ -11,8 +11,9 @@
  * that reaches our hooks before lg__real is set, hooks.c serves it from a
  * static pool.
  *
- * It also holds the one file layer (lg__file_read, lg__out_*; the rules are
- * in lg_internal.h): every file leakgate reads or writes goes through it,
+ * It also holds the one file layer (lg__file_read, lg__out_*, and the log
+ * leakgate appends its messages to, lg__log_open; the rules are in
+ * lg_internal.h): every file leakgate reads or writes goes through it,
  * with read(2)/write(2) into report-time memory, never stdio, so that it
  * works inside a traced process without being traced.
  */

@@ -159,6 +159,13 @@ static bool resolve(const struct raw_opts *raw, struct cli_opts *o)
         cli_error("%s", err);
         return false;
     }
+    /* Absolute, so that a program that changes directory writes the same
+     * file. */
+    char cwd[PATH_MAX], abs_log[2 * PATH_MAX + 2];
+    if (log && log[0] != '/' && strncmp(log, "/dev/", 5) != 0 && getcwd(cwd, sizeof cwd)) {
+        snprintf(abs_log, sizeof abs_log, "%s/%s", cwd, log);
+        log = abs_log;
+    }
     if (log)
         setenv("LEAKGATE_LOG_FILE", log, 1);
     o->suppressions = cli_setting(raw->suppressions, "--suppressions", "LEAKGATE_SUPPRESSIONS",

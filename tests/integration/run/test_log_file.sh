@@ -31,6 +31,16 @@ LEAKGATE_LOG_FILE=$WORK/both.log "$LG" run -- "$PROG" leak >/dev/null 2>run.err
 LEAKGATE_LOG_FILE=$WORK/both.log "$LG" run -- "$PROG" leak >/dev/null 2>>run.err
 [ -s run.err ] && fail "LEAKGATE_LOG_FILE: stderr: $(cat run.err)"
 [ "$(grep -c '^leakgate: test .* leaked' both.log)" = 2 ] || fail "LEAKGATE_LOG_FILE: not appended: $(grep -c leaked both.log) reports"
+# A relative path is the directory leakgate ran in, also for a program that
+# changes directory.
+# (The program's runtime complains of LEAKGATE_UNWIND in its own log.)
+rm -f /rel.*.log
+LEAKGATE_UNWIND=sideways "$LG" run --log-file rel.%p.log -- sh -c 'cd / && exec "$0" leak' "$PROG" \
+    >/dev/null 2>/dev/null
+grep -q 'leaked 10\.2 KiB' "$WORK"/rel.*.log 2>/dev/null || fail "relative --log-file: no report in $WORK"
+grep -q 'LEAKGATE_UNWIND=sideways' "$WORK"/rel.*.log 2>/dev/null ||
+    fail "relative --log-file: the program's message is not in $WORK"
+ls /rel.*.log >/dev/null 2>&1 && fail "relative --log-file: the program wrote in its own directory"
 # The option wins over the variable.
 LEAKGATE_LOG_FILE=$WORK/var.log "$LG" run --log-file "$WORK/opt.log" -- "$PROG" leak >/dev/null 2>&1
 [ -s opt.log ] && [ ! -e var.log ] || fail "--log-file does not win over LEAKGATE_LOG_FILE"
