@@ -42,9 +42,9 @@ static char dir[] = "/tmp/lg_test_settings_XXXXXX";
 static const char *file_with(const char *name, const char *text)
 {
     static char path[128];
-    if (!dir[sizeof dir - 2] || dir[sizeof dir - 2] == 'X')
-        if (!mkdtemp(dir))
-            return NULL;
+    static bool made; /* mkdtemp's random letters may be an 'X' too */
+    if (!made && !(made = mkdtemp(dir) != NULL))
+        return NULL;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     if (!f)
