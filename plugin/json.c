@@ -54,9 +54,13 @@ static void put_leak(lg__sb_t *b, const lg_stat_t *st, const lg_render_opts_t *o
 {
     lg__sb_printf(b,
                   "{\"size_diff\": %lld, \"count_diff\": %lld, \"size\": %zu, "
-                  "\"count\": %zu, \"domain\": %u, \"traceback\": [",
+                  "\"count\": %zu, \"domain\": %u, ",
                   (long long)st->size_diff, (long long)st->count_diff, st->size, st->count,
                   st->domain);
+    /* A traceback with blocks of several kinds is one entry per kind. */
+    if (st->kind >= 0)
+        lg__sb_printf(b, "\"kind\": \"%s\", ", lg_kind_name(st->kind));
+    lg__sb_puts(b, "\"traceback\": [");
     uint32_t n = lg__shown_frames(&st->traceback, opts);
     for (uint32_t i = 0; i < n; i++) {
         if (i)

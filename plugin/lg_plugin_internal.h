@@ -51,6 +51,8 @@ void lg__put_verdict(lg__sb_t *b, const lg_result_t *r);
 /* The leak rows of `stats` are the rows that grew: size_diff > 0, or
  * size_diff == 0 and count_diff > 0. */
 bool lg__is_leak_row(const lg_stat_t *st);
+/* memcheck's words for a kind ("definitely lost", ...; "of no kind" for -1). */
+const char *lg__kind_words(int kind);
 
 /* How many frames of tb a report shows (opts->stop_module). */
 uint32_t lg__shown_frames(const lg_traceback_t *tb, const lg_render_opts_t *opts);

@@ -287,6 +287,21 @@ static void put_row(lg__sb_t *b, const struct render *rd, const lg_stat_t *st)
     put_traceback(b, rd, &st->traceback, "    ");
 }
 
+const char *lg__kind_words(int kind)
+{
+    static const char *const words[LG_KINDS] = {"definitely lost", "indirectly lost",
+                                                 "possibly lost", "still reachable"};
+    return kind >= 0 && kind < LG_KINDS ? words[kind] : "of no kind";
+}
+
+/* Why a kind that is not counted is shown. */
+static const char *kind_note(int kind)
+{
+    return kind == LG_KIND_REACHABLE ? "library state, or a logical leak: see --repeat"
+           : kind == LG_KIND_POSSIBLE ? "only a pointer into its middle reaches it"
+                                      : "not counted";
+}
+
 char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
 {
     struct render rd;
@@ -306,16 +321,47 @@ char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
         return lg__sb_finish(&b);
     size_t n = r->leaks ? lg_stats_count(r->leaks) : 0, shown = 0, more = 0;
     int64_t more_size = 0;
-    for (size_t i = 0; i < n; i++) {
-        const lg_stat_t *st = lg_stats_get(r->leaks, i);
-        if (!lg__is_leak_row(st))
+    bool kinds = false;
+    for (size_t i = 0; i < n; i++)
+        kinds |= lg_stats_get(r->leaks, i)->kind >= 0;
+    /* Rows grouped by kind, worst first, as memcheck's loss records; rows
+     * of no kind (no scan) last.  Kinds the verdict does not count are a
+     * note each. */
+    for (int kind = kinds ? 0 : -1; kind <= (kinds ? LG_KINDS : -1); kind++) {
+        int want = kind == LG_KINDS ? -1 : kind;
+        int64_t size = 0, count = 0;
+        bool counted = false;
+        for (size_t i = 0; i < n; i++) {
+            const lg_stat_t *st = lg_stats_get(r->leaks, i);
+            if (st->kind == want && lg__is_leak_row(st)) {
+                size += st->size_diff;
+                count += st->count_diff;
+                counted |= lg_row_counts(st, r->leak_kinds);
+            }
+        }
+        if (!size && !count)
             continue;
-        if (rd.top < 0 || shown < (size_t)rd.top) {
-            put_row(&b, &rd, st);
-            shown++;
-        } else {
-            more++;
-            more_size += st->size_diff;
+        if (kinds && !counted) {
+            lg__sb_printf(&b, "  note: %s: %s in %lld block%s (%s)\n", lg__kind_words(want),
+                          lg__size_text((double)size, false).s, (long long)count,
+                          lg__plural(count, "", "s"), kind_note(want));
+            continue;
+        }
+        if (kinds)
+            lg__sb_printf(&b, "  %s: %s in %lld block%s\n", lg__kind_words(want),
+                          lg__size_text((double)size, false).s, (long long)count,
+                          lg__plural(count, "", "s"));
+        for (size_t i = 0; i < n; i++) {
+            const lg_stat_t *st = lg_stats_get(r->leaks, i);
+            if (st->kind != want || !lg__is_leak_row(st))
+                continue;
+            if (rd.top < 0 || shown < (size_t)rd.top) {
+                put_row(&b, &rd, st);
+                shown++;
+            } else {
+                more++;
+                more_size += st->size_diff;
+            }
         }
     }
     if (more)

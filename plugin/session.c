@@ -8,8 +8,10 @@
  *
  *   begin_test(id) -> limits = last rule matching id, else the defaults
  *                     mark = lg_mark_begin()
- *   end_test()     -> rows = lg_mark_diff(mark) passed through the filters
- *                     result = verdict(rows, limits, lost traces)
+ *   end_test()     -> rows = lg_mark_diff(mark); when the kinds counted
+ *                     are not all of them and the test left blocks, a
+ *                     scan, and the rows split by kind; then the filters
+ *                     result = verdict(rows of counted kinds, limits, lost)
  *                     report += result
  *
  * Everything the session allocates comes from the real allocator (lg__x*),
@@ -35,6 +37,7 @@ struct rule {
 struct lg_session {
     lg_filterset_t *filters;
     lg_limits_t defaults;
+    unsigned kinds; /* the leak kinds verdicts count */
     struct rule *rules;
     size_t nrules;
     lg_render_opts_t render;
@@ -52,7 +55,20 @@ struct lg_session {
     lg_stats_t *kept_leaks;
     lg_result_t kept;
     bool has_kept;
+    /* the last test's rows and id, freed once the next test is judged: an
+     * adapter's stack still holds pointers to them (its lg_result_t), and
+     * memory the next test got back from malloc would look reachable */
+    lg_stats_t *retired_leaks;
+    char *retired_id;
 };
+
+static void free_retired(lg_session_t *s)
+{
+    lg_stats_free(s->retired_leaks);
+    lg__xfree(s->retired_id);
+    s->retired_leaks = NULL;
+    s->retired_id = NULL;
+}
 
 /* Parses "PATTERN [max_size=SIZE] [max_count=N]" (what follows `limit`).
  * `where` names the input in errors. */
@@ -165,6 +181,9 @@ static int read_settings(lg_session_t *s, char *err, size_t errlen)
         (rc = lg_parse_int_setting("LEAKGATE_MAX_COUNT", v, 0, INT64_MAX, &s->defaults.max_count,
                                    err, errlen)))
         return rc;
+    if ((v = getenv("LEAKGATE_LEAK_KINDS")) && *v &&
+        (rc = lg_parse_leak_kinds("LEAKGATE_LEAK_KINDS", v, &s->kinds, err, errlen)))
+        return rc;
     if ((v = getenv("LEAKGATE_TOP")) && *v) {
         if ((rc = lg_parse_int_setting("LEAKGATE_TOP", v, 0, 100000, &n, err, errlen)))
             return rc;
@@ -194,6 +213,7 @@ int lg_session_new(lg_session_t **out, char *err, size_t errlen)
     if (!s)
         return LG_ENOMEM;
     s->defaults = (lg_limits_t)LG_LIMITS_INIT;
+    s->kinds = LG_LEAK_KINDS_DEFAULT;
     int rc = lg_filterset_new(&s->filters);
     if (!rc)
         rc = lg_json_report_new(&s->report);
@@ -218,8 +238,9 @@ static void end_state(lg_session_t *s)
 {
     drop_kept(s);
     lg_mark_free(s->mark);
-    lg_stats_free(s->leaks);
-    lg__xfree(s->id);
+    free_retired(s);
+    s->retired_leaks = s->leaks;
+    s->retired_id = s->id;
     s->mark = NULL;
     s->leaks = NULL;
     s->id = NULL;
@@ -231,6 +252,7 @@ void lg_session_free(lg_session_t *s)
     if (!s)
         return;
     end_state(s);
+    free_retired(s);
     for (size_t i = 0; i < s->nrules; i++)
         lg__xfree(s->rules[i].pattern);
     lg__xfree(s->rules);
@@ -287,6 +309,20 @@ lg_limits_t lg_session_limits(const lg_session_t *s)
     return s->limits;
 }
 
+static bool left_blocks(const lg_stats_t *st)
+{
+    for (size_t i = 0; i < lg_stats_count(st); i++)
+        if (lg__is_leak_row(lg_stats_get(st, i)))
+            return true;
+    return false;
+}
+
+void lg_session_set_leak_kinds(lg_session_t *s, unsigned kinds)
+{
+    if (kinds & LG_LEAK_KINDS_ALL)
+        s->kinds = kinds & LG_LEAK_KINDS_ALL;
+}
+
 int lg_session_measure(lg_session_t *s, lg_result_t *out)
 {
     if (!s->mark || s->ended)
@@ -296,11 +332,24 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
     int rc = lg_mark_diff(s->mark, &raw, &lost);
     if (rc)
         return rc;
+    /* Kinds cost a scan of the heap: only for a test that left blocks. */
+    if (s->kinds != LG_LEAK_KINDS_ALL && left_blocks(raw)) {
+        lg_scan_t *scan;
+        if (lg_scan_take(&scan) == 0) {
+            lg_stats_t *split;
+            if ((rc = lg_mark_diff_kinds(s->mark, scan, &split, &lost)) == 0) {
+                lg_stats_free(raw);
+                raw = split;
+            }
+            lg_scan_free(scan);
+        }
+    }
+    free_retired(s);
     rc = lg_stats_filter(raw, s->filters, &s->leaks);
     lg_stats_free(raw);
     if (rc)
         return rc;
-    lg_result_init(&s->result, s->id, s->leaks, &s->limits, lost);
+    lg_result_init_kinds(&s->result, s->id, s->leaks, &s->limits, lost, s->kinds);
     s->result.has_param = s->has_param;
     s->result.param = s->param;
     s->ended = true;

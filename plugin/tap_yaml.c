@@ -99,6 +99,8 @@ char *lg_render_tap_yaml(const lg_result_t *r, const lg_render_opts_t *opts, con
         lg__sb_printf(&b, "%s    - size_diff: %lld\n%s      count_diff: %lld\n", indent,
                       (long long)st->size_diff, indent, (long long)st->count_diff);
         lg__sb_printf(&b, "%s      domain: %u\n", indent, st->domain);
+        if (st->kind >= 0)
+            lg__sb_printf(&b, "%s      kind: %s\n", indent, lg_kind_name(st->kind));
         put_frames(&b, indent, st, opts);
     }
     if (shown == 0)

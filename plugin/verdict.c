@@ -47,11 +47,62 @@ lg_outcome_t lg_verdict(const lg_limits_t *limits, int64_t size_diff, int64_t co
 void lg_result_init(lg_result_t *r, const char *id, const lg_stats_t *leaks,
                     const lg_limits_t *limits, uint64_t lost_traces)
 {
+    lg_result_init_kinds(r, id, leaks, limits, lost_traces, LG_LEAK_KINDS_ALL);
+}
+
+int lg_row_counts(const lg_stat_t *st, unsigned kinds)
+{
+    if ((kinds & LG_LEAK_KINDS_ALL) == LG_LEAK_KINDS_ALL)
+        return 1;
+    if (st->kind < 0)
+        return lg__is_leak_row(st);
+    return st->kind < LG_KINDS && (kinds & LG_KIND_BIT(st->kind));
+}
+
+void lg_result_init_kinds(lg_result_t *r, const char *id, const lg_stats_t *leaks,
+                          const lg_limits_t *limits, uint64_t lost_traces, unsigned kinds)
+{
     *r = (lg_result_t){.id = id, .leaks = leaks, .lost_traces = lost_traces};
     r->limits = limits ? *limits : default_limits;
-    if (leaks)
-        lg_stats_totals(leaks, &r->size_diff, &r->count_diff);
+    r->leak_kinds = kinds;
+    for (size_t i = 0, n = leaks ? lg_stats_count(leaks) : 0; i < n; i++) {
+        const lg_stat_t *st = lg_stats_get(leaks, i);
+        if (lg_row_counts(st, kinds)) {
+            r->size_diff += st->size_diff;
+            r->count_diff += st->count_diff;
+        }
+    }
     r->outcome = lg_verdict(&r->limits, r->size_diff, r->count_diff, lost_traces);
+}
+
+int lg_parse_leak_kinds(const char *name, const char *text, unsigned *out, char *err,
+                        size_t errlen)
+{
+    unsigned set = 0;
+    const char *p = text ? text : "";
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        int k = -1;
+        if (n == 3 && strncmp(p, "all", 3) == 0)
+            set |= LG_LEAK_KINDS_ALL;
+        else
+            for (k = 0; k < LG_KINDS; k++)
+                if (strlen(lg_kind_name(k)) == n && strncmp(p, lg_kind_name(k), n) == 0)
+                    break;
+        if (k == LG_KINDS || n == 0)
+            return lg__errf(err, errlen, LG_EINVAL, "%s=%s: expected %s", name, text,
+                            LG_LEAK_KINDS_FORM);
+        if (k >= 0)
+            set |= LG_KIND_BIT(k);
+        p += n;
+        if (*p == ',' && !*++p)
+            set = 0; /* a trailing comma */
+    }
+    if (!set)
+        return lg__errf(err, errlen, LG_EINVAL, "%s=%s: expected %s", name, text ? text : "",
+                        LG_LEAK_KINDS_FORM);
+    *out = set;
+    return 0;
 }
 
 bool lg__is_leak_row(const lg_stat_t *st)

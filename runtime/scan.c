@@ -1017,6 +1017,13 @@ void lg_scan_free(lg_scan_t *s)
     lg__xfree(s);
 }
 
+LG_NOINLINE void lg_stack_scrub(void)
+{
+    volatile unsigned char area[8192];
+    memset((unsigned char *)area, 0, sizeof area);
+    __asm__ volatile("" : : "r"(area) : "memory");
+}
+
 void lg__scan_lock(void)
 {
     lg__lock(&sc.lock, LG_LOCK_SCAN);

@@ -243,6 +243,7 @@ static void finish(bool own_failure)
         return;
     A.in_test = false;
     run_fini_now();
+    lg_stack_scrub(); /* no stale word of the test's for the scan to find */
     lg_result_t r;
     int rc = lg_session_end_test(A.session, &r);
     if (rc) {

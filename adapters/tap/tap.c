@@ -301,11 +301,15 @@ LG_TAP_API int lg_tap_case(const char *name, lg_tap_case_fn *fn, void *arg)
     session_open();
     bool checked = !T.broken && lg_session_begin_test(T.session, name) == 0;
 
+    /* Set before the case runs: a word left in this frame from an earlier
+     * case (a freed pointer whose memory the case gets back) would keep the
+     * case's blocks reachable for the scan that judges it. */
+    lg_result_t r = {0};
     T.in_case = true;
     T.case_run = T.case_failed = T.case_todo_failed = 0;
     if (fn)
         fn(arg);
-    lg_result_t r;
+    lg_stack_scrub();
     int rc = checked ? lg_session_end_test(T.session, &r) : 0;
     T.in_case = false;
 

@@ -70,11 +70,33 @@ typedef struct lg_limits {
 LG_API lg_outcome_t lg_verdict(const lg_limits_t *limits, int64_t size_diff, int64_t count_diff,
                                uint64_t lost_traces);
 
+/* ---- leak kinds: which ones a verdict counts ---------------------------
+ *
+ * A set of kinds (runtime.h's LG_KIND_*) as bits.  LG_LEAK_KINDS_ALL is the
+ * model of repeats and of pytest --leaks: every row counts, net of the older
+ * blocks the test freed.  Any other set counts the new blocks of those
+ * kinds only (a block nothing points to stays lost whatever the test
+ * freed); rows of no kind (lg_stat_t.kind -1: no scan ran) count when
+ * they grew. */
+#define LG_KIND_BIT(kind)     (1u << (kind))
+#define LG_LEAK_KINDS_ALL     0xfu
+#define LG_LEAK_KINDS_DEFAULT (LG_KIND_BIT(LG_KIND_DEFINITE) | LG_KIND_BIT(LG_KIND_INDIRECT))
+#define LG_LEAK_KINDS_FORM                                                              \
+    "a comma-separated list of definite, indirect, possible, reachable, or all"
+
+/* Parses "definite,indirect", "all", ... into a set (never empty).  On
+ * LG_EINVAL, err receives "NAME=TEXT: expected <LG_LEAK_KINDS_FORM>". */
+LG_API int lg_parse_leak_kinds(const char *name, const char *text, unsigned *out, char *err,
+                               size_t errlen);
+
+/* Whether row `st` counts under the set `kinds` (see above). */
+LG_API int lg_row_counts(const lg_stat_t *st, unsigned kinds);
+
 /* Everything the renderers need about one test. */
 typedef struct lg_result {
     const char *id; /* test id, borrowed */
     lg_outcome_t outcome;
-    int64_t size_diff; /* net change over all rows of `leaks` */
+    int64_t size_diff; /* what the counted rows of `leaks` add up to */
     int64_t count_diff;
     lg_limits_t limits;
     uint64_t lost_traces;
@@ -82,12 +104,18 @@ typedef struct lg_result {
     bool has_param;          /* an instance of a parameterized test: */
     unsigned param;          /*   its parameter index ("param" in JSON) */
     const char *note;        /* why there is no verdict ("timed out"), or NULL; borrowed */
+    unsigned leak_kinds;     /* the kinds counted (LG_LEAK_KINDS_ALL: every row) */
 } lg_result_t;
 
 /* Fills *r from the rows of `leaks` (totals by lg_stats_totals, outcome by
- * lg_verdict).  Borrows id and leaks: they must outlive *r. */
+ * lg_verdict), every row counting.  Borrows id and leaks: they must
+ * outlive *r. */
 LG_API void lg_result_init(lg_result_t *r, const char *id, const lg_stats_t *leaks,
                            const lg_limits_t *limits, uint64_t lost_traces);
+
+/* The same, counting the rows of the kinds in `kinds` only. */
+LG_API void lg_result_init_kinds(lg_result_t *r, const char *id, const lg_stats_t *leaks,
+                                 const lg_limits_t *limits, uint64_t lost_traces, unsigned kinds);
 
 /* The leak rows of a whole-process snapshot: its traces that pass `filters`
  * (NULL: all), grouped by (domain, traceback), with size_diff = size and
@@ -142,7 +170,7 @@ typedef struct lg_json_report lg_json_report_t;
  *   lg_session_failure_text()   the text a user reads when it leaked
  *
  * Settings: LEAKGATE_MAX_SIZE, LEAKGATE_MAX_COUNT (default limits: 0 B, no
- * count limit), LEAKGATE_TOP, LEAKGATE_SUPPRESSIONS (filter lines and
+ * count limit), LEAKGATE_LEAK_KINDS (default definite,indirect), LEAKGATE_TOP, LEAKGATE_SUPPRESSIONS (filter lines and
  * `limit` lines), LEAKGATE_NO_DEFAULT_SUPPRESSIONS=1, LEAKGATE_LIMITS.
  * Per-test limits are lines `limit PATTERN [max_size=SIZE] [max_count=N]`
  * (PATTERN: fnmatch on the test id), in the suppressions file or in
@@ -197,6 +225,12 @@ LG_API int lg_session_skip_test(lg_session_t *s, const char *id);
 
 /* Replaces the default limits (what an adapter's options say). */
 LG_API void lg_session_set_defaults(lg_session_t *s, const lg_limits_t *limits);
+
+/* The kinds a verdict counts (default LEAKGATE_LEAK_KINDS, else
+ * LG_LEAK_KINDS_DEFAULT).  With a set other than LG_LEAK_KINDS_ALL, a test
+ * that left blocks gets a reachability scan (lg_scan_take) when it ends;
+ * if the scan fails, its new blocks have no kind and all count. */
+LG_API void lg_session_set_leak_kinds(lg_session_t *s, unsigned kinds);
 
 /* Tracebacks shown per failure (lg_render_opts_t.top). */
 LG_API void lg_session_set_top(lg_session_t *s, int top);

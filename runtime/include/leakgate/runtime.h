@@ -523,6 +523,12 @@ LG_API int lg_scan_take(lg_scan_t **out);
  * the scan ran, or LG_ENOTFOUND (not traced then, or a user domain). */
 LG_API int lg_scan_kind(const lg_scan_t *scan, uint32_t domain, uintptr_t ptr);
 
+/* Zeroes 8 KiB of the stack below the caller's frame.  An adapter calls it
+ * right after the code under test returns and before judging it: the
+ * frames of the judging calls then hold no stale word of the test's (a
+ * pointer it dropped would keep a lost block reachable for the scan). */
+LG_API void lg_stack_scrub(void);
+
 /* Totals of the scan; borrowed until lg_scan_free. */
 LG_API const lg_scan_stats_t *lg_scan_stats(const lg_scan_t *scan);
 

@@ -785,6 +785,9 @@ static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_ValueError, err[0] ? err : lg_strerror(rc));
         return NULL;
     }
+    /* pytest --leaks: what a test leaves on every measured run counts,
+     * whatever its kind (a leaked Python object is reachable by nature). */
+    lg_session_set_leak_kinds(self->s, LG_LEAK_KINDS_ALL);
     return (PyObject *)self;
 }
 
