@@ -3,7 +3,7 @@
 # Debian packages with apt-get (as root, or through sudo).
 set -eu
 PKGS="make gcc pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev
-      clang libclang-rt-14-dev clang-format valgrind chromium
+      clang libclang-rt-14-dev clang-format valgrind chromium libxml2-dev libssl-dev
       perl python3-tap python3-yaml python3-more-itertools libcmocka-dev
       meson cmake ninja-build libjemalloc2"
 # Other allocators first in LD_PRELOAD (tests): gperftools' minimal tcmalloc

@@ -8,9 +8,9 @@
  *
  *   begin_test(id) -> limits = last rule matching id, else the defaults
  *                     mark = lg_mark_begin()
- *   end_test()     -> rows = lg_mark_diff(mark); when the kinds counted
- *                     are not all of them and the test left blocks, a
- *                     scan, and the rows split by kind; then the filters
+ *   end_test()     -> rows = lg_mark_diff(mark); when the test left
+ *                     blocks, a scan, and the rows split by kind (unless
+ *                     scans are off); then the filters
  *                     result = verdict(rows of counted kinds, limits, lost)
  *                     report += result
  *
@@ -38,6 +38,7 @@ struct lg_session {
     lg_filterset_t *filters;
     lg_limits_t defaults;
     unsigned kinds; /* the leak kinds verdicts count */
+    bool no_scan;   /* never scan (pytest: kinds all, a big heap) */
     struct rule *rules;
     size_t nrules;
     lg_render_opts_t render;
@@ -323,6 +324,11 @@ void lg_session_set_leak_kinds(lg_session_t *s, unsigned kinds)
         s->kinds = kinds & LG_LEAK_KINDS_ALL;
 }
 
+void lg_session_set_scan(lg_session_t *s, int on)
+{
+    s->no_scan = !on;
+}
+
 int lg_session_measure(lg_session_t *s, lg_result_t *out)
 {
     if (!s->mark || s->ended)
@@ -333,7 +339,7 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
     if (rc)
         return rc;
     /* Kinds cost a scan of the heap: only for a test that left blocks. */
-    if (s->kinds != LG_LEAK_KINDS_ALL && left_blocks(raw)) {
+    if (!s->no_scan && left_blocks(raw)) {
         lg_scan_t *scan;
         if (lg_scan_take(&scan) == 0) {
             lg_stats_t *split;

@@ -67,7 +67,11 @@
  *      meanwhile are found by reading the task list again until a round
  *      finds none.  A thread that exits meanwhile is dropped (tgkill says
  *      ESRCH); one that does not answer within 5 s makes the scan fail
- *      with LG_ENOSTOP (the signal is blocked, or another handler took it).
+ *      with LG_ENOSTOP (another handler took the signal).  A thread that
+ *      blocks the signal is not signaled: if it sleeps in a system call
+ *      (a test runner's event thread), its stack is read from the stack
+ *      pointer the kernel shows (see sleeping_in_syscall); if it runs, the
+ *      scan fails with LG_ENOSTOP at once.
  *   5. While the world is stopped the scanner makes system calls and reads
  *      memory; it never allocates, and never takes a lock.
  *   6. The world resumes; then the table locks and the loader lock go.
@@ -91,6 +95,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <linux/futex.h>
 
@@ -128,7 +133,9 @@ struct map {
     bool readable;
 };
 
-enum { SLOT_FREE, SLOT_SIGNALED, SLOT_STOPPING, SLOT_STOPPED, SLOT_GONE };
+/* PASSIVE: the thread blocks the stop signal and sleeps in a system call;
+ * it is scanned from the stack pointer the kernel shows (below). */
+enum { SLOT_FREE, SLOT_SIGNALED, SLOT_STOPPING, SLOT_STOPPED, SLOT_GONE, SLOT_PASSIVE };
 
 /* One thread asked to stop.  Fields are atomic: a signal from an earlier
  * scan may reach a thread while the slots are being rewritten. */
@@ -731,6 +738,71 @@ struct linux_dirent64 {
     char d_name[];
 };
 
+/* Reads /proc/self/task/TID/NAME into buf (NUL-terminated); returns the
+ * length, or -1 (the thread is gone). */
+static ssize_t task_file(pid_t tid, const char *name, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return n;
+}
+
+/* 1 when thread `tid` blocks the stop signal (SigBlk of its status), 0
+ * when not, -1 when it is gone. */
+static int blocks_signal(pid_t tid)
+{
+    char buf[2048];
+    if (task_file(tid, "status", buf, sizeof buf) < 0)
+        return -1;
+    const char *p = strstr(buf, "SigBlk:");
+    if (!p)
+        return 0;
+    p += 7;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    uint64_t mask = parse_hex(&p);
+    return (int)(mask >> (sc.sig - 1) & 1);
+}
+
+/* A thread that blocks the signal (a test runner's event thread, say) and
+ * sleeps in a system call: the kernel shows its argument registers, stack
+ * pointer and program counter (/proc/.../syscall).  Its stack is read from
+ * there while it sleeps; if it wakes, it cannot change a trace (the table
+ * locks are held) nor free a traced block.  Its callee-saved registers are
+ * not shown, and are not roots.  Returns false when it is running. */
+static bool sleeping_in_syscall(pid_t tid, struct slot *s)
+{
+    char buf[512];
+    if (task_file(tid, "syscall", buf, sizeof buf) < 0 || buf[0] < '0' || buf[0] > '9')
+        return false;
+    const char *p = strchr(buf, ' ');
+    uintptr_t v[8] = {0};
+    int n = 0;
+    while (p && n < 8) {
+        while (*p == ' ')
+            p++;
+        if (p[0] != '0' || p[1] != 'x')
+            break;
+        p += 2;
+        v[n++] = parse_hex(&p);
+    }
+    if (n < 8)
+        return false;
+    memset(s->regs, 0, sizeof s->regs);
+    memcpy(s->regs, v, 6 * sizeof v[0]);
+    s->sp = v[6];
+    s->tp = 0;
+    return true;
+}
+
 /* Signals the threads not yet asked; returns how many it found, or -1. */
 static int signal_new_threads(struct run *r, unsigned id)
 {
@@ -767,8 +839,16 @@ static int signal_new_threads(struct run *r, unsigned id)
             atomic_store(&s->scan, id);
             atomic_store(&s->state, SLOT_SIGNALED);
             atomic_store_explicit(&sc.nslots, n + 1, memory_order_release);
-            if (syscall(SYS_tgkill, pid, tid, sc.sig) != 0)
+            int blocked = blocks_signal(tid);
+            if (blocked > 0) {
+                if (!sleeping_in_syscall(tid, s)) {
+                    close(fd);
+                    return -1; /* runs with the signal blocked: cannot be read */
+                }
+                atomic_store(&s->state, SLOT_PASSIVE);
+            } else if (blocked < 0 || syscall(SYS_tgkill, pid, tid, sc.sig) != 0) {
                 atomic_store(&s->state, SLOT_GONE);
+            }
             added++;
         }
     }
@@ -786,7 +866,7 @@ static int wait_stopped(int64_t deadline)
         for (size_t k = 0; k < n; k++) {
             struct slot *s = &sc.slots[k];
             int st = atomic_load_explicit(&s->state, memory_order_acquire);
-            if (st == SLOT_STOPPED || st == SLOT_GONE)
+            if (st == SLOT_STOPPED || st == SLOT_GONE || st == SLOT_PASSIVE)
                 continue;
             if (syscall(SYS_tgkill, pid, atomic_load(&s->tid), 0) != 0 && errno == ESRCH) {
                 int expect = SLOT_SIGNALED;
@@ -853,7 +933,8 @@ static void scan_stopped(struct run *r)
     size_t n = atomic_load(&sc.nslots);
     for (size_t k = 0; k < n; k++) {
         struct slot *s = &sc.slots[k];
-        if (atomic_load_explicit(&s->state, memory_order_acquire) == SLOT_STOPPED)
+        int st = atomic_load_explicit(&s->state, memory_order_acquire);
+        if (st == SLOT_STOPPED || st == SLOT_PASSIVE)
             thread_roots(r, atomic_load(&s->tid), s->regs, s->sp, s->tp);
     }
     classify(r);

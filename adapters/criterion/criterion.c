@@ -243,7 +243,6 @@ static void finish(bool own_failure)
         return;
     A.in_test = false;
     run_fini_now();
-    lg_stack_scrub(); /* no stale word of the test's for the scan to find */
     lg_result_t r;
     int rc = lg_session_end_test(A.session, &r);
     if (rc) {
@@ -274,9 +273,12 @@ static void finish(bool own_failure)
     lg_string_free(text);
 }
 
+/* After the body, before any other call: the frames of the verdict must
+ * not find stale words of the test's (lg_stack_scrub). */
 static void body(void)
 {
     A.body();
+    lg_stack_scrub();
     finish(false);
 }
 
@@ -331,6 +333,7 @@ static void body_param(void *param)
     if (param_index(param, &index))
         lg_session_set_param(A.session, index);
     ((void (*)(void *))(void *)A.body)(param);
+    lg_stack_scrub();
     finish(false);
 }
 
@@ -364,6 +367,7 @@ static void test_main(void (*fn)(void))
 static void test_teardown(void)
 {
     resolve();
+    lg_stack_scrub();
     finish(!A.skipped);
     A.teardown();
 }

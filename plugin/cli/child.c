@@ -36,7 +36,7 @@
 
 struct raw_opts {
     const char *json, *max_size, *max_count, *frames, *top, *suppressions, *error_exitcode,
-        *snapshot, *log_file;
+        *snapshot, *log_file, *leak_kinds;
     bool no_defaults;
 };
 
@@ -78,6 +78,7 @@ static int scan_args(int argc, char **argv, struct raw_opts *raw, struct cli_opt
         {"--error-exitcode", offsetof(struct raw_opts, error_exitcode)},
         {"--snapshot", offsetof(struct raw_opts, snapshot)},
         {"--log-file", offsetof(struct raw_opts, log_file)},
+        {"--leak-kinds", offsetof(struct raw_opts, leak_kinds)},
     };
     const char *verb = argv[0];
     int i = 1;
@@ -136,6 +137,13 @@ static bool resolve(const struct raw_opts *raw, struct cli_opts *o)
     }
     o->max_count_text = cli_setting(raw->max_count, "--max-count", "LEAKGATE_MAX_COUNT", &name);
     o->frames_text = cli_setting(raw->frames, "--frames", "LEAKGATE_FRAMES", &name);
+    o->leak_kinds_text = cli_setting(raw->leak_kinds, "--leak-kinds", "LEAKGATE_LEAK_KINDS", &name);
+    unsigned kinds;
+    if (o->leak_kinds_text &&
+        lg_parse_leak_kinds(name, o->leak_kinds_text, &kinds, err, sizeof err)) {
+        cli_error("%s", err);
+        return false;
+    }
     o->top_text = cli_setting(raw->top, "--top", "LEAKGATE_TOP", &name);
     o->top = LG_TOP_DEFAULT;
     o->error_exitcode = CLI_DEFAULT_ERROR_EXITCODE;
@@ -419,6 +427,7 @@ static void exec_child(const struct cli_opts *o, const struct cli_child *c, int 
     set_env("LEAKGATE_MAX_SIZE", o->max_size_text);
     set_env("LEAKGATE_MAX_COUNT", o->max_count_text);
     set_env("LEAKGATE_FRAMES", o->frames_text);
+    set_env("LEAKGATE_LEAK_KINDS", o->leak_kinds_text);
     set_env("LEAKGATE_TOP", o->top_text);
     set_env("LEAKGATE_SUPPRESSIONS", o->suppressions ? o->suppressions_abs : NULL);
 

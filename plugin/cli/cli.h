@@ -67,6 +67,9 @@ bool cli_parse_key_type(const char *text, lg_key_type_t *out);
     "                                                   LEAKGATE_MAX_SIZE\n"   \
     "  --max-count N       leaked blocks allowed (default: no count limit)\n"  \
     "                                                   LEAKGATE_MAX_COUNT\n"  \
+    "  --leak-kinds LIST   kinds a test's verdict counts: definite, indirect,\n" \
+    "                      possible, reachable, all (default definite,indirect)\n" \
+    "                                                   LEAKGATE_LEAK_KINDS\n" \
     "  --frames N          frames per traceback, 1 to 128 (default 16)\n"     \
     "                                                   LEAKGATE_FRAMES\n"     \
     "  --top N             tracebacks shown, 0 for all (default 5)\n"         \
@@ -96,7 +99,7 @@ struct cli_opts {
     lg_limits_t limits;
     char **cmd;
     /* Validated texts passed on to CMD as LEAKGATE_* variables. */
-    const char *max_size_text, *max_count_text, *frames_text, *top_text;
+    const char *max_size_text, *max_count_text, *frames_text, *top_text, *leak_kinds_text;
     char suppressions_abs[PATH_MAX];
     char *children; /* run --children globs, '\n'-separated (malloc'd), or NULL */
 };

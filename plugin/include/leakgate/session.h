@@ -227,10 +227,14 @@ LG_API int lg_session_skip_test(lg_session_t *s, const char *id);
 LG_API void lg_session_set_defaults(lg_session_t *s, const lg_limits_t *limits);
 
 /* The kinds a verdict counts (default LEAKGATE_LEAK_KINDS, else
- * LG_LEAK_KINDS_DEFAULT).  With a set other than LG_LEAK_KINDS_ALL, a test
- * that left blocks gets a reachability scan (lg_scan_take) when it ends;
- * if the scan fails, its new blocks have no kind and all count. */
+ * LG_LEAK_KINDS_DEFAULT).  A test that left blocks gets a reachability
+ * scan (lg_scan_take) when it ends, so that its rows have kinds; if the
+ * scan fails, its new blocks have no kind and all count. */
 LG_API void lg_session_set_leak_kinds(lg_session_t *s, unsigned kinds);
+
+/* With 0, no scan ever (rows have no kind); pytest --leaks, whose heap is
+ * big and whose model counts every kind, turns scans off. */
+LG_API void lg_session_set_scan(lg_session_t *s, int on);
 
 /* Tracebacks shown per failure (lg_render_opts_t.top). */
 LG_API void lg_session_set_top(lg_session_t *s, int top);

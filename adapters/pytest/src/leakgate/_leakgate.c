@@ -788,6 +788,7 @@ static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     /* pytest --leaks: what a test leaves on every measured run counts,
      * whatever its kind (a leaked Python object is reachable by nature). */
     lg_session_set_leak_kinds(self->s, LG_LEAK_KINDS_ALL);
+    lg_session_set_scan(self->s, 0);
     return (PyObject *)self;
 }
 

@@ -1,0 +1,59 @@
+#!/bin/sh
+# test_kinds.sh — leak kinds in a Criterion suite (kinds_suite.c, with
+# libxml2 and OpenSSL from the distribution) under `leakgate run`: by
+# default only the buffer nothing points to fails, as "definitely lost";
+# with --leak-kinds=all every test but the clean one fails, each showing
+# its kind.  Exits 1 if any check failed.
+if [ "${SAN:-}" = address ]; then
+    echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
+    exit 0
+fi
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+LG=$BUILD/bin/leakgate
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_kinds.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT INT TERM
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+cd "$ROOT" || exit 1
+libs=$(pkg-config --cflags --libs libxml-2.0 libcrypto) ||
+    { echo "FAIL: libxml2 and OpenSSL development files missing: run sh ci/install-deps.sh"; exit 1; }
+cc -std=gnu11 -g -O0 -fno-omit-frame-pointer tests/integration/criterion/kinds_suite.c \
+    -lcriterion $libs -o "$WORK/suite" || { echo "FAIL: cannot build kinds_suite.c"; exit 1; }
+
+"$LG" run -- "$WORK/suite" -j1 >"$WORK/default.out" 2>&1
+rc=$?
+[ "$rc" != 0 ] || fail "default: the runner exited 0 although a test lost a buffer"
+grep -q '^\[FAIL\] kinds::lost_buffer' "$WORK/default.out" || fail "default: lost_buffer did not fail"
+grep -q 'definitely lost: 64 B in 1 block' "$WORK/default.out" || fail "default: no 'definitely lost: 64 B'"
+for t in libxml2_parse openssl_sha256 lazy_global growing_list clean; do
+    if grep -q "^\[FAIL\] kinds::$t" "$WORK/default.out"; then fail "default: $t failed"; fi
+done
+grep -q 'Tested: 6 | Passing: 5 | Failing: 1' "$WORK/default.out" ||
+    fail "default: $(grep Synthesis "$WORK/default.out")"
+
+"$LG" run --leak-kinds=all -- "$WORK/suite" -j1 >"$WORK/all.out" 2>&1
+for t in libxml2_parse openssl_sha256 lazy_global growing_list lost_buffer; do
+    grep -q "^\[FAIL\] kinds::$t" "$WORK/all.out" || fail "all: $t did not fail"
+done
+if grep -q '^\[FAIL\] kinds::clean' "$WORK/all.out"; then fail "all: clean failed"; fi
+[ "$(grep -c 'still reachable: ' "$WORK/all.out")" -ge 4 ] ||
+    fail "all: the libraries, the lazy global and the list are not shown as still reachable"
+grep -q 'definitely lost: 64 B in 1 block' "$WORK/all.out" || fail "all: no 'definitely lost: 64 B'"
+
+"$LG" run --leak-kinds=bogus -- "$WORK/suite" >"$WORK/bad.out" 2>&1
+rc=$?
+[ "$rc" = 2 ] || fail "--leak-kinds=bogus: exit $rc, expected 2"
+grep -q -- '--leak-kinds=bogus: expected a comma-separated list' "$WORK/bad.out" ||
+    fail "--leak-kinds=bogus: $(cat "$WORK/bad.out")"
+
+if [ "$failures" = 0 ]; then
+    echo "test_kinds.sh: default kinds fail the lost buffer only; all kinds fail every leftover"
+else
+    sed 's/^/  /' "$WORK/default.out" | head -40
+fi
+[ "$failures" = 0 ]
