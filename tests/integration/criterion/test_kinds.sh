@@ -10,6 +10,7 @@ if [ "${SAN:-}" = address ]; then
 fi
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 BUILD=${BUILD:-build}
+unset LEAKGATE_LEAK_KINDS # the default kinds
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 LG=$BUILD/bin/leakgate
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_kinds.XXXXXX")
