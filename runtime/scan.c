@@ -68,10 +68,9 @@
  *      finds none.  A thread that exits meanwhile is dropped (tgkill says
  *      ESRCH); one that does not answer within 5 s makes the scan fail
  *      with LG_ENOSTOP (another handler took the signal).  A thread that
- *      blocks the signal is not signaled: if it sleeps in a system call
- *      (a test runner's event thread), its stack is read from the stack
- *      pointer the kernel shows (see sleeping_in_syscall); if it runs, the
- *      scan fails with LG_ENOSTOP at once.
+ *      has not stopped after 50 ms, blocks the signal and sleeps in a
+ *      system call (a test runner's event thread) is read from the stack
+ *      pointer the kernel shows (see sleeping_in_syscall).
  *   5. While the world is stopped the scanner makes system calls and reads
  *      memory; it never allocates, and never takes a lock.
  *   6. The world resumes; then the table locks and the loader lock go.
@@ -241,8 +240,9 @@ static void on_stop_signal(int sig, siginfo_t *si, void *uc)
         save_context(s, uc);
         s->tp = (uintptr_t)pthread_self();
         atomic_store_explicit(&s->state, SLOT_STOPPED, memory_order_release);
+        /* Until this scan, or a later one, resumed its threads. */
         unsigned r;
-        while ((r = atomic_load_explicit(&sc.resumed_id, memory_order_acquire)) != id)
+        while ((int)((r = atomic_load_explicit(&sc.resumed_id, memory_order_acquire)) - id) < 0)
             futex_wait(&sc.resumed_id, r);
         break;
     }
@@ -778,7 +778,7 @@ static int blocks_signal(pid_t tid)
  * there while it sleeps; if it wakes, it cannot change a trace (the table
  * locks are held) nor free a traced block.  Its callee-saved registers are
  * not shown, and are not roots.  Returns false when it is running. */
-static bool sleeping_in_syscall(pid_t tid, struct slot *s)
+static bool sleeping_in_syscall(pid_t tid, uintptr_t *regs, uintptr_t *sp)
 {
     char buf[512];
     if (task_file(tid, "syscall", buf, sizeof buf) < 0 || buf[0] < '0' || buf[0] > '9')
@@ -796,10 +796,9 @@ static bool sleeping_in_syscall(pid_t tid, struct slot *s)
     }
     if (n < 8)
         return false;
-    memset(s->regs, 0, sizeof s->regs);
-    memcpy(s->regs, v, 6 * sizeof v[0]);
-    s->sp = v[6];
-    s->tp = 0;
+    memset(regs, 0, NREGS * sizeof *regs);
+    memcpy(regs, v, 6 * sizeof v[0]);
+    *sp = v[6];
     return true;
 }
 
@@ -839,16 +838,8 @@ static int signal_new_threads(struct run *r, unsigned id)
             atomic_store(&s->scan, id);
             atomic_store(&s->state, SLOT_SIGNALED);
             atomic_store_explicit(&sc.nslots, n + 1, memory_order_release);
-            int blocked = blocks_signal(tid);
-            if (blocked > 0) {
-                if (!sleeping_in_syscall(tid, s)) {
-                    close(fd);
-                    return -1; /* runs with the signal blocked: cannot be read */
-                }
-                atomic_store(&s->state, SLOT_PASSIVE);
-            } else if (blocked < 0 || syscall(SYS_tgkill, pid, tid, sc.sig) != 0) {
+            if (syscall(SYS_tgkill, pid, tid, sc.sig) != 0)
                 atomic_store(&s->state, SLOT_GONE);
-            }
             added++;
         }
     }
@@ -856,10 +847,29 @@ static int signal_new_threads(struct run *r, unsigned id)
     return added;
 }
 
+/* A thread that has not stopped after a while and blocks the signal (a
+ * thread inside this handler for an earlier scan also blocks it, briefly:
+ * hence the wait) is read passively when it sleeps in a system call. */
+static void try_passive(struct slot *s)
+{
+    uintptr_t regs[NREGS], sp;
+    pid_t tid = atomic_load(&s->tid);
+    if (blocks_signal(tid) != 1 || !sleeping_in_syscall(tid, regs, &sp))
+        return;
+    int expect = SLOT_SIGNALED;
+    if (!atomic_compare_exchange_strong(&s->state, &expect, SLOT_STOPPING))
+        return; /* its handler runs after all */
+    memcpy(s->regs, regs, sizeof regs);
+    s->sp = sp;
+    s->tp = 0;
+    atomic_store_explicit(&s->state, SLOT_PASSIVE, memory_order_release);
+}
+
 /* Waits until every signaled thread stopped or exited; 0 or LG_ENOSTOP. */
 static int wait_stopped(int64_t deadline)
 {
     pid_t pid = getpid();
+    int64_t passive_after = mono_ns() + 50000000;
     for (;;) {
         bool all = true;
         size_t n = atomic_load(&sc.nslots);
@@ -872,6 +882,11 @@ static int wait_stopped(int64_t deadline)
                 int expect = SLOT_SIGNALED;
                 atomic_compare_exchange_strong(&s->state, &expect, SLOT_GONE);
                 continue;
+            }
+            if (st == SLOT_SIGNALED && mono_ns() > passive_after) {
+                try_passive(s);
+                if (atomic_load(&s->state) == SLOT_PASSIVE)
+                    continue;
             }
             all = false;
         }
