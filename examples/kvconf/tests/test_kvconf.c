@@ -84,7 +84,8 @@ static void close_conf(void)
 
 static void close_conf_forgetfully(void)
 {
-    kv_free(shared); /* DEMO LEAK: scratch is never freed */
+    kv_free(shared);
+    scratch = NULL; /* DEMO LEAK: scratch is dropped, never freed */
 }
 
 Test(fixture, reads_the_fixture, .init = open_conf, .fini = close_conf)
