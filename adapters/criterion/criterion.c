@@ -386,18 +386,21 @@ static void at_exit(void)
 /* cr_skip_test(): the test is not judged.  Criterion's function does not
  * return (it ends the test), so the message is formatted here and passed
  * on whole. */
-static CR_NORETURN void test_skip(const char *fmt, ...)
+static CR_NORETURN void skip_v(const char *fmt, va_list ap)
 {
     resolve();
     A.skipped = true;
     char msg[1024] = "";
-    va_list ap;
-    va_start(ap, fmt);
     if (fmt)
         vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     A.skip("%s", msg);
     abort(); /* not reached: criterion_skip_test does not return */
+}
+static CR_NORETURN void test_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    skip_v(fmt, ap);
 }
 
 /* Per-test limits from leakgate/criterion.h; negative means no limit. */
@@ -536,13 +539,9 @@ API int criterion_run_all_tests(struct criterion_test_set *tests)
 }
 API CR_NORETURN void criterion_skip_test(const char *fmt, ...)
 {
-    char msg[1024] = "";
     va_list ap;
     va_start(ap, fmt);
-    if (fmt)
-        vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    test_skip("%s", msg);
+    skip_v(fmt, ap);
 }
 
 /* Whether the definition of `name` in force is in this object. */
