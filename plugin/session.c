@@ -155,7 +155,7 @@ static int load_suppressions(lg_session_t *s, const char *name, const char *path
 
 static int load_env_rules(lg_session_t *s, const char *text, char *err, size_t errlen)
 {
-    char *copy = lg__xstrdup(text), *save = NULL, where[64];
+    char *copy = lg__xstrdup(text), *save = NULL, where[300];
     if (!copy)
         return LG_ENOMEM;
     int rc = 0;
@@ -163,7 +163,7 @@ static int load_env_rules(lg_session_t *s, const char *text, char *err, size_t e
     for (char *e = strtok_r(copy, ";", &save); rc == 0 && e; e = strtok_r(NULL, ";", &save)) {
         if (e[strspn(e, " \t")] == '\0')
             continue;
-        snprintf(where, sizeof where, "LEAKGATE_LIMITS entry %u", n++);
+        snprintf(where, sizeof where, "LEAKGATE_LIMITS=%.200s: entry %u", text, n++);
         rc = parse_rule(s, e, where, err, errlen);
     }
     lg__xfree(copy);
@@ -175,6 +175,8 @@ static int read_settings(lg_session_t *s, char *err, size_t errlen)
     const char *v;
     int64_t n;
     int rc;
+    if ((rc = lg__load_settings_check(err, errlen)))
+        return rc;
     if ((v = getenv("LEAKGATE_MAX_SIZE")) && *v &&
         (rc = lg_parse_size_setting("LEAKGATE_MAX_SIZE", v, &s->defaults.max_size, err, errlen)))
         return rc;
@@ -279,19 +281,25 @@ int lg_session_begin_test(lg_session_t *s, const char *id)
         if (!(s->id = lg__xstrdup(id)))
             return LG_ENOMEM;
     }
-    s->limits = s->defaults;
+    s->limits = lg_session_limits_for(s, s->id);
     s->has_param = false;
-    for (size_t i = 0; i < s->nrules; i++) {
-        const struct rule *r = &s->rules[i];
-        if (fnmatch(r->pattern, s->id, 0) != 0)
-            continue;
-        if (r->has_size)
-            s->limits.max_size = r->max_size;
-        if (r->has_count)
-            s->limits.max_count = r->max_count;
-    }
     int rc = lg_is_tracing() ? 0 : lg_start(0);
     return rc ? rc : lg_mark_begin(&s->mark);
+}
+
+lg_limits_t lg_session_limits_for(const lg_session_t *s, const char *id)
+{
+    lg_limits_t l = s->defaults;
+    for (size_t i = 0; i < s->nrules; i++) {
+        const struct rule *r = &s->rules[i];
+        if (fnmatch(r->pattern, id, 0) != 0)
+            continue;
+        if (r->has_size)
+            l.max_size = r->max_size;
+        if (r->has_count)
+            l.max_count = r->max_count;
+    }
+    return l;
 }
 
 void lg_session_set_limits(lg_session_t *s, const lg_limits_t *limits)

@@ -1,7 +1,8 @@
 /*
  * backtrace.c — native traceback capture inside the allocation hook.
  *
- * Two ways, chosen by LEAKGATE_UNWIND:
+ * Two ways, chosen by LEAKGATE_UNWIND (read as the library loads,
+ * lg__env_unwind):
  *   fp         walk the frame-pointer chain, bounds-checked; stops at the
  *              first frame it cannot prove (truncates, never guesses)
  *   libunwind  unw_backtrace(): DWARF CFI, works without frame pointers
@@ -431,19 +432,4 @@ LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
             }
     memcpy(frames, raw + start, (size_t)got * sizeof *frames);
     return got;
-}
-
-/* ---- configuration ------------------------------------------------------ */
-
-__attribute__((constructor)) static void backtrace_init(void)
-{
-    const char *v = getenv("LEAKGATE_UNWIND");
-    if (!v || !*v || strcmp(v, "auto") == 0)
-        return;
-    if (strcmp(v, "fp") == 0)
-        lg__set_unwind_mode(LG_UNWIND_FP);
-    else if (strcmp(v, "libunwind") == 0)
-        lg__set_unwind_mode(LG_UNWIND_LIBUNWIND);
-    else
-        lg__error("LEAKGATE_UNWIND=%s: expected auto, fp or libunwind; using auto", v);
 }

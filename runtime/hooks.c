@@ -279,27 +279,21 @@ LG_FOR_EACH_HOOKED_FUNCTION(EXPORT_HOOK)
  * preloaded. */
 static bool autostart(void)
 {
-    const char *v = getenv("LEAKGATE_START");
     const char *pre = getenv("LD_PRELOAD");
     bool preloaded = pre && strstr(pre, "libleakgate.so");
-    if (v && (strcmp(v, "0") == 0 || strcmp(v, "1") == 0))
-        return v[0] == '1';
-    if (v && *v)
-        lg__error("LEAKGATE_START=%s: expected 0 or 1; %s", v,
-                  preloaded ? "tracing (the library was preloaded)" : "not tracing");
-    return preloaded;
+    int start = lg__env_start(preloaded ? "tracing (the library was preloaded)" : "not tracing");
+    return start < 0 ? preloaded : start == 1;
 }
 
 __attribute__((constructor(102))) static void hooks_init(void)
 {
     (void)READY();
     lg__atfork_register();
+    lg__set_unwind_mode(lg__env_unwind());
     if (!autostart())
         return;
     long n;
-    if (lg__env_int("LEAKGATE_FRAMES", 1, LG_FRAMES_MAX, LG_FRAMES_DEFAULT,
-                    "not tracing this process", &n) != 0)
-        return;
+    lg__env_int("LEAKGATE_FRAMES", 1, LG_FRAMES_MAX, LG_FRAMES_DEFAULT, &n);
     lg__exit_init(); /* before tracing: nothing it allocates is traced */
     char other[512];
     if (!lg_hooks_in_force(other, sizeof other))

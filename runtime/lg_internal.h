@@ -286,9 +286,24 @@ void lg__arena_release(lg__arena_t *a);
 
 /* Parses an integer environment variable in [lo, hi].  Unset or empty:
  * *out = dflt and returns 0.  Bad: reports one line "NAME=value: expected
- * an integer from LO to HI; THEN" (`then` says what happens instead;
- * NULL: "using DFLT") and returns LG_EINVAL with *out = dflt. */
-int lg__env_int(const char *name, long lo, long hi, long dflt, const char *then, long *out);
+ * an integer from LO to HI; using DFLT", removes the variable (so that the
+ * processes this one starts do not say it again) and returns LG_EINVAL
+ * with *out = dflt. */
+int lg__env_int(const char *name, long lo, long hi, long dflt, long *out);
+
+/* The variables the runtime reads as it loads (hooks.c's constructor).  A
+ * bad value is one line and the default, and the variable is removed, as
+ * by lg__env_int.  LEAKGATE_UNWIND: an LG_UNWIND_* mode (default auto).
+ * LEAKGATE_START: 1, 0, or -1 when unset or bad (`then` says what this
+ * process does instead). */
+int lg__env_unwind(void);
+int lg__env_start(const char *then);
+
+/* Checks those variables and LEAKGATE_FRAMES without acting on them: 0, or
+ * LG_EINVAL with "NAME=value: expected FORM" in err.  For processes where
+ * the runtime did not read them as it loaded (the command line, before CMD
+ * runs; a linked program that did not start tracing at load). */
+int lg__load_settings_check(char *err, size_t errlen);
 
 /* ---- tracebacks (backtrace.c) ------------------------------------------ */
 

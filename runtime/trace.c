@@ -191,7 +191,7 @@ int lg_start(int nframes)
 {
     if (nframes == 0) {
         long n;
-        lg__env_int("LEAKGATE_FRAMES", 1, LG_FRAMES_MAX, LG_FRAMES_DEFAULT, NULL, &n);
+        lg__env_int("LEAKGATE_FRAMES", 1, LG_FRAMES_MAX, LG_FRAMES_DEFAULT, &n);
         nframes = (int)n;
     }
     if (nframes < 1 || nframes > LG_FRAMES_MAX)

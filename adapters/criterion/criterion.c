@@ -26,7 +26,8 @@
  * The runner (the process that calls criterion_run_all_tests) never sees a
  * test's heap.  With LEAKGATE_REPORT=path it gives its workers a directory
  * for their JSON parts and merges them into one leakgate/1 document when
- * the run ends.  Under --debug, leakgate stays out of the way.
+ * the run ends.  It checks the settings first: a bad one is one line and
+ * exit 2 before any test runs.  Under --debug, leakgate stays out of the way.
  *
  * Criterion's symbols are looked up at run time: preloaded into a process
  * without libcriterion (a shell started by the suite), this library is
@@ -81,7 +82,7 @@ static struct {
     struct criterion_options *options;
 
     lg_session_t *session;
-    bool broken;   /* the settings were bad: every test fails with why */
+    bool broken;   /* no test can be checked: every test fails with why */
     char why[512]; /* that one-line reason */
     bool in_test;  /* begun, not yet ended */
     bool skipped;  /* the running test called cr_skip_test() */
@@ -349,7 +350,7 @@ static void test_setup(void)
     begin();
     A.setup();
     if (A.broken && !debugging())
-        send_failure(A.why); /* a bad setting fails every test, saying which */
+        send_failure(A.why); /* no test can be checked: each fails, saying why */
 }
 
 static void test_main(void (*fn)(void))
@@ -483,6 +484,16 @@ static int run_all_tests(struct criterion_test_set *tests)
         say("leakgate: --debug: tests are not checked for leaks\n");
         return A.run_all(tests);
     }
+    /* A bad setting is one line and exit 2 before any test runs, not a
+     * failure of every test in its worker. */
+    lg_session_t *check;
+    char why[512];
+    int rc = lg_session_new(&check, why, sizeof why);
+    if (rc && rc != LG_ENOMEM) {
+        say("leakgate: %s\n", why);
+        exit(2);
+    }
+    lg_session_free(check);
     char base[32];
     uintptr_t addr = 0;
     dl_iterate_phdr(main_base, &addr);

@@ -213,16 +213,12 @@ static void set_env(const char *name, const char *value);
 
 /* The settings CMD's processes read themselves, checked now so that a bad
  * one is one line and exit 2 before CMD runs, not a warning in each process
- * or a setting silently read as another: LEAKGATE_START, LEAKGATE_LIMITS
- * and the limit lines of the suppressions file (parsed by the test session
- * that reads them in CMD). */
-static bool check_child_settings(const struct cli_opts *o)
+ * or a setting silently read as another: the runtime's (LEAKGATE_UNWIND,
+ * LEAKGATE_START), LEAKGATE_LIMITS and the limit lines of the suppressions
+ * file, all checked by the test session that reads them in CMD.  Its limit
+ * rules stay in o->settings for the whole-process verdicts. */
+static bool check_child_settings(struct cli_opts *o)
 {
-    const char *v = getenv("LEAKGATE_START");
-    if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
-        cli_error("LEAKGATE_START=%s: expected 0 or 1", v);
-        return false;
-    }
     /* The session reads what CMD will read: the settings as resolved here
      * (an option wins over its variable), the suppressions file under its
      * option's name. */
@@ -230,15 +226,13 @@ static bool check_child_settings(const struct cli_opts *o)
     set_env("LEAKGATE_MAX_COUNT", o->max_count_text);
     set_env("LEAKGATE_TOP", o->top_text);
     unsetenv("LEAKGATE_SUPPRESSIONS");
-    lg_session_t *s = NULL;
     char err[1024];
-    int rc = lg_session_new(&s, err, sizeof err);
+    int rc = lg_session_new(&o->settings, err, sizeof err);
     if (rc == 0 && o->suppressions)
-        rc = lg_session_add_suppressions(s, o->suppressions_name, o->suppressions_abs, err,
-                                         sizeof err);
+        rc = lg_session_add_suppressions(o->settings, o->suppressions_name, o->suppressions_abs,
+                                         err, sizeof err);
     if (rc)
         cli_error("%s", rc == LG_ENOMEM ? lg_strerror(rc) : err);
-    lg_session_free(s);
     return rc == 0;
 }
 
@@ -254,9 +248,19 @@ int cli_opts_parse(int argc, char **argv, struct cli_opts *o)
         !cli_path_given(o->suppressions_name, o->suppressions) ||
         (o->json && !check_writable(o->json_name, o->json)) ||
         (o->snapshot && !check_writable(o->snapshot_name, o->snapshot)) ||
-        !check_child_settings(o))
+        !check_child_settings(o)) {
+        cli_opts_free(o);
         return CLI_EUSAGE;
+    }
     return 0;
+}
+
+void cli_opts_free(struct cli_opts *o)
+{
+    free(o->children);
+    lg_session_free(o->settings);
+    o->children = NULL;
+    o->settings = NULL;
 }
 
 lg_filterset_t *cli_load_filters(const struct cli_opts *o)
@@ -624,7 +628,8 @@ int cli_verdict_load(const struct cli_opts *o, const char *snap_path, const char
         v->snap = NULL;
         return -1;
     }
-    lg_result_init(&v->r, id, v->leaks, &o->limits, lg_snapshot_metrics(v->snap)->lost_traces);
+    lg_limits_t limits = o->settings ? lg_session_limits_for(o->settings, id) : o->limits;
+    lg_result_init(&v->r, id, v->leaks, &limits, lg_snapshot_metrics(v->snap)->lost_traces);
     v->ro = (lg_render_opts_t){.top = o->top ? (int)o->top : -1};
     if (o->json) {
         lg_json_report_t *rep;

@@ -102,12 +102,17 @@ struct cli_opts {
     const char *max_size_text, *max_count_text, *frames_text, *top_text, *leak_kinds_text;
     char suppressions_abs[PATH_MAX];
     char *children; /* run --children globs, '\n'-separated (malloc'd), or NULL */
+    /* The session CMD's settings were checked with: its limit rules give a
+     * whole process's limits, matched against its id (cli_verdict_load). */
+    lg_session_t *settings;
 };
 
 /* Parses argv (argv[0] the verb) and the LEAKGATE_* variables, and checks
- * that output files can be written.  Returns 0, 1 for --help, or
- * CLI_EUSAGE after reporting. */
+ * them and that output files can be written.  Returns 0, 1 for --help, or
+ * CLI_EUSAGE after reporting.  After 0, the caller frees with
+ * cli_opts_free. */
 int cli_opts_parse(int argc, char **argv, struct cli_opts *o);
+void cli_opts_free(struct cli_opts *o);
 
 /* Default and user suppressions; NULL after reporting.  Caller frees. */
 lg_filterset_t *cli_load_filters(const struct cli_opts *o);

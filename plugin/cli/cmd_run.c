@@ -251,13 +251,14 @@ int cli_run(int argc, char **argv)
     lg_filterset_t *filters = cli_load_filters(&o);
     if (!filters || !cli_find_library(lib, sizeof lib)) {
         lg_filterset_free(filters);
-        free(o.children);
+        cli_opts_free(&o);
         return CLI_EUSAGE;
     }
     if (cli_links_criterion(o.cmd[0])) {
         lg_filterset_free(filters);
-        free(o.children);
-        return run_criterion(&o, lib);
+        rc = run_criterion(&o, lib);
+        cli_opts_free(&o);
+        return rc;
     }
     /* The adapter rides along for Criterion suites deeper in the tree. */
     if (!cli_criterion_preload(lib, libs, sizeof libs))
@@ -266,6 +267,8 @@ int cli_run(int argc, char **argv)
     lg_json_report_t *rep = NULL;
     if (o.json && lg_json_report_new(&rep) != 0) {
         cli_error("out of memory");
+        lg_filterset_free(filters);
+        cli_opts_free(&o);
         return CLI_EUSAGE;
     }
     struct cli_child c = {.preload = libs, .out_fd = -1, .snap_wanted = true};
@@ -310,6 +313,6 @@ int cli_run(int argc, char **argv)
     cli_child_cleanup(&c);
     lg_json_report_free(rep);
     lg_filterset_free(filters);
-    free(o.children);
+    cli_opts_free(&o);
     return status;
 }

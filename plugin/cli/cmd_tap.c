@@ -435,42 +435,35 @@ static int tap_child(struct cli_opts *o, struct cli_child *c, struct filter *f, 
     return cli_child_wait(c);
 }
 
-int cli_tap(int argc, char **argv)
+/* The filter over CMD's TAP, with the options parsed. */
+static int tap_run(struct cli_opts *o)
 {
-    struct cli_opts o;
-    int rc = cli_opts_parse(argc, argv, &o);
-    if (rc == 1) {
-        fputs(tap_usage, stdout);
-        return 0;
-    }
-    if (rc)
-        return CLI_EUSAGE;
-    if (!runnable(o.cmd[0])) {
-        cli_error("tap: cannot run %s: %s", o.cmd[0], strerror(errno));
+    if (!runnable(o->cmd[0])) {
+        cli_error("tap: cannot run %s: %s", o->cmd[0], strerror(errno));
         return CLI_EUSAGE;
     }
     char lib[PATH_MAX], libs[2 * PATH_MAX + 64], err[256];
-    lg_filterset_t *filters = cli_load_filters(&o);
+    lg_filterset_t *filters = cli_load_filters(o);
     if (!filters)
         return CLI_EUSAGE;
-    bool criterion = cli_links_criterion(o.cmd[0]);
+    bool criterion = cli_links_criterion(o->cmd[0]);
     if (lg_filterset_parse_line(filters, judged_by_cases, err, sizeof err) != 0 ||
         !cli_find_library(lib, sizeof lib) ||
         (criterion && !cli_criterion_preload(lib, libs, sizeof libs))) {
         lg_filterset_free(filters);
         return CLI_EUSAGE;
     }
-    if (criterion && o.snapshot) {
+    if (criterion && o->snapshot) {
         cli_error("%s: %s is a Criterion test binary: its tests are judged one by one, "
                   "there is no exit snapshot",
-                  o.snapshot_name, o.cmd[0]);
+                  o->snapshot_name, o->cmd[0]);
         lg_filterset_free(filters);
         return CLI_EUSAGE;
     }
 
-    struct filter f = {.cmd = o.cmd[0], .held = -1, .criterion = criterion};
+    struct filter f = {.cmd = o->cmd[0], .held = -1, .criterion = criterion};
     struct cli_child c = {0};
-    int status = tap_child(&o, &c, &f, criterion ? libs : lib);
+    int status = tap_child(o, &c, &f, criterion ? libs : lib);
     if (c.pid <= 0 || c.exec_errno) {
         cli_child_cleanup(&c);
         lg_filterset_free(filters);
@@ -479,13 +472,13 @@ int cli_tap(int argc, char **argv)
     start(&f, NULL);
     if (criterion) {
         verdict_point(&f, NULL, "Criterion tests get per-test verdicts");
-    } else if (cli_child_has_snapshot(&c, o.cmd[0])) {
+    } else if (cli_child_has_snapshot(&c, o->cmd[0])) {
         struct cli_verdict v;
-        char *id = cli_join_cmd(o.cmd);
-        if (cli_verdict_load(&o, c.snap, id ? id : o.cmd[0], filters, &v) == 0) {
+        char *id = cli_join_cmd(o->cmd);
+        if (cli_verdict_load(o, c.snap, id ? id : o->cmd[0], filters, &v) == 0) {
             verdict_point(&f, &v, NULL);
-            if (status == 0 && v.r.outcome == LG_OUTCOME_LEAKED && o.error_exitcode)
-                status = (int)o.error_exitcode;
+            if (status == 0 && v.r.outcome == LG_OUTCOME_LEAKED && o->error_exitcode)
+                status = (int)o->error_exitcode;
             cli_verdict_free(&v);
         } else {
             verdict_point(&f, NULL, "the exit snapshot cannot be read");
@@ -497,4 +490,19 @@ int cli_tap(int argc, char **argv)
     cli_child_cleanup(&c);
     lg_filterset_free(filters);
     return status;
+}
+
+int cli_tap(int argc, char **argv)
+{
+    struct cli_opts o;
+    int rc = cli_opts_parse(argc, argv, &o);
+    if (rc == 1) {
+        fputs(tap_usage, stdout);
+        return 0;
+    }
+    if (rc)
+        return CLI_EUSAGE;
+    rc = tap_run(&o);
+    cli_opts_free(&o);
+    return rc;
 }

@@ -154,8 +154,15 @@ def test_no_leak_check_opts_out(pytester):
 @pytest.mark.parametrize("args, message", [
     (["--leaks-max-size=lots"],
      "*--leaks-max-size=lots: expected a size in bytes: N, N B, N KiB*"),
-    (["--leaks-runs=0"], "*--leaks-runs='0': expected an integer >= 1*"),
-    (["--leaks-frames=500"], "*--leaks-frames=500: expected an integer from 1 to 128*"),
+    (["--leaks-runs=0"], "ERROR: --leaks-runs=0: expected an integer from 1 to 1000"),
+    (["--leaks-runs=1001"], "ERROR: --leaks-runs=1001: expected an integer from 1 to 1000"),
+    (["--leaks-warmup=1000000000"],
+     "ERROR: --leaks-warmup=1000000000: expected an integer from 0 to 1000"),
+    (["--leaks-warmup=-1"], "ERROR: --leaks-warmup=-1: expected an integer from 0 to 1000"),
+    (["--leaks-max-count=99999999999999999999"],
+     "ERROR: --leaks-max-count=99999999999999999999: expected an integer from 0 to "
+     "9223372036854775807"),
+    (["--leaks-frames=500"], "ERROR: --leaks-frames=500: expected an integer from 1 to 128"),
     (["--leaks-filter=exclude bogus=1"], "*--leaks-filter=exclude bogus=1: *"),
     (["--leaks-json=."], "ERROR: --leaks-json=.: is a directory"),
     (["--leaks-json=/missing/dir/x.json"],
@@ -167,6 +174,24 @@ def test_bad_options_are_named(pytester, args, message):
     result = run(pytester, "--leaks", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+@pytest.mark.parametrize("marker, message", [
+    ("warmup=1000000000", "warmup=1000000000: expected an integer from 0 to 1000"),
+    ("runs=2.5", "runs=2.5: expected an integer from 1 to 1000"),
+    ("max_count=-1", "max_count=-1: expected an integer from 0 to 9223372036854775807"),
+])
+def test_bad_marker_values_are_named(pytester, marker, message):
+    pytester.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.leaks({marker})
+        def test_marked():
+            pass
+    """)
+    result = run(pytester, "--leaks")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: *::test_marked: @pytest.mark.leaks {message}"])
 
 
 def test_bad_markers_are_named(pytester):
@@ -203,12 +228,17 @@ def test_a_bad_filters_marker_is_one_line_before_any_test(pytester):
     assert "passed" not in result.stdout.str()
 
 
-def test_bad_environment_is_named(pytester, monkeypatch):
+@pytest.mark.parametrize("var, value, message", [
+    ("LEAKGATE_MAX_SIZE", "huge", "*LEAKGATE_MAX_SIZE=huge: expected a size in bytes*"),
+    ("LEAKGATE_NATIVE", "2", "ERROR: LEAKGATE_NATIVE=2: expected 0 *"),
+])
+def test_bad_environment_is_named(pytester, monkeypatch, var, value, message):
     pytester.makepyfile(LEAKY)
-    monkeypatch.setenv("LEAKGATE_MAX_SIZE", "huge")
+    monkeypatch.setenv(var, value)
     result = run(pytester, "--leaks")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*LEAKGATE_MAX_SIZE=huge: expected a size in bytes*"])
+    result.stderr.fnmatch_lines([message])
+    assert "INTERNALERROR" not in result.stderr.str()
 
 
 def test_fixtures_of_wider_scope_are_not_leaks(pytester):

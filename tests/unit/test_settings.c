@@ -4,10 +4,12 @@
  * naming the variable, the value and the accepted form.
  *
  *   session (lg_session_new)   MAX_SIZE, MAX_COUNT, TOP, LIMITS,
- *                              SUPPRESSIONS, NO_DEFAULT_SUPPRESSIONS
+ *                              SUPPRESSIONS, NO_DEFAULT_SUPPRESSIONS;
+ *                              UNWIND, START, FRAMES checked (refused)
  *   lg_start(0)                FRAMES
  *   load time (constructors)   UNWIND, START, FRAMES: this program runs
- *                              itself again with the variable set
+ *                              itself again with the variable set; a bad
+ *                              one is said and removed (once per tree)
  *
  * The command line's own (JSON, ERROR_EXITCODE, SNAPSHOT, LIBRARY, ...) are
  * tested with `leakgate run` (tests/integration/run/test_run.sh), the
@@ -66,6 +68,10 @@ static int limits_for(const char *var, const char *value, const char *id, lg_lim
     if (rc == 0) {
         rc = lg_session_begin_test(s, id);
         *out = lg_session_limits(s);
+        /* What the command line applies to a whole process of this id. */
+        lg_limits_t same = lg_session_limits_for(s, id);
+        if (same.max_size != out->max_size || same.max_count != out->max_count)
+            rc = -1000;
         lg_session_free(s);
     }
     unsetenv(var);
@@ -238,17 +244,27 @@ LGT_TEST(each_bad_session_value_is_one_line_naming_it)
         {"LEAKGATE_NO_DEFAULT_SUPPRESSIONS", "yes", LG_EINVAL,
          "LEAKGATE_NO_DEFAULT_SUPPRESSIONS=yes: expected 0 or 1", false},
         {"LEAKGATE_LIMITS", "t*", LG_ESYNTAX,
-         "LEAKGATE_LIMITS entry 1: expected limit PATTERN [max_size=SIZE] [max_count=N]", false},
+         "LEAKGATE_LIMITS=t*: entry 1: expected limit PATTERN [max_size=SIZE] [max_count=N]",
+         false},
         {"LEAKGATE_LIMITS", "a max_size=1; t* max_size=huge", LG_ESYNTAX,
-         "LEAKGATE_LIMITS entry 2: max_size=huge: expected " LG_SIZE_FORM, false},
+         "LEAKGATE_LIMITS=a max_size=1; t* max_size=huge: entry 2: max_size=huge: "
+         "expected " LG_SIZE_FORM,
+         false},
         {"LEAKGATE_LIMITS", "t* max_count=-2", LG_ESYNTAX,
-         "LEAKGATE_LIMITS entry 1: max_count=-2: expected an integer from 0 to "
+         "LEAKGATE_LIMITS=t* max_count=-2: entry 1: max_count=-2: expected an integer from 0 to "
          "9223372036854775807",
          false},
         {"LEAKGATE_LIMITS", "t* speed=3", LG_ESYNTAX,
-         "LEAKGATE_LIMITS entry 1: unknown word \"speed=3\" (expected limit PATTERN "
+         "LEAKGATE_LIMITS=t* speed=3: entry 1: unknown word \"speed=3\" (expected limit PATTERN "
          "[max_size=SIZE] [max_count=N])",
          false},
+        /* The runtime's, which it reads (and removes when bad) as it loads:
+         * where it did not load them, the session refuses them. */
+        {"LEAKGATE_UNWIND", "dwarf", LG_EINVAL,
+         "LEAKGATE_UNWIND=dwarf: expected auto, fp or libunwind", false},
+        {"LEAKGATE_START", "2", LG_EINVAL, "LEAKGATE_START=2: expected 0 or 1", false},
+        {"LEAKGATE_FRAMES", "129", LG_EINVAL,
+         "LEAKGATE_FRAMES=129: expected an integer from 1 to 128", false},
         {"LEAKGATE_SUPPRESSIONS", bad_supp, LG_ESYNTAX, want_bad_supp, true},
         {"LEAKGATE_SUPPRESSIONS", missing, LG_EIO, want_missing, true},
     };
@@ -314,6 +330,7 @@ LGT_TEST(frames_at_start)
         ASSERT_STR_EQ(stderr_of(start_default), want);
         ASSERT_EQ(start_rc, 0);
         ASSERT_EQ(lg_get_traceback_limit(), LG_FRAMES_DEFAULT);
+        ASSERT(!getenv("LEAKGATE_FRAMES")); /* removed: said once */
         lg_stop();
     }
 }
@@ -366,8 +383,7 @@ LGT_TEST(load_time_variables)
          "leakgate: LEAKGATE_START=yes: expected 0 or 1; not tracing\n"},
         {{"LEAKGATE_START=1", "LEAKGATE_FRAMES=9", NULL}, ""},
         {{"LEAKGATE_START=1", "LEAKGATE_FRAMES=200", NULL},
-         "leakgate: LEAKGATE_FRAMES=200: expected an integer from 1 to 128; not tracing this "
-         "process\n"},
+         "leakgate: LEAKGATE_FRAMES=200: expected an integer from 1 to 128; using 16\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *got = load_time_stderr(cases[i].env);

@@ -171,7 +171,10 @@ typedef struct lg_json_report lg_json_report_t;
  *
  * Settings: LEAKGATE_MAX_SIZE, LEAKGATE_MAX_COUNT (default limits: 0 B, no
  * count limit), LEAKGATE_LEAK_KINDS (default definite,indirect), LEAKGATE_TOP, LEAKGATE_SUPPRESSIONS (filter lines and
- * `limit` lines), LEAKGATE_NO_DEFAULT_SUPPRESSIONS=1, LEAKGATE_LIMITS.
+ * `limit` lines), LEAKGATE_NO_DEFAULT_SUPPRESSIONS=1, LEAKGATE_LIMITS; the
+ * runtime's LEAKGATE_UNWIND, LEAKGATE_START and LEAKGATE_FRAMES are checked
+ * too (where the runtime read them as it loaded, it has already reported
+ * and removed a bad one).
  * Per-test limits are lines `limit PATTERN [max_size=SIZE] [max_count=N]`
  * (PATTERN: fnmatch on the test id), in the suppressions file or in
  * LEAKGATE_LIMITS separated by ';'; the last matching line wins, the
@@ -202,6 +205,11 @@ LG_API void lg_session_set_param(lg_session_t *s, unsigned param);
 
 /* The limits of the running (or last begun) test. */
 LG_API lg_limits_t lg_session_limits(const lg_session_t *s);
+
+/* The limits a test with this id begins with: the defaults, then each
+ * matching `limit` rule in order (what lg_session_begin_test applies; the
+ * command line applies them to a whole process's verdict). */
+LG_API lg_limits_t lg_session_limits_for(const lg_session_t *s, const char *id);
 
 /* Ends the running test: fills *out (valid until the next begin_test or
  * lg_session_free) and adds it to the session's report.  Returns 0 or an

@@ -79,22 +79,35 @@ LEAKGATE_SUPPRESSIONS="$WORK/supp" LEAKGATE_REPORT="$WORK/linked.json" "$WORK/su
     >"$WORK/linked.out" 2>&1
 rc=$?
 check_mode linked
+# A bad setting is one line naming it and exit 2 before any test runs.
+bad_setting() { # NAME PATTERN VAR=VALUE...
+    name=$1 pattern=$2
+    shift 2
+    env "$@" "$WORK/suite_linked" --filter 'plain/*' >"$WORK/$name.out" 2>&1
+    got=$?
+    [ "$got" = 2 ] || fail "$name: the runner exited $got, not 2"
+    [ "$(wc -l <"$WORK/$name.out")" = 1 ] && grep -Eq -- "$pattern" "$WORK/$name.out" ||
+        fail "$name: not one line matching '$pattern': $(head -5 "$WORK/$name.out")"
+}
 printf 'limit plain::clean max_size=lots\n' >"$WORK/badsupp"
-LEAKGATE_SUPPRESSIONS="$WORK/badsupp" "$WORK/suite_linked" --filter 'plain/clean' >"$WORK/badsupp.out" 2>&1 &&
-    fail "bad limit line: the runner exited 0"
-grep -q "badsupp:1: max_size=lots: expected a size" "$WORK/badsupp.out" ||
-    fail "bad limit line: not named: $(head -5 "$WORK/badsupp.out")"
+bad_setting badsupp "^leakgate: LEAKGATE_SUPPRESSIONS=$WORK/badsupp:1: max_size=lots: expected a size" \
+    LEAKGATE_SUPPRESSIONS="$WORK/badsupp"
+bad_setting badlimits "^leakgate: LEAKGATE_LIMITS=plain::\* max_size=1x: entry 1: max_size=1x: expected a size" \
+    LEAKGATE_LIMITS='plain::* max_size=1x'
+bad_setting badsize "^leakgate: LEAKGATE_MAX_SIZE=lots: expected a size" LEAKGATE_MAX_SIZE=lots
+# The runtime's own, read as it loads: one line for the runner and its
+# workers, the default used (the leaking tests fail as usual).
+LEAKGATE_UNWIND=dwarf "$WORK/suite_linked" --filter 'plain/leak_malloc' -j2 >"$WORK/unwind.out" 2>&1 &&
+    fail "LEAKGATE_UNWIND=dwarf: a leaking test passed"
+[ "$(grep -c 'LEAKGATE_UNWIND=dwarf: expected auto, fp or libunwind; using auto$' "$WORK/unwind.out")" = 1 ] ||
+    fail "LEAKGATE_UNWIND=dwarf: not said once: $(grep -c LEAKGATE_UNWIND "$WORK/unwind.out") times"
+grep -q '^\[FAIL\] plain::leak_malloc' "$WORK/unwind.out" || fail "LEAKGATE_UNWIND=dwarf: the leak was not judged"
 
 # A clean selection exits 0; --filter keeps the report to what ran.
 "$LG" run --json "$WORK/filter.json" -- "$WORK/suite" --filter 'fixture/balanced' >"$WORK/f.out" 2>&1 ||
     fail "filter: a clean test made the runner fail: $(cat "$WORK/f.out")"
 python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['tests']; assert [x['id'] for x in t]==['fixture::balanced'], t" \
     "$WORK/filter.json" || fail "filter: report is not the one test that ran"
-
-# A bad setting fails every test, naming the variable.
-LEAKGATE_MAX_SIZE=lots "$WORK/suite_linked" --filter 'plain/clean' >"$WORK/bad.out" 2>&1 &&
-    fail "bad setting: the runner exited 0"
-grep -q "LEAKGATE_MAX_SIZE=lots: expected a size" "$WORK/bad.out" || fail "bad setting: not named: $(head -5 "$WORK/bad.out")"
 
 # --debug: leakgate stays out of the way (the debugger itself is not started here).
 "$LG" run -- "$WORK/suite" --debug=idle --filter 'plain/clean' --help >"$WORK/debug.out" 2>&1

@@ -112,9 +112,21 @@ printf 'exclude all function=x\nlimit t::* max_size=lots\n' >"$WORK/bad-limit.su
 expect 2 bad_limit_line "$LG" run --suppressions "$WORK/bad-limit.supp" -- true
 one_line bad_limit_line "^leakgate: --suppressions=$WORK/bad-limit.supp:2: max_size=lots: expected a size"
 expect 2 bad_limits env LEAKGATE_LIMITS='t::* max_size=zz' "$LG" run -- true
-one_line bad_limits "^leakgate: LEAKGATE_LIMITS entry 1: max_size=zz: expected a size"
+one_line bad_limits "^leakgate: LEAKGATE_LIMITS=t::\* max_size=zz: entry 1: max_size=zz: expected a size"
 expect 2 bad_start env LEAKGATE_START=abc "$LG" run -- true
 one_line bad_start "^leakgate: LEAKGATE_START=abc: expected 0 or 1$"
+expect 2 bad_unwind env LEAKGATE_UNWIND=dwarf "$LG" run -- sh -c "touch '$WORK/ran'"
+one_line bad_unwind "^leakgate: LEAKGATE_UNWIND=dwarf: expected auto, fp or libunwind$"
+expect 2 bad_unwind_tap env LEAKGATE_UNWIND=dwarf "$LG" tap -- sh -c "touch '$WORK/ran'"
+one_line bad_unwind_tap "^leakgate: LEAKGATE_UNWIND=dwarf: expected auto, fp or libunwind$"
+[ -e "$WORK/ran" ] && fail "LEAKGATE_UNWIND=dwarf: CMD ran"
+# Without the command, the runtime says a bad load-time value once, for the
+# process and those it starts, and uses the default.
+for v in LEAKGATE_UNWIND=dwarf LEAKGATE_START=2 LEAKGATE_FRAMES=500; do
+    expect 0 preload_once env "$v" LD_PRELOAD="$BUILD/lib/libleakgate.so" \
+        sh -c '"$0" clean && "$0" clean' "$LEAKY"
+    one_line preload_once "^leakgate: ${v%%=*}=${v#*=}: expected .*; (using|tracing)"
+done
 printf '\357\273\277leak:nothing_here\nlimit t::* max_size=4KiB\n' >"$WORK/bom.supp"
 expect 0 bom_supp "$LG" run --suppressions "$WORK/bom.supp" -- true
 

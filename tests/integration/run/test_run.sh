@@ -154,6 +154,25 @@ run maxcount_over "$LG" run --max-size 1MiB --max-count 9 -- "$PROG" leak
 expect_rc maxcount_over 23
 expect_grep maxcount_over "$WORK/maxcount_over.err" "\(limits 1024 KiB, 9 blocks\)$"
 
+# Limits per program: LEAKGATE_LIMITS and `limit` lines match the verdict's
+# id, CMD as given with its arguments (fnmatch; '?' for the space).
+run limits_match env LEAKGATE_LIMITS="*/prog_leaky?leak max_size=20000" \
+    "$LG" run --json "$WORK/limits.json" -- "$PROG" leak
+expect_rc limits_match 0
+expect_lines limits_match "$WORK/limits_match.err" 0
+expect_grep limits_match "$WORK/limits.json" '"limits": \{"max_size": 20000, "max_count": null\}'
+run limits_other env LEAKGATE_LIMITS="*/prog_leaky?clean max_size=20000" "$LG" run -- "$PROG" leak
+expect_rc limits_other 23
+expect_grep limits_other "$WORK/limits_other.err" "\(limit 0 B\)$"
+printf 'limit */prog_leaky* max_count=9\n' >"$WORK/limit.supp"
+run limit_line "$LG" run --max-size 1MiB --suppressions "$WORK/limit.supp" -- "$PROG" leak
+expect_rc limit_line 23
+expect_grep limit_line "$WORK/limit_line.err" "\(limits 1024 KiB, 9 blocks\)$"
+run limits_tap env LEAKGATE_LIMITS="*/prog_plain_tap* max_size=1KiB" \
+    "$LG" tap -- "$BUILD/tests/tap/prog_plain_tap" leak
+expect_rc limits_tap 0
+expect_grep limits_tap "$WORK/limits_tap.out" "^ok [0-9]+ - leakgate"
+
 # Suppressions from a file remove a site.
 printf '# test\nexclude all function=leak_malloc\nleak:thread_leak\n' >"$WORK/supp"
 run supp "$LG" run --suppressions "$WORK/supp" --top 0 -- "$PROG" leak

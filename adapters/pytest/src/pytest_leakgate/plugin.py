@@ -38,6 +38,9 @@ from leakgate import _leakgate
 from .rerun import TIMEOUT, RerunExit, Reruns, TracemallocPause, subtest_blocks
 
 DEFAULTS = {"max_size": "0", "max_count": None, "warmup": 1, "runs": 2, "frames": 10}
+# The accepted range of each integer setting (options, ini keys, markers).
+RANGES = {"max_count": (0, 2**63 - 1), "warmup": (0, 1000), "runs": (1, 1000),
+          "frames": (1, leakgate.MAX_NFRAME)}
 MARKER_ARGS = ("max_size", "max_count", "warmup", "runs", "filters")
 PYTEST_FILES = "*/_pytest/*:*/pluggy/*"  # tracebacks stop at pytest's own frames
 # Growth of the interpreter that every run of some tests shows, whatever
@@ -145,13 +148,17 @@ def _setting(config, name):
     return value
 
 
-def _int(name, value, lo):
+def _int(name, value, key):
+    lo, hi = RANGES[key]
     try:
+        if isinstance(value, (bool, float)):  # int() would round them silently
+            raise ValueError
         number = int(value)
-        if number < lo:
+        if not lo <= number <= hi:
             raise ValueError
     except (TypeError, ValueError):
-        raise pytest.UsageError(f"{name}={value!r}: expected an integer >= {lo}") from None
+        raise pytest.UsageError(f"{name}={value}: expected an integer from {lo} to {hi}") \
+            from None
     return number
 
 
@@ -218,18 +225,18 @@ class LeakChecker:
             self.defaults = Settings(
                 max_size=_size("--leaks-max-size",
                                _setting(config, "leaks_max_size") or DEFAULTS["max_size"]),
-                max_count=_int("--leaks-max-count", _setting(config, "leaks_max_count"), 0)
+                max_count=_int("--leaks-max-count", _setting(config, "leaks_max_count"),
+                               "max_count")
                 if _setting(config, "leaks_max_count") not in (None, "") else -1,
                 warmup=_int("--leaks-warmup",
-                            _setting(config, "leaks_warmup") or DEFAULTS["warmup"], 0),
-                runs=_int("--leaks-runs", _setting(config, "leaks_runs") or DEFAULTS["runs"], 1),
+                            _setting(config, "leaks_warmup") or DEFAULTS["warmup"], "warmup"),
+                runs=_int("--leaks-runs", _setting(config, "leaks_runs") or DEFAULTS["runs"],
+                          "runs"),
                 filters=[])
-            frames = _int("--leaks-frames", _setting(config, "leaks_frames")
-                          or os.environ.get("LEAKGATE_FRAMES") or DEFAULTS["frames"], 1)
-            if frames > leakgate.MAX_NFRAME:
-                raise pytest.UsageError(
-                    f"--leaks-frames={frames}: expected an integer from 1 to "
-                    f"{leakgate.MAX_NFRAME}")
+            frames = _setting(config, "leaks_frames")
+            frames = _int("--leaks-frames" if frames else "LEAKGATE_FRAMES",
+                          frames or os.environ.get("LEAKGATE_FRAMES") or DEFAULTS["frames"],
+                          "frames")
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
         self.filters = list(_setting(config, "leaks_filter") or [])
@@ -242,7 +249,10 @@ class LeakChecker:
         self.reruns = Reruns(config)
         self.tracemalloc = TracemallocPause()
         if not leakgate.is_tracing():
-            leakgate.start(frames)
+            try:
+                leakgate.start(frames)
+            except ValueError as exc:  # LEAKGATE_NATIVE
+                raise pytest.UsageError(str(exc)) from None
         # Between tests, blocks are traced without their Python frames: a
         # test's frees of older blocks still count, at a fraction of the cost.
         _leakgate.capture_frames(0)
@@ -290,14 +300,14 @@ class LeakChecker:
                     f"{item.nodeid}: @pytest.mark.leaks takes keyword arguments only "
                     f"({', '.join(MARKER_ARGS)})")
             for key, value in marker.kwargs.items():
-                where = f"{item.nodeid}: @pytest.mark.leaks({key}={value!r})"
+                where = f"{item.nodeid}: @pytest.mark.leaks {key}"
                 if key == "max_size":
                     s.max_size, s.custom_limits = _size(where, value), True
                 elif key == "max_count":
-                    s.max_count = -1 if value is None else _int(where, value, 0)
+                    s.max_count = -1 if value is None else _int(where, value, key)
                     s.custom_limits = True
                 elif key in ("warmup", "runs"):
-                    setattr(s, key, _int(where, value, 0 if key == "warmup" else 1))
+                    setattr(s, key, _int(where, value, key))
                 elif key == "filters":
                     if isinstance(value, str):
                         value = [value]
@@ -563,7 +573,7 @@ def leak_check(request):
     class Region:
         def __init__(self, max_size=0, max_count=None):
             self.max_size = _size("leak_check(max_size)", max_size)
-            self.max_count = -1 if max_count is None else _int("max_count", max_count, 0)
+            self.max_count = -1 if max_count is None else _int("leak_check(max_count)", max_count, "max_count")
             self.session = checker.session if checker else _leakgate.Session()
             if checker is None:
                 self.session.stop_frames_at(None, PYTEST_FILES)
