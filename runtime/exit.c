@@ -77,13 +77,13 @@ static bool matches(const char *globs, const char *exe)
     return false;
 }
 
-/* Writes `text` into a new file `path` (the .seen record). */
-static void write_small(const char *path, const char *text)
+/* Writes `len` bytes of `text` into a new file `path` (the .seen record). */
+static void write_small(const char *path, const char *text, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return;
-    ssize_t w = write(fd, text, strlen(text));
+    ssize_t w = write(fd, text, len);
     (void)w;
     close(fd);
 }
@@ -125,8 +125,9 @@ void lg__exit_init(void)
         exe[0] = '\0';
     int dlen = (int)(slash - snap);
     snprintf(seen, sizeof seen, "%.*s/%ld.seen", dlen, snap, me);
-    /* "program path\ncommand line\n": the command names what it judges
-     * by the command line, as it names CMD. */
+    /* "program path\0command line\0": the command names what it judges
+     * by the command line, as it names CMD.  A path may hold any byte but
+     * NUL; the command line's NULs and newlines become spaces. */
     char line[PATH_MAX + 4096], args[4096] = "";
     int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     ssize_t n = cfd >= 0 ? read(cfd, args, sizeof args - 1) : 0;
@@ -136,8 +137,8 @@ void lg__exit_init(void)
         if (args[i] == '\0' || args[i] == '\n')
             args[i] = i == n - 1 ? '\0' : ' ';
     args[n > 0 ? n : 0] = '\0';
-    snprintf(line, sizeof line, "%s\n%s\n", exe, args);
-    write_small(seen, line);
+    int len = snprintf(line, sizeof line, "%s%c%s", exe, '\0', args);
+    write_small(seen, line, (size_t)len + 1);
     if (atol(cmd) == me)
         snprintf(X.path, sizeof X.path, "%s", snap);
     else if (exe[0] && matches(getenv("LEAKGATE_RUN_CHILDREN"), exe))

@@ -37,6 +37,7 @@
  * leftovers at exit are the interpreter's; a line says so.
  */
 #include "cli.h"
+#include "lg_plugin_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -128,16 +129,26 @@ struct proc {
 
 static bool read_seen(const char *path, struct proc *p)
 {
+    char rec[sizeof p->exe + sizeof p->args + 1];
     FILE *f = fopen(path, "re");
     if (!f)
         return false;
-    bool ok = fgets(p->exe, sizeof p->exe, f) != NULL;
-    if (ok && !fgets(p->args, sizeof p->args, f))
-        p->args[0] = '\0';
+    size_t n = fread(rec, 1, sizeof rec - 1, f);
     fclose(f);
-    p->exe[strcspn(p->exe, "\n")] = '\0';
-    p->args[strcspn(p->args, "\n")] = '\0';
-    return ok && p->exe[0];
+    rec[n] = '\0'; /* "program path\0command line\0" (runtime/exit.c) */
+    size_t elen = strlen(rec);
+    snprintf(p->exe, sizeof p->exe, "%s", rec);
+    snprintf(p->args, sizeof p->args, "%s", elen < n ? rec + elen + 1 : "");
+    return p->exe[0] != '\0';
+}
+
+/* A program name or command line as the terminal shows it: escaped as
+ * text (what a process tree runs is named by whoever named its files). */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", s);
+    lg__text_fix(buf, len);
+    return buf;
 }
 
 /* What the run found, for the exit status and the closing line. */
@@ -150,9 +161,9 @@ static void note_skipped(struct tally *t, const char *exe)
 {
     const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
     size_t used = strlen(t->skipped);
-    char item[PATH_MAX + 4];
-    snprintf(item, sizeof item, "%s%s", used ? ", " : "", base);
-    if (strstr(t->skipped, base) == NULL && used + strlen(item) + 4 < sizeof t->skipped)
+    char name[PATH_MAX], item[PATH_MAX + 4];
+    snprintf(item, sizeof item, "%s%s", used ? ", " : "", shown(base, name, sizeof name));
+    if (strstr(t->skipped, name) == NULL && used + strlen(item) + 4 < sizeof t->skipped)
         strcat(t->skipped, item);
 }
 
@@ -204,9 +215,10 @@ static void judge_tree(const struct cli_opts *o, const struct cli_child *c,
         if (stat(path, &st) != 0) {
             note_skipped(t, p.exe);
         } else if (st.st_size == 0) {
+            char name[sizeof p.args];
             cli_error("%s (pid %ld) left no exit snapshot (it ended by _exit or a signal): "
                       "no leak verdict",
-                      p.args[0] ? p.args : p.exe, p.pid);
+                      shown(p.args[0] ? p.args : p.exe, name, sizeof name), p.pid);
             t->unchecked++;
         } else {
             judge(o, path, p.args[0] ? p.args : p.exe, filters, rep, t);
@@ -283,9 +295,10 @@ int cli_run(int argc, char **argv)
         bool interp = traced && basename_in(cmd.exe, interpreters);
         bool wrapper = traced && (interp || basename_in(cmd.exe, wrappers)) &&
                        !children_match(&o, cmd.exe);
-        char *id = cli_join_cmd(o.cmd);
+        char *id = cli_join_cmd(o.cmd), name[PATH_MAX];
+        shown(o.cmd[0], name, sizeof name);
         if (!wrapper) {
-            if (cli_child_has_snapshot(&c, o.cmd[0]))
+            if (cli_child_has_snapshot(&c, name))
                 judge(&o, c.snap, id ? id : o.cmd[0], filters, rep, &t);
             else
                 t.unchecked++;
@@ -295,7 +308,7 @@ int cli_run(int argc, char **argv)
         if (wrapper || t.skipped[0])
             cli_log("leakgate: judged: %d program%s, %d Criterion test%s; not judged: %s%s%s%s\n",
                     t.judged, t.judged == 1 ? "" : "s", t.tests, t.tests == 1 ? "" : "s",
-                    wrapper ? o.cmd[0] : "", wrapper && t.skipped[0] ? ", " : "", t.skipped,
+                    wrapper ? name : "", wrapper && t.skipped[0] ? ", " : "", t.skipped,
                     interp ? " (an interpreter: its leftovers at exit are not its script's "
                              "leaks; pytest --leaks judges Python tests)"
                            : " (judge programs with --children=GLOB)");

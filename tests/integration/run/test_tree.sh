@@ -65,6 +65,23 @@ expect sh_exit "prog_leaky _exit 0 \(pid [0-9]+\) left no exit snapshot"
 run bad_glob 2 "$LG" run --children= -- true
 expect bad_glob "^leakgate: --children=: expected a glob"
 
+# Program names are untrusted: the closing line and the no-snapshot line
+# show an escape byte and a newline escaped (a wrapper reached through a
+# directory named so, a program named so; a command line's newlines are
+# spaces).
+esc=$(printf '\033')
+evil="evil${esc}[31m
+x"
+mkdir "d$esc" && ln -s "$(command -v sh)" "d$esc/sh" && cp prog_leaky "$evil" ||
+    fail "cannot make the oddly named programs"
+run names 24 "$LG" run -- "./d$esc/sh" -c "./'$evil' clean"
+expect names '^leakgate: judged: 0 programs, 0 Criterion tests; not judged: \./d\\x1b/sh, evil\\x1b\[31m\\nx \(judge'
+run names_exit 24 "$LG" run --children='*/evil*' -- sh -c "./'$evil' _exit 0"
+expect names_exit '^leakgate: \./evil\\x1b\[31m x _exit 0 \(pid [0-9]+\) left no exit snapshot'
+if grep -q "$esc" "$WORK/names.err" "$WORK/names_exit.err"; then
+    fail "names: an escape byte reached the terminal"
+fi
+
 # ctest and meson test run prog_leaky as a test.
 cat >CMakeLists.txt <<M
 cmake_minimum_required(VERSION 3.13)
