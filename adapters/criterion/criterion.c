@@ -658,7 +658,9 @@ __attribute__((constructor)) static void quick_until_first_test(void)
 }
 
 /* At load time: if Criterion's definitions are in force rather than ours,
- * take their callers over, or stop the program saying why. */
+ * take their callers over, or stop the program saying why (when no caller
+ * goes through a relocation slot: a static libcriterion, whose calls are
+ * direct, exported with -rdynamic). */
 __attribute__((constructor)) static void check_link_order(void)
 {
     if (!dlsym(RTLD_DEFAULT, "criterion_run_all_tests"))
@@ -675,9 +677,9 @@ __attribute__((constructor)) static void check_link_order(void)
     dl_iterate_phdr(patch_object, &p);
     if (p.patched && !p.failed)
         return;
-    say("leakgate: libleakgate-criterion is loaded after libcriterion and cannot "
-                    "take its calls over: no test would be checked for leaks; link it before "
-                    "-lcriterion (pkg-config --libs leakgate-criterion first) or run the suite "
-                    "with `leakgate run`\n");
+    say("leakgate: libleakgate-criterion cannot take Criterion's calls over (it is loaded "
+        "after libcriterion, or Criterion is linked into the program): no test would be "
+        "checked for leaks; link it before the shared -lcriterion (pkg-config --libs "
+        "leakgate-criterion first) or run the suite with `leakgate run`\n");
     _exit(LG_EXIT_NOT_CHECKED);
 }

@@ -79,4 +79,37 @@ if cmake -S . -B "$WORK/cb" -G Ninja -DCMAKE_EXE_LINKER_FLAGS=-Wl,--as-needed \
 else
     fail "cmake: $(tail -5 "$WORK/cmake.log")"
 fi
+# When Criterion's entry points are the program's own (a static libcriterion
+# exported with -rdynamic, which calls them directly: no relocation slot to
+# point at the adapter), the adapter cannot take over: the program stops
+# before any test runs, in one line, with status 24.  (libcriterion.a needs
+# a static nanopb, not packaged: these five definitions stand in for it.)
+cat >static_cr.c <<'C'
+#include <stdio.h>
+#define CR __attribute__((visibility("default"), noinline))
+CR void criterion_internal_test_setup(void) {}
+CR void criterion_internal_test_main(void (*fn)(void)) { fn(); }
+CR void criterion_internal_test_teardown(void) {}
+CR void criterion_skip_test(const char *fmt, ...) { (void)fmt; }
+static void body(void) { puts("a test ran unchecked"); }
+CR int criterion_run_all_tests(void *set)
+{
+    (void)set;
+    criterion_internal_test_setup();
+    criterion_internal_test_main(body);
+    criterion_internal_test_teardown();
+    return 1;
+}
+int main(void) { return criterion_run_all_tests(NULL) ? 0 : 1; }
+C
+want="leakgate: libleakgate-criterion cannot take Criterion's calls over (it is loaded after libcriterion, or Criterion is linked into the program): no test would be checked for leaks; link it before the shared -lcriterion (pkg-config --libs leakgate-criterion first) or run the suite with \`leakgate run\`"
+if cc -g -O0 -rdynamic static_cr.c -Wl,--no-as-needed $LG_LIBS -o static_cr; then
+    ./static_cr >"$WORK/static.out" 2>&1
+    rc=$?
+    [ "$rc" = 24 ] || fail "static Criterion: exit status $rc, expected 24: $(cat "$WORK/static.out")"
+    [ "$(cat "$WORK/static.out")" = "$want" ] ||
+        fail "static Criterion: output '$(cat "$WORK/static.out")', expected the one line '$want'"
+else
+    fail "cannot build static_cr.c"
+fi
 finish
