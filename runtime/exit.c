@@ -15,9 +15,11 @@
  * At start-up (lg__exit_init, before tracing starts) every process records
  * its program path and command line in D/<pid>.seen, so that the command can say which
  * programs ran and were not judged.  A process that will leave a snapshot
- * opens its file now, and keeps LG_EXIT_SPARE_FDS more descriptors: a
- * program that exhausts its descriptors must still get its verdict, and
- * the symbolizer needs to open the objects' files at exit.  An empty file
+ * opens its file now, and keeps LG_EXIT_SPARE_FDS more descriptors and
+ * LG_EXIT_SPARE_MAP bytes of address space (PROT_NONE: no memory): a
+ * program that exhausts its descriptors or its address space (ulimit -v)
+ * must still get its verdict, and the symbolizer needs to open and map
+ * the objects' files at exit (libdw crashes when it cannot).  An empty file
  * after the process ended means it left no snapshot (_exit, a signal).
  *
  * If the program closed the descriptor by exit, the file is opened again
@@ -39,15 +41,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define LG_EXIT_SPARE_FDS 8
+#define LG_EXIT_SPARE_MAP ((size_t)32 << 20) /* address space for the exit work */
 
 static struct {
     long pid;        /* the process that opened fd; a fork copy differs */
     int fd;          /* the snapshot file, or -1: nothing to leave */
     int spare[LG_EXIT_SPARE_FDS]; /* released at exit; -1 when none */
+    void *spare_map; /* LG_EXIT_SPARE_MAP bytes of PROT_NONE, released at exit */
     dev_t dev; /* the file fd was opened on: a program may close it, and */
     ino_t ino; /*   its number may then name another file */
     char path[PATH_MAX];
@@ -158,6 +163,8 @@ void lg__exit_init(void)
     X.pid = me;
     for (int i = 0; i < LG_EXIT_SPARE_FDS; i++)
         X.spare[i] = fcntl(X.fd, F_DUPFD_CLOEXEC, 0);
+    X.spare_map = mmap(NULL, LG_EXIT_SPARE_MAP, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 }
 
 void lg__exit_dump(void)
@@ -168,6 +175,8 @@ void lg__exit_dump(void)
     for (int i = 0; i < LG_EXIT_SPARE_FDS; i++)
         if (still_ours(X.spare[i]))
             close(X.spare[i]);
+    if (X.spare_map != MAP_FAILED && X.spare_map)
+        munmap(X.spare_map, LG_EXIT_SPARE_MAP);
     /* The program closed our descriptor (closefrom, a daemon's clean-up):
      * the file is still there, and descriptors are free now. */
     if (!still_ours(X.fd)) {
