@@ -51,6 +51,8 @@
 #include <criterion/stats.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,12 +62,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #define API       __attribute__((visibility("default")))
 #define PARTS_ENV "LEAKGATE_REPORT_PARTS" /* runner -> workers */
 #define BASE_ENV  "LEAKGATE_CRITERION_BASE" /* runner's program load address */
+#define MARKS_ENV "LEAKGATE_CRITERION_MARKS" /* runner -> workers: see mark_param */
 /* Tracebacks end at the test: libcriterion's frames and ours below it. */
 #define STOP_MODULE "lib*criterion.so*"
 
@@ -90,6 +94,8 @@ static struct {
     bool atexit_set;
     void (*body)(void);
     unsigned ntests; /* tests run by this worker: part file names */
+    char mark[4096]; /* this worker's param mark file, or "" */
+    char marks[4096]; /* the runner's directory of param marks, or "" */
 } A;
 
 /* leakgate's own messages go to its log: LEAKGATE_LOG_FILE, else stderr. */
@@ -243,6 +249,9 @@ static void finish(bool own_failure)
     if (!A.in_test)
         return;
     A.in_test = false;
+    if (A.mark[0])
+        unlink(A.mark); /* the verdict is written below: no runner's record */
+    A.mark[0] = '\0';
     run_fini_now();
     lg_result_t r;
     int rc = lg_session_end_test(A.session, &r);
@@ -252,8 +261,12 @@ static void finish(bool own_failure)
         return;
     }
     if (A.skipped) { /* not judged: Criterion reports it skipped */
+        bool has_param = r.has_param;
+        unsigned param = r.param;
         lg_result_init(&r, r.id, NULL, &r.limits, 0);
         r.outcome = LG_OUTCOME_SKIPPED;
+        r.has_param = has_param;
+        r.param = param;
         write_part(&r);
         return;
     }
@@ -328,11 +341,34 @@ static bool param_index(void *param, unsigned *out)
     return found;
 }
 
+/* A worker that dies before its verdict is recorded by the runner, which
+ * knows the test but not which instance ran: each instance leaves a mark,
+ * MARKS_ENV/<pid> holding "<param index> <test id>", removed when its
+ * verdict is written (finish).  The runner reads the mark of a dead worker
+ * (find_mark). */
+static void mark_param(unsigned index)
+{
+    const char *dir = getenv(MARKS_ENV);
+    char text[600];
+    if (!dir || !*dir)
+        return;
+    snprintf(A.mark, sizeof A.mark, "%s/%ld", dir, (long)getpid());
+    int n = snprintf(text, sizeof text, "%u %s::%s", index, (*A.test)->category,
+                     (*A.test)->name);
+    int fd = open(A.mark, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, text, (size_t)n) != n)
+        A.mark[0] = '\0';
+    if (fd >= 0)
+        close(fd);
+}
+
 static void body_param(void *param)
 {
     unsigned index;
-    if (param_index(param, &index))
+    if (param_index(param, &index)) {
         lg_session_set_param(A.session, index);
+        mark_param(index);
+    }
     ((void (*)(void *))(void *)A.body)(param);
     lg_stack_scrub();
     finish(false);
@@ -418,6 +454,38 @@ API void lg_criterion_set_limits(long long max_size, long long max_count)
 /* A test whose worker ended before its verdict (a crash, a timeout: the
  * runner kills it) wrote no part: the runner records it as crashed, and
  * says so in one line. */
+/* The parameter index of a dead worker that ran an instance of test `id`,
+ * from its mark (mark_param), which is then removed.  Two instances of one
+ * test dying at once may have their causes swapped, never their indexes
+ * lost. */
+static bool find_mark(const char *id, unsigned *param)
+{
+    DIR *d = A.marks[0] ? opendir(A.marks) : NULL;
+    struct dirent *e;
+    char path[4600], text[600];
+    bool found = false;
+    while (d && !found && (e = readdir(d))) {
+        long pid = atol(e->d_name);
+        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* not a worker's mark, or the worker still runs */
+        snprintf(path, sizeof path, "%s/%s", A.marks, e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        text[n > 0 ? n : 0] = '\0';
+        char *sp = strchr(text, ' ');
+        if (sp && strcmp(sp + 1, id) == 0) {
+            *param = (unsigned)strtoul(text, NULL, 10);
+            found = true;
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 static void record_crash(struct criterion_test_stats *st, const char *why)
 {
     if (debugging() || !st || !st->test)
@@ -432,6 +500,7 @@ static void record_crash(struct criterion_test_stats *st, const char *why)
     lg_result_init(&r, id, NULL, NULL, 0);
     r.outcome = LG_OUTCOME_CRASHED;
     r.note = note;
+    r.has_param = find_mark(id, &r.param);
     write_part(&r);
     char *text = lg_render_failure(&r, NULL);
     if (text)
@@ -450,25 +519,31 @@ ReportHook(POST_TEST)(struct criterion_test_stats *st)
         record_crash(st, "timed out");
 }
 
-static void merge_parts(const char *dir, const char *report)
+/* Removes `dir` and its files, merging each into `rep` first when given. */
+static void drain(const char *dir, lg_json_report_t *rep)
 {
-    lg_json_report_t *rep;
-    if (lg_json_report_new(&rep) != 0)
-        return;
     DIR *d = opendir(dir);
     struct dirent *e;
-    char path[4096], err[512];
+    char path[4200], err[512];
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (lg_json_report_merge_file(rep, path, err, sizeof err) != 0)
+        if (rep && lg_json_report_merge_file(rep, path, err, sizeof err) != 0)
             say("leakgate: %s\n", err);
         unlink(path);
     }
     if (d)
         closedir(d);
     rmdir(dir);
+}
+
+static void merge_parts(const char *dir, const char *report)
+{
+    lg_json_report_t *rep;
+    if (lg_json_report_new(&rep) != 0)
+        return;
+    drain(dir, rep);
     if (lg_json_report_write(rep, report) != 0)
         say("leakgate: LEAKGATE_REPORT=%s: cannot write the report\n", report);
     lg_json_report_free(rep);
@@ -510,9 +585,17 @@ static int run_all_tests(struct criterion_test_set *tests)
             setenv(PARTS_ENV, dir, 1);
         }
     }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(A.marks, sizeof A.marks, "%s/leakgate-marks.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(A.marks))
+        setenv(MARKS_ENV, A.marks, 1);
+    else
+        A.marks[0] = '\0'; /* the instances that die are recorded without index */
     int ok = A.run_all(tests);
     if (dir[0])
         merge_parts(dir, report);
+    if (A.marks[0])
+        drain(A.marks, NULL);
     return ok;
 }
 

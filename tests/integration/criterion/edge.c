@@ -1,6 +1,7 @@
 /* edge.c — Criterion tests that end in other ways than returning: exit()
- * after a leak, a crash, a timeout, a skip, and a parameterized test whose
- * second instance leaks.  Built by test_edge.sh. */
+ * after a leak, a crash, a timeout, a skip, a parameterized test whose
+ * second instance leaks, and one whose instances pass, crash, time out and
+ * skip.  Built by test_edge.sh. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <signal.h>
@@ -43,4 +44,20 @@ ParameterizedTest(int *v, edge, param)
         void *volatile p = malloc(22);
         (void)p;
     }
+}
+
+ParameterizedTestParameters(edge, param_ends)
+{
+    static int values[] = {0, 1, 2, 3};
+    return cr_make_param_array(int, values, 4);
+}
+
+ParameterizedTest(int *v, edge, param_ends, .timeout = 0.3)
+{
+    if (*v == 1)
+        raise(SIGSEGV);
+    if (*v == 2)
+        sleep(5);
+    if (*v == 3)
+        cr_skip_test("not this one");
 }

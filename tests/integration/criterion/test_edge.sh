@@ -3,8 +3,8 @@
 # `leakgate run` and linked with the adapter: exit() after a leak fails the
 # test and is in the report as leaked; a crash and a timeout are "crashed"
 # with their cause, a skip "skipped"; the instances of a parameterized test
-# carry their index ("param") in the console, the JSON report and the gate.
-# Exits 1 if any check failed.
+# carry their index ("param") in the console, the JSON report and the gate,
+# whichever way they ended.  Exits 1 if any check failed.
 . "$(dirname "$0")/../lib.sh"
 skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 SRC=$ROOT/tests/integration/criterion/edge.c
@@ -19,7 +19,9 @@ check() { # NAME: $WORK/NAME.out and NAME.json
     for want in "^\[FAIL\] edge::exits" "leakgate: test edge::exits leaked 99 B in 1 block" \
         "leakgate: test edge::crashes crashed \(signal 11\): no leak verdict" \
         "leakgate: test edge::times_out timed out: no leak verdict" \
-        "leakgate: test edge::param\[1\] leaked 22 B in 1 block"; do
+        "leakgate: test edge::param\[1\] leaked 22 B in 1 block" \
+        "leakgate: test edge::param_ends\[1\] crashed \(signal 11\): no leak verdict" \
+        "leakgate: test edge::param_ends\[2\] timed out: no leak verdict"; do
         grep -Eq -- "$want" "$out" || fail "$1: no line matching '$want'"
     done
     if grep -Eq "edge::param\[[02]\] leaked|edge::skipped.*leaked" "$out"; then
@@ -35,14 +37,19 @@ want = sorted([
     ("edge::times_out", None, "crashed", 0, "timed out"),
     ("edge::skipped", None, "skipped", 0, None),
     ("edge::param", 0, "clean", 0, None), ("edge::param", 1, "leaked", 22, None),
-    ("edge::param", 2, "clean", 0, None)])
+    ("edge::param", 2, "clean", 0, None),
+    ("edge::param_ends", 0, "clean", 0, None),
+    ("edge::param_ends", 1, "crashed", 0, "crashed (signal 11)"),
+    ("edge::param_ends", 2, "crashed", 0, "timed out"),
+    ("edge::param_ends", 3, "skipped", 0, None)])
 assert got == want, got
 PY
 }
-"$LG" run --json "$WORK/preload.json" -- "$WORK/edge" >"$WORK/preload.out" 2>&1
+mkdir "$WORK/tmp"
+TMPDIR=$WORK/tmp "$LG" run --json "$WORK/preload.json" -- "$WORK/edge" >"$WORK/preload.out" 2>&1
 rc=$?
 check preload
-LEAKGATE_REPORT=$WORK/linked.json "$WORK/edge_linked" >"$WORK/linked.out" 2>&1
+TMPDIR=$WORK/tmp LEAKGATE_REPORT=$WORK/linked.json "$WORK/edge_linked" >"$WORK/linked.out" 2>&1
 rc=$?
 check linked
 
@@ -52,7 +59,9 @@ rc=$?
 [ "$rc" = 1 ] || fail "gate: exit status $rc, expected 1: $(cat "$WORK/gate.out")"
 grep -q "edge::param\[1\]" "$WORK/gate.out" || fail "gate: no edge::param[1]: $(cat "$WORK/gate.out")"
 if grep -q "edge::param\[0\]" "$WORK/gate.out"; then fail "gate: a clean instance shown"; fi
-grep -Eq "2 inconclusive" "$WORK/gate.out" || fail "gate: crashed tests not counted: $(head -3 "$WORK/gate.out")"
+grep -Eq "4 inconclusive" "$WORK/gate.out" || fail "gate: crashed tests not counted: $(head -3 "$WORK/gate.out")"
+# The runners' temporary files (the instances' marks) are gone.
+[ -z "$(ls -A "$WORK/tmp")" ] || fail "left in TMPDIR: $(ls -A "$WORK/tmp")"
 # Every leakgate/1 report written here follows docs/schema/.
 "$VENV/bin/python" "$ROOT/tests/check_schemas.py" --min 2 "$WORK" ||
     fail "documents that do not follow docs/schema/ (above)"
