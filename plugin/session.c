@@ -8,9 +8,10 @@
  *
  *   begin_test(id) -> limits = last rule matching id, else the defaults
  *                     mark = lg_mark_begin()
- *   end_test()     -> rows = lg_mark_diff(mark); when the test left
+ *   end_test()     -> rows = lg_mark_diff(mark) (only rows that grew,
+ *                     unless every kind counts); when the test left
  *                     blocks, a scan, and the rows split by kind (unless
- *                     scans are off); then the filters
+ *                     scans are off); then the filters; the mark ends
  *                     result = verdict(rows of counted kinds, limits, lost)
  *                     report += result
  *
@@ -343,7 +344,10 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
         return LG_ESTALE;
     lg_stats_t *raw;
     uint64_t lost = 0;
-    int rc = lg_mark_diff(s->mark, &raw, &lost);
+    /* Unless every kind counts, only rows that grew are counted or shown:
+     * the others are not even symbolized (a passing test resolves none). */
+    bool grown_only = (s->kinds & LG_LEAK_KINDS_ALL) != LG_LEAK_KINDS_ALL;
+    int rc = lg__mark_diff(s->mark, NULL, grown_only, &raw, &lost);
     if (rc)
         return rc;
     /* Kinds cost a scan of the heap: only for a test that left blocks. */
@@ -351,7 +355,7 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
         lg_scan_t *scan;
         if (lg_scan_take(&scan) == 0) {
             lg_stats_t *split;
-            if ((rc = lg_mark_diff_kinds(s->mark, scan, &split, &lost)) == 0) {
+            if ((rc = lg__mark_diff(s->mark, scan, grown_only, &split, &lost)) == 0) {
                 lg_stats_free(raw);
                 raw = split;
             }
@@ -367,6 +371,10 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
     s->result.has_param = s->has_param;
     s->result.param = s->param;
     s->ended = true;
+    /* The window is closed: frees from here on (a worker's exit, the
+     * runner's next test) are no longer logged against it. */
+    lg_mark_free(s->mark);
+    s->mark = NULL;
     *out = s->result;
     return 0;
 }

@@ -436,6 +436,13 @@ void lg__mark_on_free(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb);
 void lg__mark_reset(void); /* clear_traces/stop: the active mark goes stale */
 void lg__mark_lock(void);  /* fork */
 void lg__mark_unlock(void);
+/* lg_mark_diff_kinds(); with grown_only, the rows that did not grow
+ * (lg__is_leak_row false: freed older blocks, a net loss) are left out
+ * and never symbolized.  A verdict that counts only rows that grew (leak
+ * kinds other than all) needs no other: a passing test then resolves no
+ * address at all. */
+int lg__mark_diff(const lg_mark_t *mark, const lg_scan_t *scan, bool grown_only,
+                  lg_stats_t **out, uint64_t *lost);
 
 /* ---- exit snapshots of `leakgate run` (exit.c) ------------------------- */
 

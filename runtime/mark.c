@@ -196,6 +196,18 @@ int lg_mark_diff(const lg_mark_t *m, lg_stats_t **out, uint64_t *lost)
 
 int lg_mark_diff_kinds(const lg_mark_t *m, const lg_scan_t *scan, lg_stats_t **out, uint64_t *lost)
 {
+    return lg__mark_diff(m, scan, false, out, lost);
+}
+
+/* A row that grew: lg__is_leak_row() of the row this group becomes. */
+static bool grew(const struct group *g)
+{
+    return g->size > 0 || (g->size == 0 && g->count > 0);
+}
+
+int lg__mark_diff(const lg_mark_t *m, const lg_scan_t *scan, bool grown_only, lg_stats_t **out,
+                  uint64_t *lost)
+{
     *out = NULL;
     if (!lg__tracing())
         return LG_ENOTTRACING;
@@ -213,7 +225,7 @@ int lg_mark_diff_kinds(const lg_mark_t *m, const lg_scan_t *scan, lg_stats_t **o
         rc = LG_ENOMEM;
     for (size_t i = 0; rc == 0 && i < gs.cap; i++) {
         const struct group *g = lg__map_slot(&gs, i);
-        if (!g || (g->size == 0 && g->count == 0))
+        if (!g || (g->size == 0 && g->count == 0) || (grown_only && !grew(g)))
             continue;
         uint32_t domain = (uint32_t)((g->key - 1) >> 32), id = (uint32_t)(g->key - 1);
         const lg__tb_t *raw = lg__tb_get(id);

@@ -70,8 +70,15 @@
 #define PARTS_ENV "LEAKGATE_REPORT_PARTS" /* runner -> workers */
 #define BASE_ENV  "LEAKGATE_CRITERION_BASE" /* runner's program load address */
 #define MARKS_ENV "LEAKGATE_CRITERION_MARKS" /* runner -> workers: see mark_param */
-/* Tracebacks end at the test: libcriterion's frames and ours below it. */
+/* Reports end tracebacks at the test: libcriterion's frames and ours
+ * below it are not shown. */
 #define STOP_MODULE "lib*criterion.so*"
+/* The walk ends at the first frame in libcriterion itself.  (The pattern
+ * above would name this adapter, which comes first in the loader's list:
+ * Criterion's own allocations in a test's window, its messages, would then
+ * be unwound through libcriterion, built without frame pointers, down to
+ * _start, and their frames in the C library symbolized.) */
+#define STOP_WALK "libcriterion.so*"
 
 static struct {
     bool resolved;
@@ -183,7 +190,7 @@ static void begin(void)
         if (!A.broken)
             lg_session_stop_frames_at(A.session, STOP_MODULE);
         /* From the first test on, tracebacks are whole, up to the test. */
-        lg_set_traceback_stop(STOP_MODULE);
+        lg_set_traceback_stop(STOP_WALK);
         lg_set_traceback_quick(0);
     }
     if (A.broken)
