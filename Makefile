@@ -24,7 +24,11 @@ CFLAGS  ?= $(OPT)
 BASE    := -std=gnu11 -fno-omit-frame-pointer -D_GNU_SOURCE $(WARN) -MMD -MP
 INC     := -Iruntime/include -Iplugin/include -Iruntime -Iplugin
 UNWIND_CFLAGS := $(shell pkg-config --cflags libunwind 2>/dev/null)
-LIBS    := -ldw -lelf -lunwind -ldl -lpthread
+# libleakgate.so opens libdw (and with it libelf) when it first symbolizes
+# (runtime/symbolize.c): a traced process that never does does not load
+# them.  What links the archive links them as well.
+SO_LIBS := -lunwind -ldl -lpthread
+LIBS    := -ldw -lelf $(SO_LIBS)
 
 ifeq ($(SAN),address)
   BASE += -fsanitize=address -DLG_NO_INTERPOSE
@@ -85,7 +89,7 @@ CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 $(SO): $(CORE_OBJS) $(HOOK_OBJS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,libleakgate.so $(LDSAN) -o $@ $^ $(LIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libleakgate.so $(LDSAN) -o $@ $^ $(SO_LIBS)
 
 $(ARCHIVE): $(CORE_OBJS) $(HOOK_OBJS)
 	@mkdir -p $(dir $@)

@@ -9,9 +9,10 @@
  *   begin_test(id) -> limits = last rule matching id, else the defaults
  *                     mark = lg_mark_begin()
  *   end_test()     -> rows = lg_mark_diff(mark) (only rows that grew,
- *                     unless every kind counts); when the test left
- *                     blocks, a scan, and the rows split by kind (unless
- *                     scans are off); then the filters; the mark ends
+ *                     unless every kind counts); when the rows the
+ *                     filters keep hold blocks the test left, a scan, and
+ *                     the rows split by kind (unless scans are off); then
+ *                     the filters; the mark ends
  *                     result = verdict(rows of counted kinds, limits, lost)
  *                     report += result
  *
@@ -327,6 +328,20 @@ static bool left_blocks(const lg_stats_t *st)
     return false;
 }
 
+/* Whether the rows the filters keep hold blocks the test left.  Rows they
+ * drop (Criterion's messages still in flight at the verdict, the C
+ * library's kept state) never cost a scan, nor decide whether the test's
+ * other rows are split by kind. */
+static bool left_kept_blocks(const lg_session_t *s, const lg_stats_t *raw)
+{
+    lg_stats_t *kept;
+    if (lg_stats_filter(raw, s->filters, &kept) != 0)
+        return left_blocks(raw);
+    bool left = left_blocks(kept);
+    lg_stats_free(kept);
+    return left;
+}
+
 void lg_session_set_leak_kinds(lg_session_t *s, unsigned kinds)
 {
     if (kinds & LG_LEAK_KINDS_ALL)
@@ -351,7 +366,7 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
     if (rc)
         return rc;
     /* Kinds cost a scan of the heap: only for a test that left blocks. */
-    if (!s->no_scan && left_blocks(raw)) {
+    if (!s->no_scan && left_kept_blocks(s, raw)) {
         lg_scan_t *scan;
         if (lg_scan_take(&scan) == 0) {
             lg_stats_t *split;

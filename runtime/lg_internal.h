@@ -444,6 +444,27 @@ void lg__mark_unlock(void);
 int lg__mark_diff(const lg_mark_t *mark, const lg_scan_t *scan, bool grown_only,
                   lg_stats_t **out, uint64_t *lost);
 
+/* ---- one symbolizer per run (symserve.c, symbolize.c) ------------------
+ *
+ * A runner that called lg_symbolize_serve() answers its workers' cache
+ * misses; the message format is in symbolize.c, the transport in
+ * symserve.c.  The _locked functions expect the symbolizer's lock. */
+
+#define LG_SYMSERVE_MAX 8192 /* bytes of a request or an answer */
+
+/* The runner's side: the answer to one request, written into `answer`;
+ * its length, 0 for a malformed request (no answer). */
+size_t lg__symbolize_answer(const void *request, size_t n, void *answer, size_t cap);
+/* Whether this process asks a runner (LEAKGATE_SYMBOLIZER, read once). */
+bool lg__symserve_on_locked(void);
+/* Sends a request and waits for the answer: its length, 0 on any failure
+ * (after which this process stops asking). */
+size_t lg__symserve_ask_locked(const void *request, size_t n, void *answer, size_t cap);
+/* Tests: a forked child of a runner asks it, as a worker would. */
+void lg__symserve_reset(void);
+/* Addresses this process had resolved by a runner. */
+uint64_t lg__symbolize_answered(void);
+
 /* ---- exit snapshots of `leakgate run` (exit.c) ------------------------- */
 
 /* At start-up, before tracing starts: decides from LEAKGATE_RUN_* whether

@@ -8,7 +8,9 @@
  * objects the dynamic loader holds now answers:
  *
  *   addr ──> cache (open addressing, key = addr, 0 = empty slot)
- *     miss: loader counters changed? ──> rebuild the Dwfl module list
+ *     miss: a runner serving this run (symserve.c)? ──> its answer for
+ *           (module, build-id, offset), cached like ours
+ *     else: loader counters changed? ──> rebuild the Dwfl module list
  *           Dwfl module of addr - 1 ──> module path and bias, and a
  *           sorted index of its function symbols (both once per module);
  *           innermost inlined function (DWARF DIEs), else the symbol;
@@ -93,11 +95,13 @@ static struct {
     unsigned long long adds; /* loader counters the Dwfl reflects */
     unsigned long long subs;
     const char *exe;     /* real path of the main program, interned */
+    bool exe_known;      /* exe looked up (it may stay NULL) */
     struct entry *cache; /* address cache, lg__xcalloc'd */
     size_t cache_mask, cache_count;
     const char **strs; /* interned strings, lg__xcalloc'd */
     size_t strs_mask, strs_count;
     lg__arena_t arena; /* strings and modinfos; never released */
+    uint64_t answered; /* addresses the runner resolved for us */
 } S = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Set while this thread holds S.lock: libdw may dlopen/dlclose (its
@@ -233,6 +237,52 @@ static void cache_add_locked(const struct entry *e)
     S.cache_count++;
 }
 
+/* ---- libdw, loaded when first needed ------------------------------------
+ *
+ * libdw and libelf (and the compression libraries they need) are opened on
+ * the first address this process resolves itself, not when the runtime is
+ * loaded: a process that resolves none (a passing test's worker, a worker
+ * whose runner answers) never maps them, which a test runner starting a
+ * process per test pays for in every test.  Their sonames have been stable
+ * for as long as libdwfl exists. */
+
+#define FOR_EACH_DW_FUNCTION(X)                                                      \
+    X(dwfl_begin) X(dwfl_report_begin) X(dwfl_report_module) X(dwfl_report_end)     \
+    X(dwfl_module_info) X(dwfl_module_getsymtab) X(dwfl_module_getsym_info)         \
+    X(dwfl_module_addrdie) X(dwfl_addrmodule) X(dwfl_module_addrinfo)               \
+    X(dwfl_module_getsrc) X(dwfl_lineinfo) X(dwfl_linux_proc_find_elf)              \
+    X(dwfl_standard_find_debuginfo) X(dwarf_child) X(dwarf_tag) X(dwarf_haspc)      \
+    X(dwarf_diename) X(dwarf_siblingof) X(elf_getscn) X(gelf_getshdr)
+
+/* Protected by S.lock; written once by dw_load_locked(). */
+static struct {
+    int state; /* 0: not tried yet, 1: loaded, -1: not available */
+    Dwfl_Callbacks callbacks;
+#define DW_POINTER(f) __typeof__(f) *f;
+    FOR_EACH_DW_FUNCTION(DW_POINTER)
+#undef DW_POINTER
+} D;
+
+/* Opens libdw (once); false if it is not installed. */
+static bool dw_load_locked(void)
+{
+    if (D.state)
+        return D.state > 0;
+    D.state = -1;
+    void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return false;
+#define DW_RESOLVE(f)                                    \
+    if (!(*(void **)&D.f = dlsym(h, #f)))                \
+        return false;
+    FOR_EACH_DW_FUNCTION(DW_RESOLVE)
+#undef DW_RESOLVE
+    D.callbacks.find_elf = D.dwfl_linux_proc_find_elf;
+    D.callbacks.find_debuginfo = D.dwfl_standard_find_debuginfo;
+    D.state = 1;
+    return true;
+}
+
 /* ---- the Dwfl session --------------------------------------------------- */
 
 static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
@@ -289,28 +339,46 @@ static bool mapped_path(uintptr_t addr, char *buf, size_t len)
     return found;
 }
 
+static void exe_locked(void)
+{
+    char path[PATH_MAX];
+    if (!S.exe_known && realpath("/proc/self/exe", path))
+        S.exe = intern_locked(path);
+    S.exe_known = true;
+}
+
+/* The name reports give the object `info` (lo: its lowest address), real
+ * holding it if needed; NULL for the vDSO and other objects without a
+ * path (no file to read).  S.lock held, exe_locked() done. */
+static const char *module_name_locked(const struct dl_phdr_info *info, uintptr_t lo,
+                                      char real[PATH_MAX])
+{
+    const char *name = info->dlpi_name;
+    if (!name || !name[0])
+        return S.exe;
+    if (!strchr(name, '/'))
+        return NULL;
+    if (name[0] != '/' && mapped_path(lo, real, PATH_MAX))
+        return real;
+    return name;
+}
+
 /* dl_iterate_phdr callback: reports one object to S.dwfl.  The vDSO and
  * other objects without a path are left out (no file to read). */
 static int report_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
     LG_UNUSED(size);
     LG_UNUSED(arg);
-    const char *name = info->dlpi_name;
     char real[PATH_MAX];
     uintptr_t lo, hi;
     if (!load_range(info, &lo, &hi))
         return 0;
-    if (!name || !name[0])
-        name = S.exe;
-    else if (!strchr(name, '/'))
-        name = NULL;
-    else if (name[0] != '/' && mapped_path(lo, real, sizeof real))
-        name = real;
+    const char *name = module_name_locked(info, lo, real);
     if (!name)
         return 0;
-    Dwfl_Module *mod = dwfl_report_module(S.dwfl, name, lo, hi);
+    Dwfl_Module *mod = D.dwfl_report_module(S.dwfl, name, lo, hi);
     void **ud;
-    if (!mod || !dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL))
+    if (!mod || !D.dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL))
         return 0;
     if (!*ud) { /* a module reported before keeps its modinfo */
         struct modinfo *mi = lg__arena_alloc(&S.arena, sizeof *mi);
@@ -347,25 +415,21 @@ static int module_removed(Dwfl_Module *mod, void *userdata, const char *name, Dw
  * opened ELF and DWARF data.  Returns false if there is no session. */
 static bool dwfl_sync_locked(void)
 {
-    static const Dwfl_Callbacks callbacks = {
-        .find_elf = dwfl_linux_proc_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
-    };
     unsigned long long c[2] = {0, 0};
     dl_iterate_phdr(read_counters, c);
     if (S.dwfl && c[0] == S.adds && c[1] == S.subs)
         return true;
     if (!S.dwfl) {
-        char path[PATH_MAX];
-        if (realpath("/proc/self/exe", path))
-            S.exe = intern_locked(path);
-        S.dwfl = dwfl_begin(&callbacks);
+        exe_locked();
+        if (!dw_load_locked())
+            return false;
+        S.dwfl = D.dwfl_begin(&D.callbacks);
         if (!S.dwfl)
             return false;
     }
-    dwfl_report_begin(S.dwfl);
+    D.dwfl_report_begin(S.dwfl);
     dl_iterate_phdr(report_object, NULL);
-    dwfl_report_end(S.dwfl, module_removed, NULL);
+    D.dwfl_report_end(S.dwfl, module_removed, NULL);
     S.adds = c[0];
     S.subs = c[1];
     return true;
@@ -384,8 +448,8 @@ static int sym_cmp(const void *a, const void *b)
 static uintptr_t section_end(Elf *elf, GElf_Word shndx, Dwarf_Addr bias)
 {
     GElf_Shdr shdr;
-    Elf_Scn *scn = elf ? elf_getscn(elf, shndx) : NULL;
-    if (!scn || !gelf_getshdr(scn, &shdr))
+    Elf_Scn *scn = elf ? D.elf_getscn(elf, shndx) : NULL;
+    if (!scn || !D.gelf_getshdr(scn, &shdr))
         return 0;
     return (uintptr_t)(shdr.sh_addr + shdr.sh_size + bias);
 }
@@ -397,7 +461,7 @@ static uintptr_t section_end(Elf *elf, GElf_Word shndx, Dwarf_Addr bias)
 static void syms_build_locked(Dwfl_Module *mod, struct modinfo *mi)
 {
     mi->syms_built = true;
-    int n = dwfl_module_getsymtab(mod);
+    int n = D.dwfl_module_getsymtab(mod);
     struct sym *v = n > 1 ? lg__xmalloc((size_t)n * sizeof *v) : NULL;
     if (!v)
         return;
@@ -408,7 +472,7 @@ static void syms_build_locked(Dwfl_Module *mod, struct modinfo *mi)
         GElf_Word shndx;
         Elf *elf;
         Dwarf_Addr bias;
-        const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
+        const char *name = D.dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
         int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
         if (!name || !name[0] || shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
             continue;
@@ -457,17 +521,17 @@ static const char *syms_find(const struct modinfo *mi, uintptr_t pc)
 static const char *innermost_inlined(Dwarf_Die *scope, Dwarf_Addr pc, const char *found)
 {
     Dwarf_Die die;
-    if (dwarf_child(scope, &die) != 0)
+    if (D.dwarf_child(scope, &die) != 0)
         return found;
     do {
-        int tag = dwarf_tag(&die);
+        int tag = D.dwarf_tag(&die);
         if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
-            dwarf_haspc(&die, pc) == 1) {
+            D.dwarf_haspc(&die, pc) == 1) {
             if (tag == DW_TAG_inlined_subroutine)
-                found = dwarf_diename(&die); /* follows abstract_origin */
+                found = D.dwarf_diename(&die); /* follows abstract_origin */
             return innermost_inlined(&die, pc, found);
         }
-    } while (dwarf_siblingof(&die, &die) == 0);
+    } while (D.dwarf_siblingof(&die, &die) == 0);
     return found;
 }
 
@@ -477,17 +541,17 @@ static const char *innermost_inlined(Dwarf_Die *scope, Dwarf_Addr pc, const char
 static bool find_subprogram(Dwarf_Die *scope, Dwarf_Addr pc, const char **name)
 {
     Dwarf_Die die;
-    if (dwarf_child(scope, &die) != 0)
+    if (D.dwarf_child(scope, &die) != 0)
         return false;
     do {
-        int tag = dwarf_tag(&die);
-        if (tag == DW_TAG_subprogram && dwarf_haspc(&die, pc) == 1) {
+        int tag = D.dwarf_tag(&die);
+        if (tag == DW_TAG_subprogram && D.dwarf_haspc(&die, pc) == 1) {
             *name = innermost_inlined(&die, pc, NULL);
             return true;
         }
         if (tag == DW_TAG_namespace && find_subprogram(&die, pc, name))
             return true;
-    } while (dwarf_siblingof(&die, &die) == 0);
+    } while (D.dwarf_siblingof(&die, &die) == 0);
     return false;
 }
 
@@ -501,7 +565,7 @@ static bool find_subprogram(Dwarf_Die *scope, Dwarf_Addr pc, const char **name)
 static const char *inlined_function(Dwfl_Module *mod, Dwarf_Addr pc)
 {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+    Dwarf_Die *cu = D.dwfl_module_addrdie(mod, pc, &bias);
     const char *name = NULL;
     if (cu)
         find_subprogram(cu, pc - bias, &name);
@@ -516,9 +580,9 @@ static void resolve_locked(uintptr_t addr, struct entry *e)
     if (!dwfl_sync_locked())
         return;
     Dwarf_Addr pc = addr - 1; /* inside the call instruction */
-    Dwfl_Module *mod = dwfl_addrmodule(S.dwfl, pc);
+    Dwfl_Module *mod = D.dwfl_addrmodule(S.dwfl, pc);
     void **ud;
-    if (!mod || !dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL))
+    if (!mod || !D.dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL))
         return;
     struct modinfo *mi = *ud;
     if (!mi || !mi->name)
@@ -534,19 +598,226 @@ static void resolve_locked(uintptr_t addr, struct entry *e)
         GElf_Sym sym;
         e->function =
             intern_locked(mi->syms ? syms_find(mi, (uintptr_t)pc)
-                                   : dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL));
+                                   : D.dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL));
     }
-    Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+    Dwfl_Line *line = D.dwfl_module_getsrc(mod, pc);
     int lineno = 0;
-    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    const char *file = line ? D.dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
     if (file) {
         e->file = intern_locked(file);
         e->line = lineno > 0 ? (unsigned)lineno : 0;
     }
 }
 
-/* Fills *e from the cache, resolving and caching on a miss.  Answers
- * without a module are not cached: an object may be loaded there later. */
+/* ---- answers from the runner (symserve.c) ------------------------------
+ *
+ * A request names one byte of one file: the object's name as reports give
+ * it, its GNU build-id, and the return address's offset from its load
+ * bias.  The answer is what this symbolizer finds there in the answering
+ * process.  Both are datagrams of at most LG_SYMSERVE_MAX bytes:
+ *
+ *   request  "LGS1" | offset u64 | id length u8 | build-id | name
+ *   answer   "LGS1" | 0 found, 1 refused | has function 1, file 2 | line
+ *            u32 | function NUL | file NUL  (the two strings if present)
+ *
+ * Integers are in the machine's order: both ends run on one machine. */
+
+static void lookup_locked(uintptr_t addr, struct entry *e);
+
+#define MAGIC "LGS1"
+#define REQ_HEAD 13 /* magic, offset, id length */
+#define ANS_HEAD 10 /* magic, status, flags, line */
+
+/* The GNU build-id note of a loaded object, read from its mapped program
+ * headers; its length (0: none, or not within a loaded segment). */
+static size_t build_id(const struct dl_phdr_info *info, uintptr_t lo, uintptr_t hi,
+                       const unsigned char **id)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        uintptr_t p = info->dlpi_addr + ph->p_vaddr, end = p + ph->p_memsz;
+        uintptr_t align = ph->p_align == 8 ? 8 : 4;
+        if (p < lo || end > hi || end < p)
+            continue;
+        while (end - p >= sizeof(ElfW(Nhdr))) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+            uintptr_t name = p + sizeof *n, desc = name + ((n->n_namesz + align - 1) & ~(align - 1));
+            uintptr_t next = desc + ((n->n_descsz + align - 1) & ~(align - 1));
+            if (next > end || next <= p)
+                break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+                memcmp((const void *)name, "GNU", 4) == 0 && n->n_descsz <= 255) {
+                *id = (const unsigned char *)desc;
+                return n->n_descsz;
+            }
+            p = next;
+        }
+    }
+    return 0;
+}
+
+/* Whether pc lies in a loaded segment of `info`. */
+static bool holds(const struct dl_phdr_info *info, uintptr_t pc)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && pc >= a && pc - a < ph->p_memsz)
+            return true;
+    }
+    return false;
+}
+
+/* One object, looked for by address (the asking side) or by name and
+ * build-id (the answering side). */
+struct object {
+    uintptr_t pc;              /* asking: the address looked up */
+    const char *name;          /* the module name (asking: interned) */
+    const unsigned char *id;   /* build-id (answering: the request's) */
+    size_t idlen;
+    uintptr_t bias;            /* found: the object's load bias */
+    bool found;
+};
+
+static int object_at_pc(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    LG_UNUSED(size);
+    struct object *o = arg;
+    uintptr_t lo, hi;
+    char real[PATH_MAX];
+    if (!holds(info, o->pc) || !load_range(info, &lo, &hi))
+        return 0;
+    o->found = true;
+    o->name = intern_locked(module_name_locked(info, lo, real));
+    o->idlen = build_id(info, lo, hi, &o->id);
+    o->bias = info->dlpi_addr;
+    return 1;
+}
+
+static int object_named(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    LG_UNUSED(size);
+    struct object *o = arg;
+    uintptr_t lo, hi;
+    char real[PATH_MAX];
+    const unsigned char *id;
+    if (!load_range(info, &lo, &hi))
+        return 0;
+    const char *name = module_name_locked(info, lo, real);
+    if (!name || strcmp(name, o->name) != 0)
+        return 0;
+    if (build_id(info, lo, hi, &id) == o->idlen && memcmp(id, o->id, o->idlen) == 0) {
+        o->found = true;
+        o->bias = info->dlpi_addr;
+    }
+    return 1;
+}
+
+size_t lg__symbolize_answer(const void *request, size_t n, void *answer, size_t cap)
+{
+    const unsigned char *q = request;
+    unsigned char *a = answer;
+    char name[PATH_MAX];
+    uint64_t offset;
+    if (n < REQ_HEAD || memcmp(q, MAGIC, 4) != 0 || cap < ANS_HEAD ||
+        n - REQ_HEAD <= q[12] || n - REQ_HEAD - q[12] >= sizeof name)
+        return 0;
+    memcpy(&offset, q + 4, sizeof offset);
+    struct object o = {.id = q + REQ_HEAD, .idlen = q[12], .name = name};
+    memcpy(name, q + REQ_HEAD + o.idlen, n - REQ_HEAD - o.idlen);
+    name[n - REQ_HEAD - o.idlen] = '\0';
+    memcpy(a, MAGIC, 4);
+    memset(a + 4, 0, ANS_HEAD - 4);
+    a[4] = 1; /* refused, unless found below */
+    if (!o.idlen)
+        return ANS_HEAD; /* without a build-id, no proof it is the same file */
+    pthread_once(&atfork_once, atfork_register);
+    int saved = errno;
+    struct entry e;
+    lock();
+    exe_locked();
+    dl_iterate_phdr(object_named, &o);
+    uintptr_t addr = o.bias + (uintptr_t)offset;
+    bool ok = o.found && offset > 0;
+    if (ok) { /* addr - 1, the call, in that object too */
+        struct object at = {.pc = addr - 1};
+        dl_iterate_phdr(object_at_pc, &at);
+        ok = at.found && at.bias == o.bias;
+    }
+    if (ok) {
+        lookup_locked(addr, &e);
+        ok = e.module != NULL;
+    }
+    unlock();
+    errno = saved;
+    if (!ok)
+        return ANS_HEAD;
+    size_t len = ANS_HEAD, fl = e.function ? strlen(e.function) + 1 : 0,
+           il = e.file ? strlen(e.file) + 1 : 0;
+    if (len + fl + il > cap)
+        return ANS_HEAD; /* too long to send: the worker resolves it */
+    a[4] = 0;
+    a[5] = (unsigned char)((e.function ? 1 : 0) | (e.file ? 2 : 0));
+    uint32_t line = e.line;
+    memcpy(a + 6, &line, sizeof line);
+    memcpy(a + len, e.function ? e.function : "", fl);
+    memcpy(a + len + fl, e.file ? e.file : "", il);
+    return len + fl + il;
+}
+
+/* Asks the runner for addr (LEAKGATE_SYMBOLIZER): true with *e filled
+ * when it answered, false to resolve here (no runner, an object it does
+ * not hold, no build-id, any failure). */
+static bool ask_locked(uintptr_t addr, struct entry *e)
+{
+    if (!lg__symserve_on_locked())
+        return false;
+    exe_locked();
+    struct object o = {.pc = addr - 1};
+    dl_iterate_phdr(object_at_pc, &o);
+    size_t nl = o.name ? strlen(o.name) : 0;
+    if (!o.found || !o.name || !o.idlen || REQ_HEAD + o.idlen + nl > LG_SYMSERVE_MAX)
+        return false;
+    unsigned char q[LG_SYMSERVE_MAX], a[LG_SYMSERVE_MAX];
+    uint64_t offset = addr - o.bias;
+    memcpy(q, MAGIC, 4);
+    memcpy(q + 4, &offset, sizeof offset);
+    q[12] = (unsigned char)o.idlen;
+    memcpy(q + REQ_HEAD, o.id, o.idlen);
+    memcpy(q + REQ_HEAD + o.idlen, o.name, nl);
+    size_t n = lg__symserve_ask_locked(q, REQ_HEAD + o.idlen + nl, a, sizeof a - 1);
+    if (n < ANS_HEAD || memcmp(a, MAGIC, 4) != 0 || a[4] != 0)
+        return false;
+    a[n] = '\0';
+    const char *function = NULL, *file = NULL, *p = (const char *)a + ANS_HEAD,
+               *end = (const char *)a + n;
+    if (a[5] & 1) {
+        function = p;
+        p += strlen(p) + 1;
+    }
+    if (a[5] & 2) {
+        if (p >= end)
+            return false;
+        file = p;
+    }
+    uint32_t line;
+    memcpy(&line, a + 6, sizeof line);
+    memset(e, 0, sizeof *e);
+    e->addr = addr;
+    e->module = o.name;
+    e->offset = offset;
+    e->function = intern_locked(function);
+    e->file = intern_locked(file);
+    e->line = file ? line : 0;
+    S.answered++;
+    return true;
+}
+
+/* Fills *e from the cache, resolving and caching on a miss (the runner's
+ * answer first, when there is one).  Answers without a module are not
+ * cached: an object may be loaded there later. */
 static void lookup_locked(uintptr_t addr, struct entry *e)
 {
     const struct entry *hit = cache_find_locked(addr);
@@ -554,7 +825,8 @@ static void lookup_locked(uintptr_t addr, struct entry *e)
         *e = *hit;
         return;
     }
-    resolve_locked(addr, e);
+    if (!ask_locked(addr, e))
+        resolve_locked(addr, e);
     if (e->module)
         cache_add_locked(e);
 }
@@ -636,4 +908,12 @@ void lg__symbolize_before_dlclose(void *handle)
 void lg_symbolize(uintptr_t addr, lg_frame_t *out)
 {
     lg__symbolize(addr, out);
+}
+
+uint64_t lg__symbolize_answered(void)
+{
+    lock();
+    uint64_t n = S.answered;
+    unlock();
+    return n;
 }

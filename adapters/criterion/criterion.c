@@ -581,6 +581,8 @@ static int run_all_tests(struct criterion_test_set *tests)
     dl_iterate_phdr(main_base, &addr);
     snprintf(base, sizeof base, "%lx", (unsigned long)addr);
     setenv(BASE_ENV, base, 1);
+    /* The workers' reports are symbolized here, once per run. */
+    lg_symbolize_serve();
     const char *report = getenv("LEAKGATE_REPORT");
     char dir[4096] = "";
     if (report && *report) {

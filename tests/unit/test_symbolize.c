@@ -1,8 +1,9 @@
 /*
  * test_symbolize.c — unit tests of symbolize.c and the dlclose interposer
  * (hooks_dl.c): function, file:line, module and offset of return
- * addresses in this program, in libc, in nothing, in inlined code, and in
- * a library unloaded after its frames were interned.
+ * addresses in this program, in libc, in nothing, in inlined code, in
+ * a library unloaded after its frames were interned, and as a runner
+ * answers them for its workers (symserve.c).
  */
 #include "lg_internal.h"
 #include "lgtest.h"
@@ -10,6 +11,9 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Returns its own return address: a point just after a call in the
@@ -243,6 +247,51 @@ LGT_TEST(frames_survive_dlclose)
     rmdir(dir);
     if (built != 0)
         LGT_FAIL("building the test library failed (%d)", built);
+}
+
+/* A runner serving its workers (symserve.c): a forked child, taken for a
+ * worker, asks this process and gets what this process finds itself, for
+ * an address in this program and one in libc; neither was resolved here
+ * before the child asked. */
+LGT_TEST(a_worker_gets_the_runners_answers)
+{
+    ASSERT_EQ(lg_symbolize_serve(), 0);
+    const char *v = getenv("LEAKGATE_SYMBOLIZER");
+    ASSERT(v && v[0] == '@');
+    unsigned line = __LINE__ + 1;
+    uintptr_t here = (uintptr_t)where_am_i(), in_libc = (uintptr_t)(void *)strtoul + 1;
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        lg__symserve_reset(); /* a worker: it asks, it does not answer */
+        char buf[2048];
+        lg_frame_t f, g;
+        lg__symbolize(here, &f);
+        lg__symbolize(in_libc, &g);
+        int n = snprintf(buf, sizeof buf, "%llu|%s|%s|%u|%s|%llu|%s|%s|%u|%s|%llu",
+                         (unsigned long long)lg__symbolize_answered(), f.function, f.file,
+                         f.line, f.module, (unsigned long long)f.offset, g.function, g.file,
+                         g.line, g.module, (unsigned long long)g.offset);
+        _exit(write(fds[1], buf, (size_t)n) == n ? 0 : 1);
+    }
+    close(fds[1]);
+    char got[2048] = "", want[2048];
+    ssize_t n = read(fds[0], got, sizeof got - 1);
+    close(fds[0]);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT(n > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    lg_frame_t f, g;
+    lg__symbolize(here, &f);
+    lg__symbolize(in_libc, &g);
+    snprintf(want, sizeof want, "2|%s|%s|%u|%s|%llu|%s|%s|%u|%s|%llu", f.function, f.file, f.line,
+             f.module, (unsigned long long)f.offset, g.function, g.file, g.line, g.module,
+             (unsigned long long)g.offset);
+    ASSERT_STR_EQ(got, want);
+    ASSERT_STR_EQ(f.function, __func__);
+    ASSERT_EQ(f.line, line);
 }
 
 LGT_MAIN()

@@ -202,6 +202,17 @@ typedef struct lg_traceback {
  * process exits. */
 LG_API void lg_symbolize(uintptr_t addr, lg_frame_t *out);
 
+/* Makes this process symbolize for the processes it starts: their
+ * lg_symbolize() asks here first (through LEAKGATE_SYMBOLIZER, which this
+ * sets), for addresses in objects this process has loaded too, same
+ * build-id, so that a run of many short processes of one program (a
+ * test runner whose every test is a new execution of itself) reads each
+ * object's debug information once, here.  Their answers are the ones they
+ * would have found themselves.  A thread of this process serves them
+ * until it exits.  Returns 0, or LG_EIO or LG_ENOMEM when it could not
+ * (the processes then symbolize for themselves). */
+LG_API int lg_symbolize_serve(void);
+
 /* ---- interpreter frames ------------------------------------------------
  *
  * An interpreter (leakgate's Python binding) puts its own frames into

@@ -79,6 +79,20 @@ LEAKGATE_SUPPRESSIONS="$WORK/supp" LEAKGATE_REPORT="$WORK/linked.json" "$WORK/su
     >"$WORK/linked.out" 2>&1
 rc=$?
 check_mode linked
+# Symbolized once per run: the runner answers its workers, so libdw is
+# opened by one process, however many tests leak (and by none when none
+# does); the failure texts are the ones checked above.
+mkdir -p "$WORK/ld"
+LD_DEBUG=files LD_DEBUG_OUTPUT="$WORK/ld/leaky" "$WORK/suite_linked" --filter 'plain/leak_*' -j2 \
+    >"$WORK/once.out" 2>&1
+grep -Eq "#[0-9] +plain_leak_strdup_impl +([^ ]*/)?suite\.c:$(line_of strdup) " "$WORK/once.out" ||
+    fail "once per run: no symbolized frame in $(cat "$WORK/once.out")"
+opened=$(grep -l 'file=libdw\.so' "$WORK"/ld/leaky.* | wc -l)
+[ "$opened" = 1 ] || fail "once per run: $opened processes opened libdw, not 1"
+LD_DEBUG=files LD_DEBUG_OUTPUT="$WORK/ld/clean" "$WORK/suite_linked" --filter 'plain/clean' \
+    >"$WORK/none.out" 2>&1 || fail "once per run: a clean test failed: $(cat "$WORK/none.out")"
+if grep -q 'file=libdw\.so' "$WORK"/ld/clean.*; then fail "a clean run opened libdw"; fi
+
 # A bad setting is one line naming it and exit 2 before any test runs.
 bad_setting() { # NAME PATTERN VAR=VALUE...
     name=$1 pattern=$2
