@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,39 @@ static void write_small(const char *path, const char *text, size_t len)
     close(fd);
 }
 
+#ifndef LG_NO_INTERPOSE
+/* The object that defines `name` for the program: where dlsym finds it,
+ * unless that is a non-PIE program's own PLT entry (a program that takes
+ * the address of free gets one, an undefined symbol with an address: cc1
+ * does); then the first object after the program that defines it, in the
+ * order of the global scope (the link map's).  0 when not found. */
+static int definer(const char *name, Dl_info *out)
+{
+    void *f = dlsym(RTLD_DEFAULT, name);
+    const ElfW(Sym) *sym = NULL;
+    if (!f || !dladdr1(f, out, (void **)&sym, RTLD_DL_SYMENT))
+        return 0;
+    if (!sym || sym->st_shndx != SHN_UNDEF)
+        return 1;
+    void *self = dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD);
+    struct link_map *l = NULL;
+    int ok = self && dlinfo(self, RTLD_DI_LINKMAP, &l) == 0 && l;
+    if (self)
+        dlclose(self);
+    if (!ok)
+        return 0;
+    for (l = l->l_next; l; l = l->l_next) {
+        void *h = dlopen(l->l_name, RTLD_LAZY | RTLD_NOLOAD);
+        void *g = h ? dlsym(h, name) : NULL;
+        if (h)
+            dlclose(h);
+        if (g && dladdr(g, out) && (uintptr_t)out->dli_fbase == (uintptr_t)l->l_addr)
+            return 1;
+    }
+    return 0;
+}
+#endif
+
 /* The hooks and this file are in the same object (libleakgate.so, or the
  * program it is linked into), so this file's own address names it. */
 int lg_hooks_in_force(char *lib, size_t len)
@@ -107,8 +141,7 @@ int lg_hooks_in_force(char *lib, size_t len)
     if (!dladdr((void *)lg_hooks_in_force, &mine))
         return 1;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        void *f = dlsym(RTLD_DEFAULT, names[i]);
-        if (f && dladdr(f, &found) && found.dli_fbase != mine.dli_fbase) {
+        if (definer(names[i], &found) && found.dli_fbase != mine.dli_fbase) {
             if (lib && len)
                 snprintf(lib, len, "%s", found.dli_fname ? found.dli_fname : "?");
             return 0;
