@@ -302,6 +302,55 @@ static const char *kind_note(int kind)
                                       : "not counted";
 }
 
+/* The leftover of kind `want` (-1: rows of no kind) in *size and *count;
+ * returns whether the verdict counts it. */
+static bool kind_total(const lg_result_t *r, int want, int64_t *size, int64_t *count)
+{
+    bool counted = false;
+    *size = *count = 0;
+    for (size_t i = 0, n = r->leaks ? lg_stats_count(r->leaks) : 0; i < n; i++) {
+        const lg_stat_t *st = lg_stats_get(r->leaks, i);
+        if (st->kind == want && lg__is_leak_row(st)) {
+            *size += st->size_diff;
+            *count += st->count_diff;
+            counted |= lg_row_counts(st, r->leak_kinds);
+        }
+    }
+    return counted;
+}
+
+/* "still reachable: 216 B in 1 block (library state, ...)" */
+static void put_kind_note(lg__sb_t *b, int kind, int64_t size, int64_t count)
+{
+    lg__sb_printf(b, "%s: %s in %lld block%s (%s)", lg__kind_words(kind),
+                  lg__size_text((double)size, false).s, (long long)count,
+                  lg__plural(count, "", "s"), kind_note(kind));
+}
+
+char *lg_render_notes(const lg_result_t *r)
+{
+    lg__sb_t b = {0};
+    int shown = 0;
+    for (int kind = 0; r->outcome == LG_OUTCOME_CLEAN && kind < LG_KINDS; kind++) {
+        int64_t size, count;
+        if (kind_total(r, kind, &size, &count) || (!size && !count))
+            continue;
+        if (!shown++) {
+            lg__sb_puts(&b, "leakgate: test ");
+            lg__sb_text(&b, r->id);
+            if (r->has_param)
+                lg__sb_printf(&b, "[%u]", r->param);
+            lg__sb_puts(&b, " passed; note: ");
+        } else {
+            lg__sb_puts(&b, "; ");
+        }
+        put_kind_note(&b, kind, size, count);
+    }
+    if (shown)
+        lg__sb_puts(&b, "\n");
+    return lg__sb_finish(&b);
+}
+
 char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
 {
     struct render rd;
@@ -329,22 +378,14 @@ char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
      * note each. */
     for (int kind = kinds ? 0 : -1; kind <= (kinds ? LG_KINDS : -1); kind++) {
         int want = kind == LG_KINDS ? -1 : kind;
-        int64_t size = 0, count = 0;
-        bool counted = false;
-        for (size_t i = 0; i < n; i++) {
-            const lg_stat_t *st = lg_stats_get(r->leaks, i);
-            if (st->kind == want && lg__is_leak_row(st)) {
-                size += st->size_diff;
-                count += st->count_diff;
-                counted |= lg_row_counts(st, r->leak_kinds);
-            }
-        }
+        int64_t size, count;
+        bool counted = kind_total(r, want, &size, &count);
         if (!size && !count)
             continue;
         if (kinds && !counted) {
-            lg__sb_printf(&b, "  note: %s: %s in %lld block%s (%s)\n", lg__kind_words(want),
-                          lg__size_text((double)size, false).s, (long long)count,
-                          lg__plural(count, "", "s"), kind_note(want));
+            lg__sb_puts(&b, "  note: ");
+            put_kind_note(&b, want, size, count);
+            lg__sb_puts(&b, "\n");
             continue;
         }
         if (kinds)

@@ -141,7 +141,7 @@ static int frame_cmp(const lg_frame_t *a, const lg_frame_t *b)
     return 0;
 }
 
-/* Orders traces by (domain, traceback) so equal keys are adjacent. */
+/* Orders traces by (domain, traceback, kind) so equal keys are adjacent. */
 static int trace_key_cmp(const void *pa, const void *pb)
 {
     const lg_trace_t *a = *(const lg_trace_t *const *)pa;
@@ -150,7 +150,7 @@ static int trace_key_cmp(const void *pa, const void *pb)
         return a->domain < b->domain ? -1 : 1;
     const lg_traceback_t *ta = a->traceback, *tb = b->traceback;
     if (ta == tb)
-        return 0;
+        return (a->kind > b->kind) - (a->kind < b->kind);
     if (ta->nframes != tb->nframes)
         return ta->nframes < tb->nframes ? -1 : 1;
     if (ta->total_nframe != tb->total_nframe)
@@ -160,7 +160,7 @@ static int trace_key_cmp(const void *pa, const void *pb)
         if (c)
             return c;
     }
-    return 0;
+    return (a->kind > b->kind) - (a->kind < b->kind);
 }
 
 int lg_leaks_from_snapshot(const lg_snapshot_t *snap, const lg_filterset_t *filters,
@@ -184,8 +184,8 @@ int lg_leaks_from_snapshot(const lg_snapshot_t *snap, const lg_filterset_t *filt
         for (; j < n && trace_key_cmp(&v[i], &v[j]) == 0; j++)
             size += v[j]->size;
         if (!filters || lg_filterset_match(filters, v[i]->domain, v[i]->traceback))
-            rc = lg__stats_add(st, v[i]->traceback, v[i]->domain, size, j - i, (int64_t)size,
-                               (int64_t)(j - i));
+            rc = lg__stats_add_kind(st, v[i]->traceback, v[i]->domain, size, j - i,
+                                    (int64_t)size, (int64_t)(j - i), v[i]->kind);
         i = j;
     }
     lg__xfree(v);

@@ -28,8 +28,10 @@
  *
  * At exit (lg__exit_dump), only the process that started here dumps: a
  * forked copy (a Criterion worker, a child that never exec'd) has another
- * pid and leaves nothing.  The choice of what is judged stays with the
- * command: the runtime only matches the globs it is given.
+ * pid and leaves nothing.  The snapshot holds each block's leak kind: a
+ * reachability scan runs first (O(heap), once per judged process).  The
+ * choice of what is judged stays with the command: the runtime only
+ * matches the globs it is given.
  */
 #include "lg_internal.h"
 
@@ -52,6 +54,10 @@
 static struct {
     long pid;        /* the process that opened fd; a fork copy differs */
     int fd;          /* the snapshot file, or -1: nothing to leave */
+    /* LG_EXIT_BYPASSED and the other allocator's path, or "": found at
+     * start, as a dlsym call at exit would free the program's last dlsym
+     * error untraced (the allocator in force cannot change meanwhile). */
+    char bypassed[600];
     int spare[LG_EXIT_SPARE_FDS]; /* released at exit; -1 when none */
     void *spare_map; /* LG_EXIT_SPARE_MAP bytes of PROT_NONE, released at exit */
     dev_t dev; /* the file fd was opened on: a program may close it, and */
@@ -194,6 +200,9 @@ void lg__exit_init(void)
         X.ino = st.st_ino;
     }
     X.pid = me;
+    char other[sizeof X.bypassed - sizeof LG_EXIT_BYPASSED];
+    if (!lg_hooks_in_force(other, sizeof other))
+        snprintf(X.bypassed, sizeof X.bypassed, "%s%s", LG_EXIT_BYPASSED, other);
     for (int i = 0; i < LG_EXIT_SPARE_FDS; i++)
         X.spare[i] = fcntl(X.fd, F_DUPFD_CLOEXEC, 0);
     X.spare_map = mmap(NULL, LG_EXIT_SPARE_MAP, PROT_NONE,
@@ -224,12 +233,21 @@ void lg__exit_dump(void)
      * snapshot only says so (an empty one with the user data below). */
     /* Another allocator in force: what the snapshot holds proves nothing;
      * it says so instead (LG_EXIT_BYPASSED, then the allocator's path). */
-    char note[600] = LG_EXIT_BYPASSED;
-    size_t k = strlen(note);
-    bool bypassed = !lg_hooks_in_force(note + k, sizeof note - k);
-    int rc = lg__interp_seen() || bypassed ? lg_snapshot_new(0, &snap) : lg_snapshot_take(&snap);
+    bool bypassed = X.bypassed[0] != '\0';
+    int rc;
+    if (lg__interp_seen() || bypassed) {
+        rc = lg_snapshot_new(0, &snap);
+    } else {
+        /* Each block's kind, for the command's verdict (--leak-kinds).
+         * Without a scan the blocks have no kind, and all count. */
+        lg_scan_t *scan = NULL;
+        if ((rc = lg_scan_take(&scan)) != 0)
+            lg__error("no leak kinds at exit: %s; every block left counts", lg_strerror(rc));
+        rc = lg_snapshot_take_kinds(scan, &snap);
+        lg_scan_free(scan);
+    }
     if (rc == 0 && bypassed)
-        rc = lg_snapshot_set_user_data(snap, note, strlen(note));
+        rc = lg_snapshot_set_user_data(snap, X.bypassed, strlen(X.bypassed));
     else if (rc == 0 && lg__interp_seen())
         rc = lg_snapshot_set_user_data(snap, LG_EXIT_INTERPRETER, strlen(LG_EXIT_INTERPRETER));
     if (rc == 0) {

@@ -237,7 +237,7 @@ int lg_snapshot_filter(const lg_snapshot_t *snap, const lg_filterset_t *set, lg_
         if (!lg_filterset_match(set, t->domain, t->traceback))
             continue;
         const lg_traceback_t *tb = lg__snapshot_copy_traceback(s, t->traceback);
-        if (!tb || lg__snapshot_add_trace(s, t->domain, t->size, tb)) {
+        if (!tb || lg__snapshot_add_trace_kind(s, t->domain, t->size, tb, t->kind)) {
             lg_snapshot_free(s);
             return LG_ENOMEM;
         }

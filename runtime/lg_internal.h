@@ -475,6 +475,12 @@ void lg__exit_dump(void);
 
 /* The scan lock (scan.c), for fork. */
 void lg__scan_lock(void);
+/* Once, from lg_start() before tracing: glibc's TLS geometry, looked up
+ * with dlsym.  Not at the first scan: a dlsym call frees the result of the
+ * program's last failed one (what dlerror() would report), so it would
+ * change the program's state, and while the hooks are off (at exit) leave
+ * traces of freed blocks. */
+void lg__scan_prepare(void);
 void lg__scan_unlock(void);
 
 /* ---- interpreter frames (interp.c) ------------------------------------- */
@@ -527,6 +533,9 @@ const lg_traceback_t *lg__snapshot_add_traceback(lg_snapshot_t *s, const lg_fram
 const lg_traceback_t *lg__snapshot_copy_traceback(lg_snapshot_t *s, const lg_traceback_t *tb);
 int lg__snapshot_add_trace(lg_snapshot_t *s, uint32_t domain, size_t size,
                            const lg_traceback_t *tb);
+/* The same with the trace's leak kind (LG_KIND_*, or -1: none). */
+int lg__snapshot_add_trace_kind(lg_snapshot_t *s, uint32_t domain, size_t size,
+                                const lg_traceback_t *tb, int kind);
 /* Frees the builder's maps; the snapshot stays usable. */
 void lg__snapshot_seal(lg_snapshot_t *s);
 

@@ -250,11 +250,8 @@ out:
     errno = saved;
 }
 
-/* Once, before the first scan: the signal, and glibc's TLS geometry. */
-static int scan_init_locked(void)
+static void tls_geometry(void)
 {
-    if (sc.sig)
-        return 0;
     void (*tls_info)(size_t *, size_t *) =
         (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
     if (tls_info) {
@@ -263,6 +260,20 @@ static int scan_init_locked(void)
     }
     const unsigned *tcb = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
     sc.tcb_size = tcb ? *tcb : 2304;
+}
+
+void lg__scan_prepare(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, tls_geometry);
+}
+
+/* Once, before the first scan: the signal. */
+static int scan_init_locked(void)
+{
+    if (sc.sig)
+        return 0;
+    lg__scan_prepare(); /* done by lg_start: tracing is on */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_stop_signal;

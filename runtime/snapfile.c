@@ -7,7 +7,8 @@
  *
  *   offset  size
  *   0       8     magic  89 'L' 'G' 'S' '\r' '\n' 1A '\n'
- *   8       4     u32 version (1, or 2 when user data follows the traces)
+ *   8       4     u32 version: 1; 2 when user data follows the traces; 3
+ *                 when the traces' leak kinds follow the user data
  *   12      4     u32 traceback_limit
  *   16      48    i64 timestamp_ns, u64 traced_current, traced_peak,
  *                 tracer_memory, rss, lost_traces        (lg_metrics_t)
@@ -22,8 +23,11 @@
  *                                  u32 total_nframe, nframes x u32 frame index
  *                 trace table      u64 count, then count records of 16 bytes:
  *                                  u32 domain, u32 traceback index, u64 size
- *                 user data        version 2 only: u32 length, then length
+ *                 user data        version 2 and 3: u32 length, then length
  *                                  bytes (lg_snapshot_set_user_data)
+ *                 kinds            version 3 only: one byte per trace, in
+ *                                  trace order: 0 no kind, else 1 +
+ *                                  LG_KIND_* (definite 1 ... reachable 4)
  *   len-4   4     u32 CRC-32 (IEEE, as zlib's crc32) of bytes [0, len-4)
  *
  * The magic is PNG's trick: the high-bit byte catches 7-bit transfers, the
@@ -52,7 +56,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SNAP_VERSION 2u /* the newest this build reads */
+#define SNAP_VERSION 3u /* the newest this build reads */
 #define HEADER_SIZE  64
 #define FRAME_SIZE   36
 #define TB_MIN_SIZE  12 /* nframes, total_nframe and at least one index */
@@ -305,11 +309,21 @@ static void out_u64(struct out *o, uint64_t v)
     out_bytes(o, b, 8);
 }
 
+/* The oldest version that holds what `snap` has: older builds read it. */
+static uint32_t file_version(const lg_snapshot_t *snap)
+{
+    for (size_t i = 0; i < snap->ntraces; i++)
+        if (snap->traces[i].kind >= 0)
+            return 3;
+    return snap->user_len ? 2 : 1;
+}
+
 static void write_snapshot(struct out *o, const lg_snapshot_t *snap, struct tables *t)
 {
     const lg_metrics_t *m = &snap->metrics;
+    uint32_t version = file_version(snap);
     out_bytes(o, magic, sizeof magic);
-    out_u32(o, snap->user_len ? 2u : 1u);
+    out_u32(o, version);
     out_u32(o, (uint32_t)snap->traceback_limit);
     out_u64(o, (uint64_t)m->timestamp_ns);
     out_u64(o, m->traced_current);
@@ -351,9 +365,13 @@ static void write_snapshot(struct out *o, const lg_snapshot_t *snap, struct tabl
         out_u32(o, known_id(&t->tbs, file_traceback(tr->traceback)));
         out_u64(o, tr->size);
     }
-    if (snap->user_len) {
+    if (version >= 2) {
         out_u32(o, (uint32_t)snap->user_len);
         out_bytes(o, snap->user, snap->user_len);
+    }
+    for (size_t i = 0; version >= 3 && i < snap->ntraces; i++) {
+        unsigned char k = (unsigned char)(snap->traces[i].kind + 1);
+        out_bytes(o, &k, 1);
     }
     out_u32(o, o->crc);
     out_flush(o);
@@ -582,6 +600,19 @@ static int load_user_data(struct loader *L)
     return 0;
 }
 
+static int load_kinds(struct loader *L)
+{
+    lg_snapshot_t *s = L->s;
+    NEED(L, s->ntraces, "truncated kinds");
+    for (size_t i = 0; i < s->ntraces; i++) {
+        unsigned k = *L->p++;
+        if (k > LG_KINDS)
+            FAIL(L, LG_ECORRUPT, "unknown leak kind");
+        s->traces[i].kind = (int)k - 1;
+    }
+    return 0;
+}
+
 /* What is wrong with the first bytes of a file, or NULL; also the file
  * layer's check, so that a file without the magic is refused before the
  * rest of it is read. */
@@ -628,12 +659,14 @@ static int load(struct loader *L, const unsigned char *buf, size_t len)
 
     int rc;
     if ((rc = load_strings(L)) || (rc = load_frames(L)) || (rc = load_tracebacks(L)) ||
-        (rc = load_traces(L)) || (version >= 2 && (rc = load_user_data(L))))
+        (rc = load_traces(L)) || (version >= 2 && (rc = load_user_data(L))) ||
+        (version >= 3 && (rc = load_kinds(L))))
         return rc;
     if (left(L))
         FAIL(L, LG_ECORRUPT,
-             version >= 2 ? "trailing bytes after the user data"
-                          : "trailing bytes after the trace table");
+             version >= 3   ? "trailing bytes after the kinds"
+             : version >= 2 ? "trailing bytes after the user data"
+                            : "trailing bytes after the trace table");
     if (crc32_update(0, buf, len - 4) != get_u32(buf + len - 4))
         FAIL(L, LG_ECORRUPT, "checksum mismatch");
     return 0;

@@ -203,11 +203,17 @@ const lg_traceback_t *lg__snapshot_copy_traceback(lg_snapshot_t *s, const lg_tra
 
 int lg__snapshot_add_trace(lg_snapshot_t *s, uint32_t domain, size_t size, const lg_traceback_t *tb)
 {
+    return lg__snapshot_add_trace_kind(s, domain, size, tb, -1);
+}
+
+int lg__snapshot_add_trace_kind(lg_snapshot_t *s, uint32_t domain, size_t size,
+                                const lg_traceback_t *tb, int kind)
+{
     lg_trace_t *nt = lg__vec_reserve(s->traces, &s->cap, s->ntraces, sizeof *nt, 256);
     if (!nt)
         return LG_ENOMEM;
     s->traces = nt;
-    s->traces[s->ntraces++] = (lg_trace_t){domain, size, tb};
+    s->traces[s->ntraces++] = (lg_trace_t){domain, size, tb, kind};
     return 0;
 }
 
@@ -315,18 +321,20 @@ const lg_metrics_t *lg_snapshot_metrics(const lg_snapshot_t *s)
 struct raw_trace {
     uint32_t domain, tb;
     size_t size;
+    int kind;
 };
 
 struct collect {
     struct raw_trace *v;
     size_t n, cap;
     int err;
+    const lg_scan_t *scan; /* NULL: no kinds */
 };
 
+/* Called under a table shard lock: lg_scan_kind only reads the scan. */
 static void collect_one(void *ctx, uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
 {
     struct collect *c = ctx;
-    LG_UNUSED(ptr);
     if (c->err)
         return;
     struct raw_trace *nv = lg__vec_reserve(c->v, &c->cap, c->n, sizeof *nv, 1024);
@@ -335,7 +343,8 @@ static void collect_one(void *ctx, uint32_t domain, uintptr_t ptr, size_t size, 
         return;
     }
     c->v = nv;
-    c->v[c->n++] = (struct raw_trace){domain, tb, size};
+    int kind = c->scan ? lg_scan_kind(c->scan, domain, ptr) : -1;
+    c->v[c->n++] = (struct raw_trace){domain, tb, size, kind < 0 ? -1 : kind};
 }
 
 /* Builds (once per id) the symbolized traceback of interned id `id`. */
@@ -377,16 +386,22 @@ const lg_traceback_t *lg__snapshot_traceback_of_id(lg_snapshot_t *s, uint32_t id
 
 int lg_snapshot_take(lg_snapshot_t **out)
 {
+    return lg_snapshot_take_kinds(NULL, out);
+}
+
+int lg_snapshot_take_kinds(const lg_scan_t *scan, lg_snapshot_t **out)
+{
     *out = NULL;
     if (!lg__tracing())
         return LG_ENOTTRACING;
-    struct collect c = {0};
+    struct collect c = {.scan = scan};
     lg__table_foreach(collect_one, &c);
     lg_snapshot_t *s = c.err ? NULL : lg__snapshot_alloc();
     int rc = s ? 0 : LG_ENOMEM;
     for (size_t i = 0; rc == 0 && i < c.n; i++) {
         const lg_traceback_t *tb = traceback_of_id(s, c.v[i].tb);
-        rc = tb ? lg__snapshot_add_trace(s, c.v[i].domain, c.v[i].size, tb) : LG_ENOMEM;
+        rc = tb ? lg__snapshot_add_trace_kind(s, c.v[i].domain, c.v[i].size, tb, c.v[i].kind)
+                 : LG_ENOMEM;
     }
     lg__xfree(c.v);
     if (rc) {

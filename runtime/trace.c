@@ -199,6 +199,7 @@ int lg_start(int nframes)
     if (lg__real_init() != 0)
         return LG_ENOMEM;
     lg__atfork_register();
+    lg__scan_prepare();
     atomic_store(&st.nframes, nframes);
     atomic_store(&st.tracing, 1);
     return 0;

@@ -738,6 +738,18 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* A symbol of libcriterion, or NULL.  A failed look-up leaves an error
+ * for dlerror() in blocks glibc keeps: cleared (the second call frees
+ * them), so that a program without Criterion, which `leakgate run` loads
+ * this adapter into, finds no error of ours nor our blocks at exit. */
+static void *criterion_symbol(const char *name)
+{
+    void *p = dlsym(RTLD_DEFAULT, name);
+    while (!p && dlerror())
+        ;
+    return p;
+}
+
 /* Until a test begins, nothing allocated is ever judged (Criterion's own
  * start-up in the runner and in each worker, which a new worker repeats):
  * its tracebacks are taken by the frame-pointer walk alone, so that a
@@ -745,7 +757,7 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
  * begin() turns full tracebacks back on. */
 __attribute__((constructor)) static void quick_until_first_test(void)
 {
-    if (dlsym(RTLD_DEFAULT, "criterion_options")) /* libcriterion's alone */
+    if (criterion_symbol("criterion_options")) /* libcriterion's alone */
         lg_set_traceback_quick(1);
 }
 
@@ -755,7 +767,7 @@ __attribute__((constructor)) static void quick_until_first_test(void)
  * direct, exported with -rdynamic). */
 __attribute__((constructor)) static void check_link_order(void)
 {
-    if (!dlsym(RTLD_DEFAULT, "criterion_run_all_tests"))
+    if (!criterion_symbol("criterion_run_all_tests"))
         return; /* no Criterion in this process: inert */
     bool in_force = true;
     for (size_t k = 0; k < NWRAPPED; k++)

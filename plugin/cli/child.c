@@ -138,9 +138,9 @@ static bool resolve(const struct raw_opts *raw, struct cli_opts *o)
     o->max_count_text = cli_setting(raw->max_count, "--max-count", "LEAKGATE_MAX_COUNT", &name);
     o->frames_text = cli_setting(raw->frames, "--frames", "LEAKGATE_FRAMES", &name);
     o->leak_kinds_text = cli_setting(raw->leak_kinds, "--leak-kinds", "LEAKGATE_LEAK_KINDS", &name);
-    unsigned kinds;
+    o->leak_kinds = LG_LEAK_KINDS_DEFAULT;
     if (o->leak_kinds_text &&
-        lg_parse_leak_kinds(name, o->leak_kinds_text, &kinds, err, sizeof err)) {
+        lg_parse_leak_kinds(name, o->leak_kinds_text, &o->leak_kinds, err, sizeof err)) {
         cli_error("%s", err);
         return false;
     }
@@ -629,7 +629,8 @@ int cli_verdict_load(const struct cli_opts *o, const char *snap_path, const char
         return -1;
     }
     lg_limits_t limits = o->settings ? lg_session_limits_for(o->settings, id) : o->limits;
-    lg_result_init(&v->r, id, v->leaks, &limits, lg_snapshot_metrics(v->snap)->lost_traces);
+    lg_result_init_kinds(&v->r, id, v->leaks, &limits, lg_snapshot_metrics(v->snap)->lost_traces,
+                         o->leak_kinds);
     v->ro = (lg_render_opts_t){.top = o->top ? (int)o->top : -1};
     if (o->json) {
         lg_json_report_t *rep;

@@ -67,7 +67,7 @@ bool cli_parse_key_type(const char *text, lg_key_type_t *out);
     "                                                   LEAKGATE_MAX_SIZE\n"   \
     "  --max-count N       leaked blocks allowed (default: no count limit)\n"  \
     "                                                   LEAKGATE_MAX_COUNT\n"  \
-    "  --leak-kinds LIST   kinds a test's verdict counts: definite, indirect,\n" \
+    "  --leak-kinds LIST   kinds a verdict counts: definite, indirect,\n"   \
     "                      possible, reachable, all (default definite,indirect)\n" \
     "                                                   LEAKGATE_LEAK_KINDS\n" \
     "  --frames N          frames per traceback, 1 to 128 (default 16)\n"     \
@@ -97,6 +97,7 @@ struct cli_opts {
     const char *json_name, *snapshot_name, *suppressions_name; /* option or variable */
     int64_t frames, top, error_exitcode, no_defaults;
     lg_limits_t limits;
+    unsigned leak_kinds; /* the kinds the whole-process verdict counts */
     char **cmd;
     /* Validated texts passed on to CMD as LEAKGATE_* variables. */
     const char *max_size_text, *max_count_text, *frames_text, *top_text, *leak_kinds_text;

@@ -180,10 +180,13 @@ static void judge(const struct cli_opts *o, const char *snap_path, const char *i
         return;
     }
     t->judged++;
-    char *text = lg_render_failure(&v.r, &v.ro);
+    char *text = lg_render_failure(&v.r, &v.ro), *notes = lg_render_notes(&v.r);
     if (text)
         cli_log("%s", text);
+    if (notes)
+        cli_log("%s", notes);
     lg_string_free(text);
+    lg_string_free(notes);
     t->leaked += v.r.outcome == LG_OUTCOME_LEAKED;
     t->unchecked += v.r.outcome == LG_OUTCOME_INCONCLUSIVE;
     if (rep && lg_json_report_add(rep, &v.r, &v.ro) != 0)

@@ -332,10 +332,13 @@ static void verdict_point(struct filter *f, const struct cli_verdict *v, const c
         lg_string_free(yaml);
     }
     if (v) {
-        char *text = lg_render_failure(&v->r, &v->ro);
+        char *text = lg_render_failure(&v->r, &v->ro), *notes = lg_render_notes(&v->r);
         if (text && *text)
             put_text(text);
+        if (notes && *notes)
+            put_text(notes);
         lg_string_free(text);
+        lg_string_free(notes);
     }
     if (f->held >= 0)
         emitf("1..%ld%s", f->held + 1, f->held_rest);

@@ -456,4 +456,56 @@ LGT_TEST(leaks_from_snapshot_group_and_filter)
     lg_snapshot_free(s);
 }
 
+LGT_TEST(leaks_from_snapshot_split_by_kind_and_notes)
+{
+    lg_snapshot_t *s = lg__snapshot_alloc();
+    ASSERT(s);
+    const lg_frame_t *a[1] = {lg__snapshot_add_frame(s, &f_buffer_new)};
+    const lg_frame_t *b[1] = {lg__snapshot_add_frame(s, &f_parser_init)};
+    const lg_traceback_t *ta = lg__snapshot_add_traceback(s, a, 1, 1);
+    const lg_traceback_t *tb = lg__snapshot_add_traceback(s, b, 1, 1);
+    ASSERT(ta && tb);
+    ASSERT_EQ(lg__snapshot_add_trace_kind(s, 0, 20, ta, LG_KIND_REACHABLE), 0);
+    ASSERT_EQ(lg__snapshot_add_trace_kind(s, 0, 10, ta, LG_KIND_DEFINITE), 0);
+    ASSERT_EQ(lg__snapshot_add_trace_kind(s, 0, 30, ta, LG_KIND_REACHABLE), 0);
+    ASSERT_EQ(lg__snapshot_add_trace_kind(s, 0, 64, tb, LG_KIND_POSSIBLE), 0);
+    lg__snapshot_seal(s);
+
+    lg_stats_t *st;
+    ASSERT_EQ(lg_leaks_from_snapshot(s, NULL, &st), 0);
+    ASSERT_EQ(lg_stats_count(st), 3);
+    const lg_stat_t *r0 = lg_stats_get(st, 0), *r1 = lg_stats_get(st, 1), *r2 = lg_stats_get(st, 2);
+    ASSERT_EQ(r0->kind, LG_KIND_POSSIBLE);
+    ASSERT_EQ(r1->kind, LG_KIND_REACHABLE);
+    ASSERT_EQ(r1->size_diff, 50);
+    ASSERT_EQ(r1->count_diff, 2);
+    ASSERT_EQ(r2->kind, LG_KIND_DEFINITE);
+    ASSERT_EQ(r2->size_diff, 10);
+
+    lg_result_t r;
+    lg_result_init_kinds(&r, "prog", st, NULL, 0, LG_LEAK_KINDS_DEFAULT);
+    ASSERT_EQ(r.outcome, LG_OUTCOME_LEAKED);
+    ASSERT_EQ(r.size_diff, 10);
+    char *notes = lg_render_notes(&r); /* a failure: its text has the notes */
+    ASSERT_STR_EQ(notes, "");
+    lg_string_free(notes);
+    lg_result_init_kinds(&r, "prog", st, NULL, 0, LG_KIND_BIT(LG_KIND_INDIRECT));
+    ASSERT_EQ(r.outcome, LG_OUTCOME_CLEAN);
+    notes = lg_render_notes(&r);
+    ASSERT_STR_EQ(notes, "leakgate: test prog passed; note: definitely lost: 10 B in 1 block "
+                         "(not counted); possibly lost: 64 B in 1 block (only a pointer into its "
+                         "middle reaches it); still reachable: 50 B in 2 blocks (library state, "
+                         "or a logical leak: see --repeat)\n");
+    lg_string_free(notes);
+    lg_result_init_kinds(&r, "prog", st, NULL, 0, LG_LEAK_KINDS_ALL);
+    ASSERT_EQ(r.size_diff, 124);
+    lg_result_init_kinds(&r, "prog", st, &(lg_limits_t){.max_size = 200, .max_count = -1}, 0,
+                         LG_LEAK_KINDS_ALL);
+    notes = lg_render_notes(&r); /* clean, and every kind counted */
+    ASSERT_STR_EQ(notes, "");
+    lg_string_free(notes);
+    lg_stats_free(st);
+    lg_snapshot_free(s);
+}
+
 LGT_MAIN()

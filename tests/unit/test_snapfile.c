@@ -185,6 +185,7 @@ static void assert_same(const lg_snapshot_t *a, const lg_snapshot_t *b)
         const lg_trace_t *x = lg_snapshot_trace(a, i), *y = lg_snapshot_trace(b, i);
         ASSERT_EQ(x->domain, y->domain);
         ASSERT(x->size == y->size);
+        ASSERT_EQ(x->kind, y->kind);
         ASSERT_EQ(x->traceback->nframes, y->traceback->nframes);
         ASSERT_EQ(x->traceback->total_nframe, y->traceback->total_nframe);
         for (uint32_t k = 0; k < x->traceback->nframes; k++) {
@@ -272,6 +273,39 @@ LGT_TEST(roundtrip_of_an_empty_snapshot)
     assert_same(s, t);
     lg_snapshot_free(s);
     lg_snapshot_free(t);
+    remove_dir();
+}
+
+LGT_TEST(leak_kinds_make_version_3)
+{
+    make_dir();
+    lg_snapshot_t *s = sample(), *t = NULL;
+    static const int kinds[] = {LG_KIND_DEFINITE, -1, LG_KIND_REACHABLE, LG_KIND_POSSIBLE,
+                                LG_KIND_INDIRECT};
+    for (size_t i = 0; i < lg_snapshot_count(s); i++)
+        s->traces[i].kind = kinds[i];
+    ASSERT_EQ(lg_snapshot_dump(s, path_in("k.snap")), 0);
+    size_t n;
+    unsigned char *b = slurp(path_in("k.snap"), &n);
+    ASSERT(b != NULL);
+    ASSERT_EQ(rd32(b + 8), 3);
+    /* user data (none: length 0), then one byte per trace: 1 + kind */
+    ASSERT(memcmp(b + n - 4 - 9, "\0\0\0\0\1\0\4\3\2", 9) == 0);
+    ASSERT_EQ(lg_snapshot_load_buffer(b, n, &t, NULL), 0);
+    assert_same(s, t);
+    lg_snapshot_free(t);
+    /* A kind byte past reachable, and a file cut in the kinds. */
+    const char *detail = NULL;
+    b[n - 5] = 5;
+    uint32_t crc = crc32_ref(b, n - 4);
+    for (int i = 0; i < 4; i++)
+        b[n - 4 + i] = (unsigned char)(crc >> (8 * i));
+    ASSERT_EQ(load_copy(b, n, &t, &detail), LG_ECORRUPT);
+    ASSERT_STR_EQ(detail, "unknown leak kind");
+    ASSERT_EQ(load_copy(b, n - 1, &t, &detail), LG_ECORRUPT);
+    ASSERT_STR_EQ(detail, "truncated kinds");
+    free(b);
+    lg_snapshot_free(s);
     remove_dir();
 }
 
@@ -494,7 +528,7 @@ LGT_TEST(other_versions_are_refused)
     tiny(&f, OK);
     const char *detail = NULL;
     lg_snapshot_t *s = NULL;
-    f.b[8] = 3;
+    f.b[8] = 4;
     ASSERT_EQ(load_copy(f.b, f.n, &s, &detail), LG_EVERSION);
     ASSERT_STR_EQ(detail, "file written by a newer leakgate");
     f.b[8] = 0;

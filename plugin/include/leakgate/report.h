@@ -63,6 +63,16 @@ typedef struct lg_render_opts {
  * defaults.  Returns NULL when out of memory.  Caller frees. */
 LG_API char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts);
 
+/* For a clean result that left blocks of kinds its verdict does not count
+ * (lg_result_t.leak_kinds), one line naming them, worst first:
+ *
+ *   leakgate: test ID passed; note: still reachable: 216 B in 1 block
+ *   (library state, or a logical leak: see --repeat)      (one line)
+ *
+ * Any other result, or nothing left of such kinds: "".  Returns NULL when
+ * out of memory.  Caller frees. */
+LG_API char *lg_render_notes(const lg_result_t *r);
+
 /* The frames of `tb`, Python frames first as tracemalloc's
  * Traceback.format(), then native frames "#N function  file:line
  * (module+0xoffset)" in aligned columns, each line prefixed by `indent`.

@@ -118,7 +118,8 @@ LG_API void lg_result_init_kinds(lg_result_t *r, const char *id, const lg_stats_
                                  const lg_limits_t *limits, uint64_t lost_traces, unsigned kinds);
 
 /* The leak rows of a whole-process snapshot: its traces that pass `filters`
- * (NULL: all), grouped by (domain, traceback), with size_diff = size and
+ * (NULL: all), grouped by (domain, traceback, kind) (a row's kind is its
+ * traces', -1 when the snapshot has none), with size_diff = size and
  * count_diff = count, biggest first.  Caller frees with lg_stats_free(). */
 LG_API int lg_leaks_from_snapshot(const lg_snapshot_t *snap, const lg_filterset_t *filters,
                                   lg_stats_t **out);

@@ -293,10 +293,13 @@ LG_API void lg_imports_restore(void);
 
 typedef struct lg_snapshot lg_snapshot_t;
 
+typedef struct lg_scan lg_scan_t; /* the reachability scan, below */
+
 typedef struct lg_trace {
     uint32_t domain;
     size_t size;
     const lg_traceback_t *traceback; /* owned by the snapshot */
+    int kind; /* LG_KIND_* (lg_snapshot_take_kinds), or -1: no scan saw it */
 } lg_trace_t;
 
 typedef struct lg_metrics {
@@ -312,6 +315,12 @@ typedef struct lg_metrics {
  * O(live blocks).  Caller frees with lg_snapshot_free().  Returns 0,
  * LG_ENOTTRACING or LG_ENOMEM. */
 LG_API int lg_snapshot_take(lg_snapshot_t **out);
+
+/* lg_snapshot_take() with each trace's kind in `scan` (lg_scan_take, taken
+ * just before): the exit snapshot of `leakgate run`.  Blocks the scan did
+ * not see (allocated after it) have kind -1; scan == NULL gives
+ * lg_snapshot_take().  A snapshot file keeps the kinds. */
+LG_API int lg_snapshot_take_kinds(const lg_scan_t *scan, lg_snapshot_t **out);
 LG_API void lg_snapshot_free(lg_snapshot_t *snap);
 
 LG_API size_t lg_snapshot_count(const lg_snapshot_t *snap);
@@ -488,7 +497,6 @@ LG_API int lg_mark_diff(const lg_mark_t *mark, lg_stats_t **out, uint64_t *lost)
  * its new blocks of that kind; the older blocks freed since the mark stay
  * in rows of kind -1 (as do blocks the scan did not see).  scan == NULL
  * gives lg_mark_diff()'s rows, all of kind -1. */
-typedef struct lg_scan lg_scan_t;
 LG_API int lg_mark_diff_kinds(const lg_mark_t *mark, const lg_scan_t *scan, lg_stats_t **out,
                               uint64_t *lost);
 
