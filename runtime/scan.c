@@ -43,7 +43,9 @@
  *     or the tracer's own), which memcheck and LeakSanitizer know as
  *     blocks.  A block reachable only through such memory is reported as
  *     lost.
- *   Words are read at pointer alignment only, as both do.
+ *   Words are read at pointer alignment only, as both do.  A word that
+ *   holds the address of the glibc chunk header inside a block's last 8
+ *   bytes is not a pointer into it (see next_chunk_header).
  *
  * Stopping the world, and why it cannot deadlock:
  *   1. scan.lock serializes scans (and is taken around fork, so a child
@@ -654,6 +656,21 @@ static inline void set_state(struct run *r, size_t i, int st)
     r->kind[i] = (uint8_t)((r->kind[i] & ~3) | st);
 }
 
+/* Whether w, inside C-domain block i, is the address of the glibc malloc
+ * chunk that follows it: when a block's size is within 8 bytes of its
+ * chunk's, that chunk's header overlaps the block's last bytes.  malloc
+ * keeps the address in its locals (the new top chunk after splitting), and
+ * at exit a dead stack slot under the exit path's frames may still hold
+ * it: not the program's pointer into the block. */
+static inline bool next_chunk_header(const struct run *r, size_t i, uintptr_t w)
+{
+    size_t size = r->blk[i].size;
+    if (size & DOM_BIT)
+        return false;
+    size_t chunk = (size + 8 + 15) & ~(size_t)15; /* request2size */
+    return w == r->blk[i].addr + (chunk < 32 ? 32 : chunk) - 16;
+}
+
 /* A word seen while marking from the roots (clique == SIZE_MAX) or while
  * grouping the lost blocks under the clique leader `clique`. */
 static inline void consider(struct run *r, uintptr_t w, bool definite, bool start_only,
@@ -663,7 +680,7 @@ static inline void consider(struct run *r, uintptr_t w, bool definite, bool star
     if (i == SIZE_MAX)
         return;
     bool at_start = w == r->blk[i].addr;
-    if (start_only && !at_start)
+    if ((start_only || next_chunk_header(r, i, w)) && !at_start)
         return;
     int st = STATE(r->kind[i]);
     if (clique != SIZE_MAX) {

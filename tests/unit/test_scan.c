@@ -156,6 +156,27 @@ LGT_TEST(each_kind_as_memcheck_gives_it)
     release(cy);
 }
 
+/* glibc's malloc leaves the address of the chunk after a block (inside
+ * the block's last 8 bytes when its size is within 8 of its chunk's) in
+ * its locals: a word holding it does not make the block possibly lost;
+ * any other pointer into the block does. */
+LGT_TEST(the_next_chunks_header_is_not_a_pointer_into_a_block)
+{
+    ASSERT_EQ(lg_start(4), 0);
+    uintptr_t a = lost_buffer(1000), b = lost_buffer(1000); /* chunks of 1008 B */
+    g_interior = (char *)UNHIDE(a) + 992;                    /* the next chunk's header */
+    g_cache = (char *)UNHIDE(b) + 984;
+    lg_scan_t *s;
+    ASSERT_EQ(lg_scan_take(&s), 0);
+    ASSERT_EQ(kind_of(s, a), LG_KIND_DEFINITE);
+    ASSERT_EQ(kind_of(s, b), LG_KIND_POSSIBLE);
+    lg_scan_free(s);
+    g_interior = NULL;
+    g_cache = NULL;
+    release(a);
+    release(b);
+}
+
 /* A test's diff by kind: a lost buffer and a cache entry from one call
  * site are two rows; an older block freed meanwhile is a row of kind -1. */
 static LG_NOINLINE uintptr_t from_one_site(size_t size)
