@@ -50,7 +50,7 @@ static void put_frame(lg__sb_t *b, const lg_frame_t *f)
         lg__sb_puts(b, ", \"offset\": null}");
 }
 
-static void put_leak(lg__sb_t *b, const lg_stat_t *st, const lg_render_opts_t *opts)
+static void put_leak(lg__sb_t *b, const lg_stat_t *st, bool counted, const lg_render_opts_t *opts)
 {
     lg__sb_printf(b,
                   "{\"size_diff\": %lld, \"count_diff\": %lld, \"size\": %zu, "
@@ -60,6 +60,9 @@ static void put_leak(lg__sb_t *b, const lg_stat_t *st, const lg_render_opts_t *o
     /* A traceback with blocks of several kinds is one entry per kind. */
     if (st->kind >= 0)
         lg__sb_printf(b, "\"kind\": \"%s\", ", lg_kind_name(st->kind));
+    /* A kind the verdict did not count: a note, which the gate skips. */
+    if (!counted)
+        lg__sb_puts(b, "\"counted\": false, ");
     lg__sb_puts(b, "\"traceback\": [");
     uint32_t n = lg__shown_frames(&st->traceback, opts);
     for (uint32_t i = 0; i < n; i++) {
@@ -101,7 +104,7 @@ static void put_test(lg__sb_t *b, const lg_result_t *r, const lg_render_opts_t *
             continue;
         if (shown++)
             lg__sb_puts(b, ", ");
-        put_leak(b, st, opts);
+        put_leak(b, st, !r->leak_kinds || lg_row_counts(st, r->leak_kinds), opts);
     }
     lg__sb_puts(b, "]}");
 }

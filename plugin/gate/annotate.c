@@ -77,8 +77,11 @@ static bool repo_frame(const lg__json_t *tb, const char *root, char *rel, size_t
 static void describe(lg__sb_t *b, const lg__gate_leak_t *l, bool frames)
 {
     lg__sb_text(b, l->test);
-    lg__sb_printf(b, " leaked %s in %lld block%s at ", lg__size_text((double)l->size, false).s,
+    lg__sb_printf(b, " leaked %s in %lld block%s", lg__size_text((double)l->size, false).s,
                   (long long)l->count, lg__plural(l->count, "", "s"));
+    if (l->kind >= 0)
+        lg__sb_printf(b, " (%s)", lg__kind_words(l->kind));
+    lg__sb_puts(b, " at ");
     lg__sb_text(b, l->signature);
     if (l->status == LG_GATE_GROWN) {
         lg__sb_printf(b, " (grown: %s in the baseline, %s)",
@@ -149,14 +152,14 @@ static void github_line(lg__sb_t *b, const lg__gate_leak_t *l, const char *root)
     lg__sb_puts(b, "\n");
 }
 
-/* A Code Quality fingerprint: FNV-1a of test and signature, so one leak
- * keeps its fingerprint from pipeline to pipeline. */
+/* A Code Quality fingerprint: FNV-1a of test, signature and kind (if
+ * any), so one leak keeps its fingerprint from pipeline to pipeline. */
 static void fingerprint(char *out, size_t len, const lg__gate_leak_t *l)
 {
     uint64_t h = 1469598103934665603ull;
-    for (int part = 0; part < 2; part++) {
-        for (const unsigned char *p = (const unsigned char *)(part ? l->signature : l->test); *p;
-             p++)
+    const char *parts[3] = {l->test, l->signature, l->kind >= 0 ? lg_kind_name(l->kind) : NULL};
+    for (int part = 0; part < 3 && parts[part]; part++) {
+        for (const unsigned char *p = (const unsigned char *)parts[part]; *p; p++)
             h = (h ^ *p) * 1099511628211ull;
         h = (h ^ 0xff) * 1099511628211ull;
     }

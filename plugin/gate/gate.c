@@ -90,6 +90,22 @@ static bool parse_outcome(const char *s, lg_outcome_t *out)
     return false;
 }
 
+/* The leak kind member `key` of obj: *kind is LG_KIND_*, or -1 when absent
+ * or null; false when it is something else. */
+static bool json_kind(const lg__json_t *obj, const char *key, int *kind)
+{
+    const lg__json_t *v = lg__json_get(obj, key);
+    *kind = -1;
+    if (!v || v->type == LG__JSON_NULL)
+        return true;
+    for (int k = 0; v->type == LG__JSON_STRING && k < LG_KINDS; k++)
+        if (strcmp(v->string, lg_kind_name(k)) == 0)
+            return (*kind = k), true;
+    return false;
+}
+
+#define KIND_FORM "definite, indirect, possible or reachable"
+
 /* Severity for combining instances: leaked > crashed, inconclusive >
  * clean > skipped. */
 static int severity(lg_outcome_t o)
@@ -266,6 +282,15 @@ static int check_report(const lg__json_t *doc, char *err, size_t errlen)
                 if ((bad = int_problem(row, fields[f], f < 2 ? -VALUE_MAX : 0)))
                     return lg__errf(err, errlen, LG_EFORMAT, "test %s: leak %zu: \"%s\" %s", id,
                                     k + 1, fields[f], bad);
+            int kind;
+            const lg__json_t *counted = lg__json_get(row, "counted");
+            if (!json_kind(row, "kind", &kind))
+                return lg__errf(err, errlen, LG_EFORMAT,
+                                "test %s: leak %zu: \"kind\" must be " KIND_FORM, id, k + 1);
+            if (counted && counted->type != LG__JSON_BOOL)
+                return lg__errf(err, errlen, LG_EFORMAT,
+                                "test %s: leak %zu: \"counted\" must be true or false", id,
+                                k + 1);
             for (size_t f = 0; tb && f < tb->n; f++)
                 if (tb->items[f]->type != LG__JSON_OBJECT)
                     return lg__errf(err, errlen, LG_EFORMAT,
@@ -404,6 +429,7 @@ static int load_baseline_raw(lg_gate_t *g, const char *name, const char *text, s
     for (size_t i = 0; rc == 0 && i < leaks->n; i++) {
         const lg__json_t *e = leaks->items[i];
         const char *bad, *field = "size";
+        int kind;
         if (!json_str(e, "test") || !json_str(e, "signature") || !lg__json_get(e, "size") ||
             !lg__json_get(e, "count"))
             rc = lg__errf(err, errlen, LG_EFORMAT,
@@ -412,6 +438,9 @@ static int load_baseline_raw(lg_gate_t *g, const char *name, const char *text, s
         else if ((bad = int_problem(e, field, 0)) || (bad = int_problem(e, field = "count", 0)))
             rc = lg__errf(err, errlen, LG_EFORMAT, "%s: leak %zu: \"%s\" %s", name, i + 1, field,
                           bad);
+        else if (!json_kind(e, "kind", &kind))
+            rc = lg__errf(err, errlen, LG_EFORMAT, "%s: leak %zu: \"kind\" must be " KIND_FORM,
+                          name, i + 1);
     }
     char *copy = rc ? NULL : lg__xstrdup(name);
     if (!rc && !copy)
@@ -483,8 +512,13 @@ static int add_instance(lg__gate_test_t *t, const struct occ *o)
     if (!nr)
         return LG_ENOMEM;
     t->rows = nr;
-    for (size_t i = 0; i < add; i++)
-        t->rows[t->nrows++] = leaks->items[i];
+    /* Rows the verdict did not count (kinds it leaves to notes) are not
+     * leaks. */
+    for (size_t i = 0; i < add; i++) {
+        const lg__json_t *counted = lg__json_get(leaks->items[i], "counted");
+        if (!counted || counted->boolean)
+            t->rows[t->nrows++] = leaks->items[i];
+    }
     return 0;
 }
 
@@ -545,7 +579,9 @@ static int leak_cmp(const void *pa, const void *pb)
 {
     const lg__gate_leak_t *a = pa, *b = pb;
     int c = strcmp(a->test, b->test);
-    return c ? c : strcmp(a->signature, b->signature);
+    if (!c)
+        c = strcmp(a->signature, b->signature);
+    return c ? c : (a->kind > b->kind) - (a->kind < b->kind);
 }
 
 struct leakvec {
@@ -562,11 +598,12 @@ static lg__gate_leak_t *leakvec_push(struct leakvec *lv)
     lv->v = nv;
     lg__gate_leak_t *l = &lv->v[lv->n++];
     memset(l, 0, sizeof *l);
+    l->kind = -1;
     l->base_size = l->base_count = -1;
     return l;
 }
 
-/* The leaks of one test, one per signature (rows added up). */
+/* The leaks of one test, one per signature and kind (rows added up). */
 static int test_leaks(struct leakvec *lv, const lg__gate_test_t *t)
 {
     size_t first = lv->n;
@@ -584,9 +621,11 @@ static int test_leaks(struct leakvec *lv, const lg__gate_test_t *t)
         char *sig = lg__gate_signature(tb);
         if (!sig)
             return LG_ENOMEM;
+        int kind;
+        json_kind(row, "kind", &kind);
         lg__gate_leak_t *l = NULL;
         for (size_t k = first; k < lv->n && !l; k++)
-            if (strcmp(lv->v[k].signature, sig) == 0)
+            if (lv->v[k].kind == kind && strcmp(lv->v[k].signature, sig) == 0)
                 l = &lv->v[k];
         if (l) {
             lg__xfree(sig);
@@ -596,6 +635,7 @@ static int test_leaks(struct leakvec *lv, const lg__gate_test_t *t)
         } else {
             l->test = t->id;
             l->signature = sig;
+            l->kind = kind;
         }
         l->size = lg__add_sat(l->size, size);
         l->count = lg__add_sat(l->count, count);
@@ -622,11 +662,36 @@ static int test_leaks(struct leakvec *lv, const lg__gate_test_t *t)
     return 0;
 }
 
+/* A baseline entry's kind: LG_KIND_*, or -1 (none: every kind). */
+static int base_kind(const lg__json_t *e)
+{
+    int kind;
+    json_kind(e, "kind", &kind); /* checked when loaded */
+    return kind;
+}
+
+/* Orders baseline entries by (test, signature); pair_only: not by kind. */
+static int base_key_cmp(const lg__json_t *a, const lg__json_t *b, bool pair_only)
+{
+    int c = strcmp(json_str(a, "test"), json_str(b, "test"));
+    if (!c)
+        c = strcmp(json_str(a, "signature"), json_str(b, "signature"));
+    if (c || pair_only)
+        return c;
+    int ka = base_kind(a), kb = base_kind(b);
+    return (ka > kb) - (ka < kb);
+}
+
 static int base_cmp(const void *pa, const void *pb)
 {
-    const lg__json_t *a = *(const lg__json_t *const *)pa, *b = *(const lg__json_t *const *)pb;
-    int c = strcmp(json_str(a, "test"), json_str(b, "test"));
-    return c ? c : strcmp(json_str(a, "signature"), json_str(b, "signature"));
+    return base_key_cmp(*(const lg__json_t *const *)pa, *(const lg__json_t *const *)pb, false);
+}
+
+/* A current leak against a baseline entry, by (test, signature). */
+static int pair_cmp(const lg__gate_leak_t *l, const lg__json_t *e)
+{
+    int c = strcmp(l->test, json_str(e, "test"));
+    return c ? c : strcmp(l->signature, json_str(e, "signature"));
 }
 
 static const lg__gate_test_t *find_test(const lg_gate_t *g, const char *id)
@@ -662,70 +727,144 @@ static bool grown(const lg_gate_opts_t *o, int64_t now, int64_t base)
     return growth > allowed;
 }
 
+/* The sorted baseline, walked one key at a time. */
+struct basewalk {
+    const lg__json_t **e;
+    size_t n, j;
+};
+
+/* Sums the entries from b->j that share its (test, signature, kind): a
+ * leak's repeated lines add up.  Returns the first of them. */
+static const lg__json_t *base_take(struct basewalk *b, int64_t *size, int64_t *count)
+{
+    const lg__json_t *first = b->e[b->j];
+    *size = *count = 0;
+    while (b->j < b->n && base_key_cmp(b->e[b->j], first, false) == 0) {
+        int64_t s, n;
+        json_int(b->e[b->j], "size", &s);
+        json_int(b->e[b->j], "count", &n);
+        *size = lg__add_sat(*size, s);
+        *count = lg__add_sat(*count, n);
+        b->j++;
+    }
+    return first;
+}
+
+/* A baseline leak (entry e, its lines summed) that nothing current
+ * matched: fixed, or unchecked when its test did not run.  Returns 0 or
+ * LG_ENOMEM (pushing may move lv->v). */
+static int push_base(lg_gate_t *g, struct leakvec *lv, const lg__json_t *e, int64_t size,
+                     int64_t count)
+{
+    lg__gate_leak_t *l = leakvec_push(lv);
+    if (!l || !(l->signature = lg__xstrdup(json_str(e, "signature")))) {
+        if (l)
+            lv->n--;
+        return LG_ENOMEM;
+    }
+    l->test = json_str(e, "test");
+    l->kind = base_kind(e);
+    const lg__gate_test_t *t = find_test(g, l->test);
+    l->status = t && t->outcome != LG_OUTCOME_SKIPPED ? LG_GATE_FIXED : LG_GATE_UNCHECKED;
+    l->base_size = size;
+    l->base_count = count;
+    return 0;
+}
+
+static int base_only(lg_gate_t *g, struct leakvec *lv, struct basewalk *b)
+{
+    int64_t size, count;
+    const lg__json_t *e = base_take(b, &size, &count);
+    return push_base(g, lv, e, size, count);
+}
+
+static void set_known(const lg_gate_t *g, lg__gate_leak_t *l, int64_t now, int64_t size,
+                      int64_t count)
+{
+    l->status = grown(&g->opts, now, size) ? LG_GATE_GROWN : LG_GATE_KNOWN;
+    l->base_size = size;
+    l->base_count = count;
+}
+
+/* Whether the next baseline entry belongs to the pair of `pair`. */
+static bool same_pair(const struct basewalk *b, const lg__json_t *pair)
+{
+    return b->j < b->n && base_key_cmp(b->e[b->j], pair, true) == 0;
+}
+
+/* Classifies the current leaks [i, i2) of one (test, signature), sorted by
+ * kind, against the baseline entries of that pair from b->j on (sorted by
+ * kind, those without one first).  An entry with a kind matches the leak
+ * of that kind; entries without one cover the leaks that no entry of their
+ * kind matched, together: known unless their sum grew. */
+static int classify_pair(lg_gate_t *g, struct leakvec *lv, size_t i, size_t i2,
+                         struct basewalk *b)
+{
+    const lg__json_t *pair = b->e[b->j];
+    int64_t any_size = 0, any_count = 0, covered = 0;
+    bool any = base_kind(pair) < 0;
+    if (any)
+        base_take(b, &any_size, &any_count);
+    int rc = 0;
+    for (size_t k = i; k < i2 && rc == 0; k++) {
+        lg__gate_leak_t *l = &lv->v[k];
+        while (rc == 0 && same_pair(b, pair) && base_kind(b->e[b->j]) < l->kind)
+            rc = base_only(g, lv, b);
+        l = &lv->v[k]; /* base_only may have moved lv->v */
+        if (rc == 0 && l->kind >= 0 && same_pair(b, pair) && base_kind(b->e[b->j]) == l->kind) {
+            int64_t size, count;
+            base_take(b, &size, &count);
+            set_known(g, l, l->size, size, count);
+        } else {
+            l->status = LG_GATE_NEW; /* unless an entry without kind covers it, below */
+            covered = any ? lg__add_sat(covered, l->size) : covered;
+            l->base_size = any ? -2 : -1; /* -2: covered */
+        }
+    }
+    while (rc == 0 && same_pair(b, pair))
+        rc = base_only(g, lv, b);
+    bool matched = false;
+    for (size_t k = i; k < i2; k++) {
+        if (lv->v[k].base_size == -2) {
+            set_known(g, &lv->v[k], covered, any_size, any_count);
+            matched = true;
+        }
+    }
+    if (rc == 0 && any && !matched)
+        rc = push_base(g, lv, pair, any_size, any_count);
+    return rc;
+}
+
 /* Classifies the current leaks (sorted) against the sorted baseline. */
 static int classify(lg_gate_t *g, struct leakvec *lv)
 {
     const lg__json_t *bl = g->baseline ? lg__json_get(g->baseline, "leaks") : NULL;
     size_t nb = bl ? bl->n : 0;
-    const lg__json_t **base = lg__xcalloc(nb ? nb : 1, sizeof *base);
-    if (!base)
+    struct basewalk b = {lg__xcalloc(nb ? nb : 1, sizeof *b.e), nb, 0};
+    if (!b.e)
         return LG_ENOMEM;
     for (size_t i = 0; i < nb; i++)
-        base[i] = bl->items[i];
-    qsort(base, nb, sizeof *base, base_cmp);
+        b.e[i] = bl->items[i];
+    qsort(b.e, nb, sizeof *b.e, base_cmp);
     g->counts.baseline = nb;
 
-    size_t ncur = lv->n, i = 0, j = 0;
+    size_t ncur = lv->n, i = 0;
     int rc = 0;
-    while (rc == 0 && (i < ncur || j < nb)) {
-        int c;
-        if (i >= ncur)
-            c = 1;
-        else if (j >= nb)
-            c = -1;
-        else {
-            c = strcmp(lv->v[i].test, json_str(base[j], "test"));
-            if (!c)
-                c = strcmp(lv->v[i].signature, json_str(base[j], "signature"));
-        }
+    while (rc == 0 && (i < ncur || b.j < nb)) {
+        int c = i >= ncur ? 1 : b.j >= nb ? -1 : pair_cmp(&lv->v[i], b.e[b.j]);
         if (c < 0) {
             lv->v[i++].status = LG_GATE_NEW;
-            continue;
-        }
-        int64_t bsize = 0, bcount = 0;
-        const lg__json_t *e = base[j++];
-        /* Repeated baseline lines of one leak add up. */
-        for (;;) {
-            int64_t s, n;
-            json_int(e, "size", &s);
-            json_int(e, "count", &n);
-            bsize = lg__add_sat(bsize, s);
-            bcount = lg__add_sat(bcount, n);
-            if (j >= nb || base_cmp(&base[j], &e) != 0)
-                break;
-            e = base[j++];
-        }
-        lg__gate_leak_t *l;
-        if (c == 0) {
-            l = &lv->v[i++];
-            l->status = grown(&g->opts, l->size, bsize) ? LG_GATE_GROWN : LG_GATE_KNOWN;
+        } else if (c > 0) {
+            rc = base_only(g, lv, &b);
         } else {
-            /* In the baseline only: pushing may move lv->v, so index. */
-            if ((l = leakvec_push(lv)) == NULL ||
-                !(l->signature = lg__xstrdup(json_str(e, "signature")))) {
-                if (l)
-                    lv->n--;
-                rc = LG_ENOMEM;
-                break;
-            }
-            l->test = json_str(e, "test");
-            const lg__gate_test_t *t = find_test(g, l->test);
-            l->status = t && t->outcome != LG_OUTCOME_SKIPPED ? LG_GATE_FIXED : LG_GATE_UNCHECKED;
+            size_t i2 = i + 1;
+            while (i2 < ncur && pair_cmp(&lv->v[i2], b.e[b.j]) == 0)
+                i2++;
+            rc = classify_pair(g, lv, i, i2, &b);
+            i = i2;
         }
-        l->base_size = bsize;
-        l->base_count = bcount;
     }
-    lg__xfree(base);
+    lg__xfree(b.e);
     return rc;
 }
 
@@ -869,6 +1008,8 @@ char *lg_gate_baseline_string(const lg_gate_t *g)
         lg__sb_json_str(&b, l->test);
         lg__sb_puts(&b, ", \"signature\": ");
         lg__sb_json_str(&b, l->signature);
+        if (l->kind >= 0)
+            lg__sb_printf(&b, ", \"kind\": \"%s\"", lg_kind_name(l->kind));
         lg__sb_printf(&b, ", \"size\": %lld, \"count\": %lld}",
                       (long long)(keep_old ? l->base_size : l->size),
                       (long long)(keep_old ? l->base_count : l->count));

@@ -76,10 +76,11 @@ typedef struct lg__gate_test {
     size_t first_leak, nleaks; /* its leaks in lg_gate.leaks, any status */
 } lg__gate_test_t;
 
-/* One (test, signature) pair, now and in the baseline. */
+/* One (test, signature, kind) triple, now and in the baseline. */
 typedef struct lg__gate_leak {
     const char *test;              /* borrowed (report or baseline) */
     char *signature;               /* owned */
+    int kind; /* LG_KIND_*, or -1: none (a baseline entry without one covers every kind) */
     int64_t size, count;           /* now; 0 when fixed or unchecked */
     int64_t base_size, base_count; /* -1 when not in the baseline */
     lg_gate_status_t status;

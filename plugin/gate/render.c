@@ -110,6 +110,14 @@ static int64_t test_size(const lg_gate_t *g, const lg__gate_test_t *t, int64_t *
     return size;
 }
 
+/* ", definitely lost": a leak's kind after its size, as the failure text
+ * words it; nothing for a leak of no kind. */
+static void put_kind(lg__sb_t *b, const lg__gate_leak_t *l)
+{
+    if (l->kind >= 0)
+        lg__sb_printf(b, ", %s", lg__kind_words(l->kind));
+}
+
 static bool has_status(const lg_gate_t *g, lg_gate_status_t st)
 {
     return g->counts.by_status[st] != 0;
@@ -139,17 +147,18 @@ static void text_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, con
         lg__sb_puts(b, "  ");
         lg__sb_text(b, l->test);
         if (st == LG_GATE_FIXED || st == LG_GATE_UNCHECKED)
-            lg__sb_printf(b, ": %s in %lld %s (baseline)\n", SIZE(l->base_size),
+            lg__sb_printf(b, ": %s in %lld %s (baseline)", SIZE(l->base_size),
                           (long long)l->base_count, BLOCKS(l->base_count));
         else if (st == LG_GATE_GROWN)
-            lg__sb_printf(b, ": %s in %lld %s, baseline %s in %lld %s (%s)\n", SIZE(l->size),
+            lg__sb_printf(b, ": %s in %lld %s, baseline %s in %lld %s (%s)", SIZE(l->size),
                           (long long)l->count, BLOCKS(l->count), SIZE(l->base_size),
                           (long long)l->base_count, BLOCKS(l->base_count),
                           DELTA(l->size - l->base_size));
         else
-            lg__sb_printf(b, ": %s in %lld %s\n", SIZE(l->size), (long long)l->count,
+            lg__sb_printf(b, ": %s in %lld %s", SIZE(l->size), (long long)l->count,
                           BLOCKS(l->count));
-        lg__sb_puts(b, "    at ");
+        put_kind(b, l);
+        lg__sb_puts(b, "\n    at ");
         lg__sb_text(b, l->signature);
         lg__sb_puts(b, "\n");
         if (st == LG_GATE_NEW || st == LG_GATE_GROWN)
@@ -223,7 +232,9 @@ static void md_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, const
 {
     if (!has_status(g, st))
         return;
-    lg__sb_printf(b, "### %s\n\n| test | site | leaked now | baseline |\n|---|---|---:|---:|\n",
+    lg__sb_printf(b,
+                  "### %s\n\n| test | site | kind | leaked now | baseline |\n"
+                  "|---|---|---|---:|---:|\n",
                   title);
     for (size_t i = 0; i < g->nleaks; i++) {
         const lg__gate_leak_t *l = &g->leaks[i];
@@ -233,6 +244,7 @@ static void md_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, const
         lg__sb_md_code(b, l->test);
         lg__sb_puts(b, " | ");
         lg__sb_md_code(b, l->signature);
+        lg__sb_printf(b, " | %s", l->kind >= 0 ? lg__kind_words(l->kind) : "-");
         if (st == LG_GATE_FIXED)
             lg__sb_puts(b, " | 0 B");
         else
@@ -251,9 +263,10 @@ static void md_leaks(lg__sb_t *b, const lg_gate_t *g, lg_gate_status_t st, const
         const lg__gate_leak_t *l = &g->leaks[i];
         if (l->status != st)
             continue;
-        char what[96];
-        snprintf(what, sizeof what, "%s in %lld %s", SIZE(l->size), (long long)l->count,
-                 BLOCKS(l->count));
+        char what[128];
+        snprintf(what, sizeof what, "%s in %lld %s%s%s", SIZE(l->size), (long long)l->count,
+                 BLOCKS(l->count), l->kind >= 0 ? ", " : "",
+                 l->kind >= 0 ? lg__kind_words(l->kind) : "");
         md_details(b, l->test, what, l->traceback);
     }
 }
@@ -401,6 +414,7 @@ static void render_junit(lg__sb_t *b, const lg_gate_t *g)
                     continue;
                 lg__sb_printf(&body, "%s leak: %s in %lld %s", status_names[l->status],
                               SIZE(l->size), (long long)l->count, BLOCKS(l->count));
+                put_kind(&body, l);
                 if (l->base_size >= 0)
                     lg__sb_printf(&body, " (baseline %s)", SIZE(l->base_size));
                 lg__sb_puts(&body, " at ");
@@ -422,9 +436,10 @@ static void render_junit(lg__sb_t *b, const lg_gate_t *g)
                 const lg__gate_leak_t *l = &g->leaks[k];
                 if (l->status != LG_GATE_KNOWN)
                     continue;
-                char line[128];
-                snprintf(line, sizeof line, "known leak (in the baseline): %s in %lld %s at ",
-                         SIZE(l->size), (long long)l->count, BLOCKS(l->count));
+                char line[160];
+                snprintf(line, sizeof line, "known leak (in the baseline): %s in %lld %s%s%s at ",
+                         SIZE(l->size), (long long)l->count, BLOCKS(l->count),
+                         l->kind >= 0 ? ", " : "", l->kind >= 0 ? lg__kind_words(l->kind) : "");
                 lg__sb_xml(b, line);
                 lg__sb_xml_line(b, l->signature);
                 lg__sb_puts(b, "\n");
@@ -559,6 +574,7 @@ static void html_leak(lg__sb_t *b, const lg__gate_leak_t *l, bool open)
         lg__sb_printf(b, "%s in %lld %s", SIZE(l->size), (long long)l->count, BLOCKS(l->count));
     if (l->status == LG_GATE_GROWN)
         lg__sb_printf(b, " (baseline %s, %s)", SIZE(l->base_size), DELTA(l->size - l->base_size));
+    put_kind(b, l);
     lg__sb_puts(b, " at <code>");
     lg__sb_xml_line(b, l->signature);
     lg__sb_puts(b, "</code></summary>\n");

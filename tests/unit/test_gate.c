@@ -28,12 +28,21 @@
     ", \"count_diff\": " #count ", \"limits\": {\"max_size\": 0, \"max_count\": null}, " \
     "\"leaks\": [" leaks "]}"
 
+/* A row with a kind; `more` adds members (", \"counted\": false"). */
+#define LEAK_K(size, count, kind, more, frames)                                              \
+    "{\"size_diff\": " #size ", \"count_diff\": " #count ", \"size\": " #size ", \"count\": " \
+    #count ", \"domain\": 1, \"kind\": \"" kind "\"" more ", \"traceback\": [" frames "]}"
+
 #define REPORT(tests) "{\"schema\": \"leakgate/1\", \"tests\": [" tests "]}"
 
 #define BASE(entries) "{\"schema\": \"leakgate-baseline/1\", \"leaks\": [" entries "]}"
 #define ENTRY(test, sig, size, count)                                                              \
     "{\"test\": \"" test "\", \"signature\": \"" sig "\", \"size\": " #size ", \"count\": " #count \
     "}"
+
+#define ENTRY_K(test, sig, kind, size, count)                                           \
+    "{\"test\": \"" test "\", \"signature\": \"" sig "\", \"kind\": \"" kind "\", \"size\": " #size \
+    ", \"count\": " #count "}"
 
 #define SITE_A FRAME("buf_new", "src/buf.c", 41, 6699) ", " FRAME("t_a", "tests/t.c", 7, 100)
 #define SITE_B FRAME("cache_fill", "/home/u/src/cache.c", 30, 8000)
@@ -62,6 +71,17 @@ static const lg__gate_leak_t *find_leak(const lg_gate_t *g, const char *test, co
 {
     for (size_t i = 0; i < g->nleaks; i++)
         if (strcmp(g->leaks[i].test, test) == 0 && strcmp(g->leaks[i].signature, sig) == 0)
+            return &g->leaks[i];
+    return NULL;
+}
+
+/* The leak (test, signature, kind), or NULL. */
+static const lg__gate_leak_t *find_kind(const lg_gate_t *g, const char *test, const char *sig,
+                                        int kind)
+{
+    for (size_t i = 0; i < g->nleaks; i++)
+        if (strcmp(g->leaks[i].test, test) == 0 && strcmp(g->leaks[i].signature, sig) == 0 &&
+            g->leaks[i].kind == kind)
             return &g->leaks[i];
     return NULL;
 }
@@ -175,6 +195,10 @@ LGT_TEST(bad_reports_are_refused_whole_and_named)
          "r.json: test a: \"leaks\" must be an array"},
         {REPORT(TEST("a", "leaked", 1, 1, "{\"size_diff\": 1.5}")),
          "r.json: test a: leak 1: \"size_diff\" must be an integer"},
+        {REPORT(TEST("a", "leaked", 1, 1, LEAK_K(1, 1, "lost", "", SITE_A))),
+         "r.json: test a: leak 1: \"kind\" must be definite, indirect, possible or reachable"},
+        {REPORT(TEST("a", "leaked", 1, 1, LEAK_K(1, 1, "definite", ", \"counted\": 0", SITE_A))),
+         "r.json: test a: leak 1: \"counted\" must be true or false"},
         {"{\"schema\": \"leakgate/1\", \"tests\": [",
          "r.json: offset 35: unexpected end (the text ends there: truncated?)"},
     };
@@ -193,6 +217,12 @@ LGT_TEST(bad_reports_are_refused_whole_and_named)
     ASSERT_EQ(lg_gate_load_baseline(g, "b.json", no_sig, strlen(no_sig), err, sizeof err),
               LG_EFORMAT);
     ASSERT_STR_EQ(err, "b.json: leak 1 needs \"test\", \"signature\", \"size\" and \"count\"");
+    const char *bad_kind = BASE(ENTRY_K("a", "f@f.c", "reachable", 1, 1) ", " ENTRY_K(
+        "a", "f@f.c", "still reachable", 1, 1));
+    ASSERT_EQ(lg_gate_load_baseline(g, "b.json", bad_kind, strlen(bad_kind), err, sizeof err),
+              LG_EFORMAT);
+    ASSERT_STR_EQ(err,
+                  "b.json: leak 2: \"kind\" must be definite, indirect, possible or reachable");
     ASSERT_EQ(lg_gate_load_baseline_file(g, "/nonexistent/b.json", err, sizeof err), LG_EIO);
     ASSERT_STR_EQ(err, "/nonexistent/b.json: No such file or directory");
     lg_gate_free(g);
@@ -329,6 +359,89 @@ LGT_TEST(baseline_round_trip_is_sorted_and_passes)
     ASSERT_EQ(status_count(again, LG_GATE_UNCHECKED), 6);
     lg_string_free(text);
     lg_gate_free(again);
+    lg_gate_free(g);
+}
+
+/* ---- leak kinds ------------------------------------------------------------------ */
+
+#define SIG_A "buf_new@buf.c < t_a@t.c"
+#define SIG_B "cache_fill@cache.c"
+
+LGT_TEST(kinds_are_part_of_a_leak_and_entries_without_kind_cover_every_kind)
+{
+    lg_gate_t *g;
+    ASSERT_EQ(lg_gate_new(&g), 0);
+    const char *now = REPORT(
+        TEST("t::k", "leaked", 96, 2,
+             LEAK_K(64, 1, "definite", "", SITE_A) ", " LEAK_K(32, 1, "indirect", "", SITE_A)
+                 ", " LEAK_K(500, 3, "reachable", ", \"counted\": false", SITE_B))
+        ", " TEST("t::moved", "leaked", 16, 1, LEAK_K(16, 1, "definite", "", SITE_A))
+        ", " TEST("t::legacy", "leaked", 60, 2,
+                  LEAK_K(40, 1, "definite", "", SITE_A) ", " LEAK_K(20, 1, "indirect", "", SITE_A))
+        ", " TEST("t::legacy_grew", "leaked", 110, 2,
+                  LEAK_K(50, 1, "definite", "", SITE_B) ", " LEAK_K(60, 1, "indirect", "", SITE_B))
+        ", " TEST("t::legacy_fixed", "leaked", 8, 1, LEAK_K(8, 1, "definite", "", SITE_A))
+        ", " TEST("t::mixed", "leaked", 15, 2,
+                  LEAK_K(10, 1, "definite", "", SITE_A) ", " LEAK_K(5, 1, "reachable", "", SITE_A)));
+    ASSERT_EQ(add(g, "now.json", now), 0);
+    ASSERT_EQ(baseline(g, BASE(ENTRY_K("t::k", SIG_A, "definite", 64, 1) ", " ENTRY_K(
+                              "t::moved", SIG_A, "reachable", 16, 1) ", " ENTRY("t::legacy", SIG_A,
+                                                                                60, 2) ", " ENTRY("t::legacy_grew", SIG_B, 100, 2) ", " ENTRY("t::legacy_fixed", SIG_B, 8, 1) ", " ENTRY("t::mixed", SIG_A, 5, 1) ", " ENTRY_K("t::mixed", SIG_A, "definite", 10, 1))),
+              0);
+    char err[256];
+    ASSERT_EQ(lg_gate_compare(g, NULL, err, sizeof err), 0);
+    /* A kind of its own: the indirect blocks are a new leak. */
+    ASSERT_EQ(find_kind(g, "t::k", SIG_A, LG_KIND_DEFINITE)->status, LG_GATE_KNOWN);
+    ASSERT_EQ(find_kind(g, "t::k", SIG_A, LG_KIND_INDIRECT)->status, LG_GATE_NEW);
+    /* A row the verdict did not count is no leak, nor "(other leaks)". */
+    ASSERT(find_leak(g, "t::k", SIG_B) == NULL);
+    ASSERT(find_leak(g, "t::k", "(other leaks)") == NULL);
+    /* Reachable in the baseline, definitely lost now: new, and the old one fixed. */
+    ASSERT_EQ(find_kind(g, "t::moved", SIG_A, LG_KIND_DEFINITE)->status, LG_GATE_NEW);
+    ASSERT_EQ(find_kind(g, "t::moved", SIG_A, LG_KIND_REACHABLE)->status, LG_GATE_FIXED);
+    /* An entry without kind covers every kind of its pair, summed. */
+    ASSERT_EQ(find_kind(g, "t::legacy", SIG_A, LG_KIND_DEFINITE)->status, LG_GATE_KNOWN);
+    ASSERT_EQ(find_kind(g, "t::legacy", SIG_A, LG_KIND_INDIRECT)->status, LG_GATE_KNOWN);
+    ASSERT_EQ(find_kind(g, "t::legacy_grew", SIG_B, LG_KIND_DEFINITE)->status, LG_GATE_GROWN);
+    ASSERT_EQ(find_kind(g, "t::legacy_grew", SIG_B, LG_KIND_INDIRECT)->status, LG_GATE_GROWN);
+    ASSERT_EQ(find_kind(g, "t::legacy_grew", SIG_B, LG_KIND_INDIRECT)->base_size, 100);
+    ASSERT_EQ(find_kind(g, "t::legacy_fixed", SIG_A, LG_KIND_DEFINITE)->status, LG_GATE_NEW);
+    ASSERT_EQ(find_kind(g, "t::legacy_fixed", SIG_B, -1)->status, LG_GATE_FIXED);
+    /* With both: the entry of the kind first, the one without the rest. */
+    ASSERT_EQ(find_kind(g, "t::mixed", SIG_A, LG_KIND_DEFINITE)->status, LG_GATE_KNOWN);
+    ASSERT_EQ(find_kind(g, "t::mixed", SIG_A, LG_KIND_DEFINITE)->base_size, 10);
+    ASSERT_EQ(find_kind(g, "t::mixed", SIG_A, LG_KIND_REACHABLE)->status, LG_GATE_KNOWN);
+    ASSERT_EQ(find_kind(g, "t::mixed", SIG_A, LG_KIND_REACHABLE)->base_size, 5);
+    ASSERT_EQ(status_count(g, LG_GATE_NEW), 3);
+    ASSERT_EQ(status_count(g, LG_GATE_GROWN), 2);
+    ASSERT_EQ(status_count(g, LG_GATE_KNOWN), 5);
+    ASSERT_EQ(status_count(g, LG_GATE_FIXED), 2);
+
+    /* The kinds in every output. */
+    char *text = lg_gate_render(g, LG_GATE_TEXT), *md = lg_gate_render(g, LG_GATE_MARKDOWN);
+    char *xml = lg_gate_render(g, LG_GATE_JUNIT), *html = lg_gate_render(g, LG_GATE_HTML);
+    ASSERT_CONTAINS(text, "  t::k: 32 B in 1 block, indirectly lost\n    at " SIG_A "\n");
+    ASSERT_CONTAINS(text, "  t::moved: 16 B in 1 block (baseline), still reachable\n");
+    ASSERT_CONTAINS(md, "| test | site | kind | leaked now | baseline |");
+    ASSERT_CONTAINS(md, "| `t::k` | `" SIG_A "` | indirectly lost | 32 B in 1 block | - |");
+    ASSERT_CONTAINS(xml, "new leak: 32 B in 1 block, indirectly lost at ");
+    ASSERT_CONTAINS(xml, "known leak (in the baseline): 64 B in 1 block, definitely lost at ");
+    ASSERT_CONTAINS(html, "32 B in 1 block, indirectly lost at <code>");
+    lg_string_free(text);
+    lg_string_free(md);
+    lg_string_free(xml);
+    lg_string_free(html);
+
+    /* The baseline written keeps the kinds, and passes again. */
+    char *base = lg_gate_baseline_string(g);
+    ASSERT_CONTAINS(base, ENTRY_K("t::k", SIG_A, "indirect", 32, 1));
+    ASSERT_CONTAINS(base, ENTRY_K("t::legacy", SIG_A, "definite", 40, 1));
+    ASSERT(strstr(base, "t::moved\", \"signature\": \"" SIG_A "\", \"kind\": \"reachable") == NULL);
+    ASSERT_EQ(baseline(g, base), 0);
+    ASSERT_EQ(lg_gate_compare(g, NULL, err, sizeof err), 0);
+    ASSERT(lg_gate_passed(g));
+    ASSERT_EQ(status_count(g, LG_GATE_KNOWN), 10);
+    lg_string_free(base);
     lg_gate_free(g);
 }
 

@@ -320,7 +320,7 @@ LGT_TEST(many_frames_keep_columns)
 
 LGT_TEST(stat_lines_like_tracemalloc)
 {
-    lg_stat_t st = {tb1, 0, 64, 1, 64, 1};
+    lg_stat_t st = {tb1, 0, 64, 1, 64, 1, -1};
     char *s = lg_render_stat(&st, 0, &opts_src);
     ASSERT_STR_EQ(s, "src/buffer.c:41: size=64 B, count=1, average=64 B");
     lg_string_free(s);
@@ -328,15 +328,15 @@ LGT_TEST(stat_lines_like_tracemalloc)
     ASSERT_STR_EQ(s, "src/buffer.c:41: size=64 B (+64 B), count=1 (+1), "
                      "average=64 B");
     lg_string_free(s);
-    lg_stat_t gone = {tb1, 0, 0, 0, -20480, -3};
+    lg_stat_t gone = {tb1, 0, 0, 0, -20480, -3, -1};
     s = lg_render_stat(&gone, 1, &opts_src);
     ASSERT_STR_EQ(s, "src/buffer.c:41: size=0 B (-20.0 KiB), count=0 (-3)");
     lg_string_free(s);
-    lg_stat_t unk = {tb2, 0, 300, 7, 0, 0};
+    lg_stat_t unk = {tb2, 0, 300, 7, 0, 0, -1};
     s = lg_render_stat(&unk, 0, &opts_src);
     ASSERT_STR_EQ(s, "?? (libc.so.6+0x10): size=300 B, count=7, average=43 B");
     lg_string_free(s);
-    lg_stat_t py = {{1, 1, (const lg_frame_t *const[]){&f_py_old}}, 1, 10, 1, 0, 0};
+    lg_stat_t py = {{1, 1, (const lg_frame_t *const[]){&f_py_old}}, 1, 10, 1, 0, 0, -1};
     s = lg_render_stat(&py, 0, &opts_src);
     ASSERT_STR_EQ(s, "tests/conftest.py:10: size=10 B, count=1, average=10 B");
     lg_string_free(s);

@@ -98,9 +98,9 @@ GITHUB_ACTIONS=true "$LG" gate -q --baseline "$WORK/empty-baseline.json" "$WORK/
 T=examples/kvconf/tests/test_kvconf.c
 line_of() { grep -nF "$2" "$1" | head -1 | cut -d: -f1; }
 cat >"$WORK/kv.want" <<EOF
-::error file=$T,line=$(line_of $T 'scratch = malloc(256)'),title=leakgate%3A new leak::fixture::counts_the_fixture leaked 256 B in 1 block at open_conf@test_kvconf.c (new: not in the baseline)
-::error file=examples/kvconf/kvconf.c,line=$(line_of examples/kvconf/kvconf.c 'char *d = malloc(n + 1)'),title=leakgate%3A new leak::kvconf::later_lines_replace_earlier_ones leaked 10 B in 2 blocks at trimmed_copy@kvconf.c < parse_line@kvconf.c < kv_parse@kvconf.c (new: not in the baseline)
-::error file=$T,line=$(line_of $T 'strdup(kv_get(kv, "name"))'),title=leakgate%3A new leak::kvconf::report_header leaked 5 B in 1 block at __strdup@strdup.c < kvconf_report_header_impl@test_kvconf.c (new: not in the baseline)
+::error file=$T,line=$(line_of $T 'scratch = malloc(256)'),title=leakgate%3A new leak::fixture::counts_the_fixture leaked 256 B in 1 block (definitely lost) at open_conf@test_kvconf.c (new: not in the baseline)
+::error file=examples/kvconf/kvconf.c,line=$(line_of examples/kvconf/kvconf.c 'char *d = malloc(n + 1)'),title=leakgate%3A new leak::kvconf::later_lines_replace_earlier_ones leaked 10 B in 2 blocks (definitely lost) at trimmed_copy@kvconf.c < parse_line@kvconf.c < kv_parse@kvconf.c (new: not in the baseline)
+::error file=$T,line=$(line_of $T 'strdup(kv_get(kv, "name"))'),title=leakgate%3A new leak::kvconf::report_header leaked 5 B in 1 block (definitely lost) at __strdup@strdup.c < kvconf_report_header_impl@test_kvconf.c (new: not in the baseline)
 EOF
 sed 's/%0A.*//' "$WORK/kv.out" >"$WORK/kv.got"
 diff -u "$WORK/kv.want" "$WORK/kv.got" || fail "kvconf: annotations differ (above)"

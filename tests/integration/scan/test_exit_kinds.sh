@@ -50,7 +50,23 @@ rc=$?
 [ $rc = 2 ] && grep -q "^leakgate: --leak-kinds=lost: expected " "$WORK/err" ||
     fail "--leak-kinds=lost: exit $rc, expected 2 and one line: $(cat "$WORK/err")"
 
-# The JSON report lists every kind; the verdict counts definite only.
+# The JSON report lists every kind, marking the rows the verdict did not
+# count; the gate takes the counted ones only, each with its kind.
+"$LG" run --top 0 --json "$WORK/d.json" -- "$prog" pwd array lost 2>/dev/null
+python3 - "$WORK/d.json" <<'PY' || fail "default kinds: the JSON rows are not marked as counted or not"
+import json, sys
+test, = json.load(open(sys.argv[1]))["tests"]
+rows = [(l["kind"], l.get("counted", True)) for l in test["leaks"]]
+assert ("definite", True) in rows and ("reachable", False) in rows, rows
+assert all(counted == (kind == "definite") for kind, counted in rows), rows
+PY
+(cd "$WORK" && "$LG" gate -q --update-baseline --baseline base.json d.json) ||
+    fail "gate --update-baseline failed"
+grep -c '"signature"' "$WORK/base.json" | grep -qx 1 &&
+    grep -q '"signature": "lose_buffer@prog_exit_kinds.c < main@[^"]*", "kind": "definite", "size": 100, "count": 1}' "$WORK/base.json" ||
+    fail "the baseline is not the one definite leak: $(cat "$WORK/base.json")"
+
+# Every kind's bytes and blocks, as memcheck counts them.
 "$LG" run --no-default-suppressions --top 0 --json "$WORK/r.json" -- "$prog" pwd addr array lost \
     2>/dev/null
 totals=$(python3 - "$WORK/r.json" <<'PY'

@@ -26,8 +26,12 @@ extern "C" {
  *   lg_gate_compare()          each leak is new, grown, known or fixed
  *   lg_gate_render() / lg_gate_baseline_string() / lg_gate_passed()
  *
- * A leak is a (test id, signature) pair of a test whose outcome is
- * "leaked" (a test within its own limits has none).  The signature names
+ * A leak is a (test id, signature, kind) triple of a test whose outcome is
+ * "leaked" (a test within its own limits has none), from the rows its
+ * verdict counted (a row marked "counted": false, of a kind the verdict
+ * leaves to notes, is not a leak).  The kind is the row's, or none (rows
+ * of reports without kinds): a block that was still reachable and is now
+ * definitely lost is a new leak.  The signature names
  * the top LG_GATE_SIGNATURE_FRAMES frames that have a function or a file,
  * most recent first, as "function@file-basename" joined by " < "; no
  * addresses, offsets or line numbers, so it survives rebuilds and edits
@@ -36,13 +40,17 @@ extern "C" {
  * the signature "(other leaks)".
  *
  * The baseline file, schema "leakgate-baseline/1", one leak per line,
- * sorted by test then signature (byte order):
+ * sorted by test, signature, then kind (byte order; none first):
  *
  *   {"schema": "leakgate-baseline/1", "leaks": [
  *   {"test": "kvconf::report_header", "signature": "__strdup@strdup.c < ...",
- *    "size": 5, "count": 1},
+ *    "kind": "definite", "size": 5, "count": 1},
  *   ...
  *   ]}
+ *
+ * An entry without "kind" (baselines written before leak kinds, leaks of
+ * no kind) covers its test and signature's current leaks of every kind
+ * together: they are known unless their sum grew.
  */
 
 #define LG_GATE_SIGNATURE_FRAMES 3
