@@ -396,6 +396,10 @@ LGT_TEST(default_suppressions_parse)
         lines += (*l)[0] != '#';
     ASSERT_GT(lines, 20);
     ASSERT_EQ(lg_filterset_count(set), lines);
+    /* Each rule says what it hides, in the comment line above it. */
+    for (const char *const *l = lg_default_suppressions(); *l; l++)
+        if ((*l)[0] != '#' && (l == lg_default_suppressions() || l[-1][0] != '#'))
+            LGT_FAIL("default suppression \"%s\" has no comment above it", *l);
 
     lg_frame_t f = {LG_FRAME_NATIVE, 0, "_IO_file_doallocate", NULL, 0, "/lib/libc.so.6", 1};
     const lg_frame_t *frames[] = {&f_buffer_new, &f};
