@@ -291,7 +291,7 @@ const char *lg__kind_words(int kind)
 {
     static const char *const words[LG_KINDS] = {"definitely lost", "indirectly lost",
                                                  "possibly lost", "still reachable"};
-    return kind >= 0 && kind < LG_KINDS ? words[kind] : "of no kind";
+    return kind >= 0 && kind < LG_KINDS ? words[kind] : "without a kind";
 }
 
 /* Why a kind that is not counted is shown. */

@@ -40,7 +40,7 @@ struct lg_session {
     lg_filterset_t *filters;
     lg_limits_t defaults;
     unsigned kinds; /* the leak kinds verdicts count */
-    bool no_scan;   /* never scan (pytest: kinds all, a big heap) */
+    int scan;       /* LG_SCAN_*: when a test that left blocks is scanned */
     struct rule *rules;
     size_t nrules;
     lg_render_opts_t render;
@@ -219,6 +219,7 @@ int lg_session_new(lg_session_t **out, char *err, size_t errlen)
         return LG_ENOMEM;
     s->defaults = (lg_limits_t)LG_LIMITS_INIT;
     s->kinds = LG_LEAK_KINDS_DEFAULT;
+    s->scan = LG_SCAN_ALL;
     int rc = lg_filterset_new(&s->filters);
     if (!rc)
         rc = lg_json_report_new(&s->report);
@@ -320,37 +321,75 @@ lg_limits_t lg_session_limits(const lg_session_t *s)
     return s->limits;
 }
 
-static bool left_blocks(const lg_stats_t *st)
-{
-    for (size_t i = 0; i < lg_stats_count(st); i++)
-        if (lg__is_leak_row(lg_stats_get(st, i)))
-            return true;
-    return false;
-}
-
-/* Whether the rows the filters keep hold blocks the test left.  Rows they
- * drop (Criterion's messages still in flight at the verdict, the C
- * library's kept state) never cost a scan, nor decide whether the test's
- * other rows are split by kind. */
-static bool left_kept_blocks(const lg_session_t *s, const lg_stats_t *raw)
-{
-    lg_stats_t *kept;
-    if (lg_stats_filter(raw, s->filters, &kept) != 0)
-        return left_blocks(raw);
-    bool left = left_blocks(kept);
-    lg_stats_free(kept);
-    return left;
-}
-
 void lg_session_set_leak_kinds(lg_session_t *s, unsigned kinds)
 {
     if (kinds & LG_LEAK_KINDS_ALL)
         s->kinds = kinds & LG_LEAK_KINDS_ALL;
 }
 
-void lg_session_set_scan(lg_session_t *s, int on)
+void lg_session_set_scan(lg_session_t *s, int mode)
 {
-    s->no_scan = !on;
+    s->scan = mode;
+}
+
+static bool has_native(const lg_traceback_t *tb)
+{
+    for (uint32_t i = 0; i < tb->nframes; i++)
+        if (tb->frames[i]->kind == LG_FRAME_NATIVE)
+            return true;
+    return false;
+}
+
+/* Whether `st` has a row of blocks the test left that calls for a scan
+ * under s->scan (LG_SCAN_NATIVE: only a row with native frames does). */
+static bool left_blocks(const lg_session_t *s, const lg_stats_t *st)
+{
+    for (size_t i = 0; i < lg_stats_count(st); i++) {
+        const lg_stat_t *row = lg_stats_get(st, i);
+        if (lg__is_leak_row(row) && (s->scan == LG_SCAN_ALL || has_native(&row->traceback)))
+            return true;
+    }
+    return false;
+}
+
+/* Whether the rows the filters keep hold blocks the test left that call
+ * for a scan.  Rows they drop (Criterion's messages still in flight at the
+ * verdict, the C library's kept state) never cost a scan, nor decide
+ * whether the test's other rows are split by kind. */
+static bool wants_scan(const lg_session_t *s, const lg_stats_t *raw)
+{
+    if (s->scan == LG_SCAN_OFF)
+        return false;
+    lg_stats_t *kept;
+    if (lg_stats_filter(raw, s->filters, &kept) != 0)
+        return left_blocks(s, raw);
+    bool left = left_blocks(s, kept);
+    lg_stats_free(kept);
+    return left;
+}
+
+/* LG_SCAN_NATIVE: the rows of `split` that have native frames, and those
+ * of `raw` that have none (no kind). */
+static int native_rows_split(const lg_stats_t *raw, const lg_stats_t *split, lg_stats_t **out)
+{
+    lg_stats_t *st = lg__stats_new();
+    int rc = st ? 0 : LG_ENOMEM;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        const lg_stats_t *from = pass ? split : raw;
+        for (size_t i = 0; rc == 0 && i < lg_stats_count(from); i++) {
+            const lg_stat_t *r = lg_stats_get(from, i);
+            if (has_native(&r->traceback) == (pass == 1))
+                rc = lg__stats_add_kind(st, &r->traceback, r->domain, r->size, r->count,
+                                        r->size_diff, r->count_diff, r->kind);
+        }
+    }
+    if (rc) {
+        lg_stats_free(st);
+        return rc;
+    }
+    lg__stats_sort(st, 1);
+    *out = st;
+    return 0;
 }
 
 int lg_session_measure(lg_session_t *s, lg_result_t *out)
@@ -366,11 +405,15 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
     if (rc)
         return rc;
     /* Kinds cost a scan of the heap: only for a test that left blocks. */
-    if (!s->no_scan && left_kept_blocks(s, raw)) {
+    if (wants_scan(s, raw)) {
         lg_scan_t *scan;
         if (lg_scan_take(&scan) == 0) {
-            lg_stats_t *split;
+            lg_stats_t *split, *native;
             if ((rc = lg__mark_diff(s->mark, scan, grown_only, &split, &lost)) == 0) {
+                if (s->scan == LG_SCAN_NATIVE && native_rows_split(raw, split, &native) == 0) {
+                    lg_stats_free(split);
+                    split = native;
+                }
                 lg_stats_free(raw);
                 raw = split;
             }

@@ -502,6 +502,37 @@ def test_the_demo_suite_fails_its_python_and_c_leaks(tmp_path):
     assert 'File "examples/wordstats/wordstats.py", line 35' in out
 
 
+def test_native_blocks_show_their_kind(tmp_path):
+    """pytest --leaks counts every kind, and names the kind of the blocks a
+    C extension left (the demo's lost scratch table: definitely lost), in
+    the failure text and the JSON report; Python's blocks have none."""
+    import sysconfig
+    from conftest import ROOT
+    ext = tmp_path / f"_fastcount{sysconfig.get_config_var('EXT_SUFFIX')}"
+    subprocess.run(["cc", "-shared", "-fPIC", "-g", "-O0", "-fno-omit-frame-pointer",
+                    f"-I{sysconfig.get_paths()['include']}",
+                    str(ROOT / "examples/wordstats/_fastcount.c"), "-o", str(ext)], check=True)
+    report = tmp_path / "leaks.json"
+    r = subprocess.run([sys.executable, "-m", "pytest", "--leaks", "-p", "no:cacheprovider",
+                        f"--leaks-json={report}", "examples/wordstats"], cwd=ROOT,
+                       env=dict(os.environ, WORDSTATS_EXT=str(tmp_path)), capture_output=True,
+                       text=True, timeout=300)
+    out = r.stdout
+    assert r.returncode == 1, out + r.stderr
+    text = out[out.index("test_vowel_ratio"):]
+    assert "  definitely lost: 104 B in 1 block" in text, text
+    assert "#0 count_letters" in text
+    tests = {t["id"]: t for t in json.loads(report.read_text())["tests"]}
+    native = [leak for t in tests.values() for leak in t["leaks"]
+              if any(f["kind"] == "native" and f["function"] == "count_letters"
+                     for f in leak["traceback"])]
+    assert native and all(leak["kind"] == "definite" for leak in native), native
+    assert not any("counted" in leak for t in tests.values() for leak in t["leaks"])
+    python_only = [leak for t in tests.values() for leak in t["leaks"]
+                   if all(f["kind"] == "python" for f in leak["traceback"])]
+    assert python_only and not any("kind" in leak for leak in python_only), python_only
+
+
 def test_the_gate_over_pytest_reports(pytester):
     """A suite that already leaks adopts the gate: a baseline, then a new
     leak fails the gate, then fixing the old leak shows as fixed."""

@@ -31,7 +31,7 @@ static lg_session_t *new_session(void)
     /* Fake addresses: every row counts, as in repeats (a word of a root
      * may well hold 0x1000 and make such a "block" reachable). */
     lg_session_set_leak_kinds(s, LG_LEAK_KINDS_ALL);
-    lg_session_set_scan(s, 0);
+    lg_session_set_scan(s, LG_SCAN_OFF);
     return s;
 }
 

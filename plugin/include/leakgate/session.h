@@ -241,9 +241,14 @@ LG_API void lg_session_set_defaults(lg_session_t *s, const lg_limits_t *limits);
  * scan fails, its new blocks have no kind and all count. */
 LG_API void lg_session_set_leak_kinds(lg_session_t *s, unsigned kinds);
 
-/* With 0, no scan ever (rows have no kind); pytest --leaks, whose heap is
- * big and whose model counts every kind, turns scans off. */
-LG_API void lg_session_set_scan(lg_session_t *s, int on);
+/* When a test that left blocks is scanned:
+ *   LG_SCAN_ALL     always (the default): every row has a kind
+ *   LG_SCAN_OFF     never: rows have no kind (pytest --leaks, whose heap is
+ *                   big and whose model counts every kind)
+ *   LG_SCAN_NATIVE  when a row has native frames (a C extension's blocks
+ *                   under pytest): those rows have kinds, the others none */
+enum { LG_SCAN_OFF, LG_SCAN_ALL, LG_SCAN_NATIVE };
+LG_API void lg_session_set_scan(lg_session_t *s, int mode);
 
 /* Tracebacks shown per failure (lg_render_opts_t.top). */
 LG_API void lg_session_set_top(lg_session_t *s, int top);

@@ -788,7 +788,7 @@ static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     /* pytest --leaks: what a test leaves on every measured run counts,
      * whatever its kind (a leaked Python object is reachable by nature). */
     lg_session_set_leak_kinds(self->s, LG_LEAK_KINDS_ALL);
-    lg_session_set_scan(self->s, 0);
+    lg_session_set_scan(self->s, LG_SCAN_OFF);
     return (PyObject *)self;
 }
 
@@ -911,6 +911,18 @@ static PyObject *session_record(SessionObject *self, PyObject *unused)
     return rc ? raise_lg(rc) : Py_NewRef(Py_None);
 }
 
+/* set_scan(native): whether the running test, if it left blocks with
+ * native frames (a C extension's), gets a reachability scan when measured,
+ * giving those blocks their kinds.  The confirming run asks for it. */
+static PyObject *session_set_scan(SessionObject *self, PyObject *arg)
+{
+    int native = PyObject_IsTrue(arg);
+    if (native < 0)
+        return NULL;
+    lg_session_set_scan(self->s, native ? LG_SCAN_NATIVE : LG_SCAN_OFF);
+    Py_RETURN_NONE;
+}
+
 /* Drops the running test's window: its last measured result stands. */
 static PyObject *session_abandon(SessionObject *self, PyObject *unused)
 {
@@ -986,6 +998,7 @@ static PyMethodDef session_methods[] = {
     {"stop_frames_at", (PyCFunction)session_stop_frames_at, METH_VARARGS, NULL},
     {"begin", (PyCFunction)session_begin, METH_O, NULL},
     {"measure", (PyCFunction)session_measure, METH_NOARGS, NULL},
+    {"set_scan", (PyCFunction)session_set_scan, METH_O, NULL},
     {"record", (PyCFunction)session_record, METH_NOARGS, NULL},
     {"abandon", (PyCFunction)session_abandon, METH_NOARGS, NULL},
     {"skip", (PyCFunction)session_skip, METH_O, NULL},

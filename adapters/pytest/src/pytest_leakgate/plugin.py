@@ -354,6 +354,9 @@ class LeakChecker:
         # The confirming run records whole tracebacks, for the report: a
         # block a C extension allocated gets the extension's native frames.
         _leakgate.capture_native(last)
+        # ... and its blocks with native frames get their leak kinds (a
+        # scan of the heap, when the run leaves some): shown, not counted.
+        self.session.set_scan(last)
         self.session.begin(item.nodeid)
         if s.custom_limits:
             self.session.set_limits(s.max_size, s.max_count)
