@@ -32,6 +32,17 @@
  * interposer also bumps bt.gen, so that addresses proven in an unloaded
  * object stop matching the cache.  In auto mode, every traceback that falls
  * back to libunwind is counted (lg_get_unwind_fallbacks()).
+ *
+ * Traceback cache: a thread that allocates again from where it allocated
+ * before walks the same frame records.  Each thread remembers what its
+ * recent complete frame-pointer walks read (every frame record's address,
+ * the words loaded from it, the proof-cache slot of each return address)
+ * with the interned traceback they gave, keyed by the first record above
+ * the tracer and its return address.  A look-up loads the same words again
+ * — independent loads, not a chain — and answers only when every one is
+ * unchanged, the list of objects is the same generation and each return
+ * address is still in the proof cache: the walk would then read the same
+ * words, take the same branches and produce the same traceback.
  */
 #include "lg_internal.h"
 
@@ -76,6 +87,25 @@ static struct {
 
 static LG_TLS uintptr_t stack_lo, stack_hi;
 
+/* ---- traceback cache: declarations --------------------------------------
+ *
+ * One entry per (first record, its return address) slot, direct-mapped;
+ * the thread's block is allocated by its first complete walk (tracer
+ * memory) and freed when the thread exits.  Walks of more than TBC_KEPT
+ * frames are not cached. */
+#define TBC_SLOTS 16
+#define TBC_KEPT  LG_WALK_KEPT
+
+struct tbc {
+    lg__walk_t e[TBC_SLOTS]; /* empty: fp[0] == 0 */
+    uint64_t hits;           /* for tests */
+};
+
+static LG_TLS struct tbc *tbc; /* this thread's, or NULL */
+static pthread_key_t tbc_key;  /* frees a thread's cache when it exits */
+static bool tbc_key_ok;        /* tbc_key was created (set once) */
+static pthread_once_t tbc_once = PTHREAD_ONCE_INIT;
+
 /* Return addresses already proven (in a text segment, right after a call)
  * under the current list of objects, so that a hot call path is proven
  * once rather than on every allocation.  Direct-mapped, shared by all
@@ -85,6 +115,10 @@ static LG_TLS uintptr_t stack_lo, stack_hi;
  * wrong frame, never read outside the stack. */
 #define PROVEN_SLOTS 1024
 static _Atomic uint64_t proven[PROVEN_SLOTS];
+/* Bumped after every store into proven[]: a reader that loads it before
+ * reading slots, and finds it unchanged later, knows that no slot changed
+ * since (the traceback cache's quick check). */
+static _Atomic uint64_t proven_stores;
 
 static inline uint64_t proven_tag(uintptr_t ra, unsigned gen)
 {
@@ -314,17 +348,36 @@ static LG_NOINLINE bool prove(const struct ranges **text, uintptr_t ra, uint64_t
     if (!in_text(*text, ra, &seg_lo) || !after_call(ra, seg_lo))
         return false;
     atomic_store_explicit(proven_slot(ra), ra ^ *gen_tag, memory_order_relaxed);
+    atomic_fetch_add(&proven_stores, 1);
     return true;
+}
+
+/* The first frame record above the tracer's own: its return address is
+ * the first frame of the traceback.  The tracer's frames come first; their
+ * return addresses lie in its own text, so they are passed over without
+ * proof or record.  Returns 0 when the chain leaves the stack before. */
+LG_HOOK_TEXT static inline uintptr_t first_record(uintptr_t fp, uintptr_t lo, uintptr_t span)
+{
+    for (;;) {
+        if (fp - lo > span || (fp & 7))
+            return 0;
+        uintptr_t next = ((const uintptr_t *)fp)[0];
+        if (!in_tracer(((const uintptr_t *)fp)[1]))
+            return fp;
+        if (next <= fp)
+            return 0;
+        fp = next;
+    }
 }
 
 /* Walks the chain into out[] (at most max frames), then counts up to
  * EXTRA frames beyond them for *total: those are followed (in the stack,
  * upwards) but neither proven nor kept.  Returns the number of frames kept,
- * and sets *complete unless the chain broke before max frames.
- * The tracer's own frames come first: their return addresses lie in its
- * own text, so they are passed over without proof or record. */
+ * and sets *complete unless the chain broke before max frames.  When `w`
+ * is given (max <= TBC_KEPT), what the walk read is recorded there, and
+ * w->gen is set (non-zero) when the walk can be cached. */
 LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, uint32_t *total,
-                                            bool *complete)
+                                            bool *complete, lg__walk_t *w)
 {
     *complete = false;
     *total = 0;
@@ -341,37 +394,37 @@ LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, uint32_t *t
         text = text_rebuild(gen);
     if (!text)
         return 0;
-    uint64_t gen_tag = proven_tag(0, text->gen);
+    uint64_t gen_tag = proven_tag(0, text->gen), start_tag = gen_tag;
+    uint64_t stores = atomic_load_explicit(&proven_stores, memory_order_acquire);
     /* read the TLS once; fp is in the stack when fp - lo <= span */
-    uintptr_t fp = (uintptr_t)__builtin_frame_address(0), lo = stack_lo;
-    uintptr_t span = stack_hi - 16 - lo;
-    for (;;) {
-        if (fp - lo > span || (fp & 7))
-            return 0;
-        uintptr_t next = ((const uintptr_t *)fp)[0];
-        if (!in_tracer(((const uintptr_t *)fp)[1]))
-            break;
-        if (next <= fp)
-            return 0;
-        fp = next;
-    }
-    int n = 0;
+    uintptr_t lo = stack_lo, span = stack_hi - 16 - lo;
+    uintptr_t fp = first_record((uintptr_t)__builtin_frame_address(0), lo, span);
+    if (!fp)
+        return 0;
+    int n = 0, loads = 0;
     for (;;) {
         if (fp - lo > span || (fp & 7))
             break;
         uintptr_t next = ((const uintptr_t *)fp)[0];
         uintptr_t ra = ((const uintptr_t *)fp)[1];
-        if (LG_UNLIKELY(atomic_load_explicit(proven_slot(ra), memory_order_relaxed) !=
-                        (ra ^ gen_tag)) &&
+        _Atomic uint64_t *slot = proven_slot(ra);
+        if (LG_UNLIKELY(atomic_load_explicit(slot, memory_order_relaxed) != (ra ^ gen_tag)) &&
             !prove(&text, ra, &gen_tag))
             break;
+        if (w) {
+            w->fp[loads] = fp;
+            w->slot[n] = (uint16_t)(slot - proven);
+        }
+        loads++;
         out[n++] = ra;
         if (next == 0 || ra - text->stop_lo < text->stop_span) {
             *complete = true;
+            *total = (uint32_t)n;
+            fp = next;
             break;
         }
         if (next <= fp)
-            break;
+            return *total = (uint32_t)n, n;
         fp = next;
         if (n == max) {
             *complete = true;
@@ -379,29 +432,150 @@ LG_HOOK_TEXT static LG_NOINLINE int fp_walk(uintptr_t *out, int max, uint32_t *t
             while (more < EXTRA && fp - lo <= span && !(fp & 7)) {
                 more++;
                 next = ((const uintptr_t *)fp)[0];
-                if (next <= fp)
+                if (w)
+                    w->fp[loads] = fp;
+                loads++;
+                if (next <= fp) {
+                    fp = next;
                     break;
+                }
                 fp = next;
             }
             *total = (uint32_t)(n + more);
-            return n;
+            break;
         }
     }
-    *total = (uint32_t)n;
+    if (!*complete) {
+        *total = (uint32_t)n;
+        return n;
+    }
+    /* fp is the last word loaded (from w->fp[loads - 1]) */
+    if (w && gen_tag == start_tag) {
+        w->fp[loads] = fp;
+        memcpy(w->ra, out, (size_t)n * sizeof *out);
+        w->kept = (uint8_t)n;
+        w->loads = (uint8_t)loads;
+        w->limit = (uint8_t)max;
+        w->gen = text->gen;
+        w->proven_stores = stores;
+        w->ok = true;
+    }
     return n;
+}
+
+/* ---- traceback cache ------------------------------------------------------ */
+
+static void tbc_free(void *p)
+{
+    tbc = NULL;
+    lg__mem_free(p, sizeof(struct tbc));
+}
+
+static void tbc_key_create(void)
+{
+    tbc_key_ok = pthread_key_create(&tbc_key, tbc_free) == 0;
+}
+
+static inline lg__walk_t *tbc_entry_of(struct tbc *c, uintptr_t fp, uintptr_t ra)
+{
+    return &c->e[((uint64_t)(fp ^ ra) * 0x9E3779B97F4A7C15u) >> (64 - 4)];
+}
+_Static_assert(TBC_SLOTS == 16, "tbc_entry_of picks one of 16 slots");
+
+/* Whether the walk would read again exactly what entry `e` recorded: the
+ * same generation of objects, every word loaded unchanged, every return
+ * address still in the proof cache (surely so when nothing was stored into
+ * it since the walk began).  The loads are independent: each address was
+ * inside this thread's stack and above fp[0] when recorded, fp[0] is in
+ * the current chain, and the stack above it is mapped. */
+LG_HOOK_TEXT static inline bool tbc_valid(lg__walk_t *e, unsigned gen)
+{
+    uintptr_t diff = 0;
+    int i = 0;
+    for (; i < e->kept; i++) {
+        const uintptr_t *rec = (const uintptr_t *)e->fp[i];
+        diff |= (rec[0] ^ e->fp[i + 1]) | (rec[1] ^ e->ra[i]);
+    }
+    for (; i < e->loads; i++)
+        diff |= ((const uintptr_t *)e->fp[i])[0] ^ e->fp[i + 1];
+    if (diff)
+        return false;
+    uint64_t stores = atomic_load_explicit(&proven_stores, memory_order_acquire);
+    if (LG_LIKELY(stores == e->proven_stores))
+        return true;
+    uint64_t tag = proven_tag(0, gen);
+    for (i = 0; i < e->kept; i++)
+        diff |= atomic_load_explicit(&proven[e->slot[i]], memory_order_relaxed) ^ e->ra[i] ^ tag;
+    if (diff)
+        return false;
+    e->proven_stores = stores; /* every slot held its address after `stores` was read */
+    return true;
+}
+
+LG_HOOK_TEXT uint32_t lg__backtrace_cached(int max)
+{
+    struct tbc *c = tbc;
+    if (!c || bt.hook || max > TBC_KEPT ||
+        atomic_load_explicit(&bt.mode, memory_order_relaxed) == LG_UNWIND_LIBUNWIND)
+        return LG_TB_NONE;
+    uintptr_t lo = stack_lo, span = stack_hi - 16 - lo;
+    uintptr_t fp = first_record((uintptr_t)__builtin_frame_address(0), lo, span);
+    if (!fp)
+        return LG_TB_NONE;
+    lg__walk_t *e = tbc_entry_of(c, fp, ((const uintptr_t *)fp)[1]);
+    unsigned gen = atomic_load_explicit(&bt.gen, memory_order_relaxed);
+    if (e->fp[0] != fp || e->gen != gen || e->limit != max || !tbc_valid(e, gen))
+        return LG_TB_NONE;
+    c->hits++;
+    return e->tb;
+}
+
+uint64_t lg__backtrace_cache_hits(void)
+{
+    return tbc ? tbc->hits : 0;
+}
+
+void lg__backtrace_cache_put(const lg__walk_t *rec, uint32_t tb)
+{
+    if (!rec->ok || tb == LG_TB_NONE)
+        return;
+    if (LG_UNLIKELY(!tbc)) {
+        pthread_once(&tbc_once, tbc_key_create);
+        struct tbc *c = tbc_key_ok ? lg__mem_calloc(1, sizeof *c) : NULL;
+        if (!c)
+            return;
+        if (pthread_setspecific(tbc_key, c) != 0) {
+            lg__mem_free(c, sizeof *c);
+            return;
+        }
+        tbc = c;
+    }
+    lg__walk_t *e = tbc_entry_of(tbc, rec->fp[0], rec->ra[0]);
+    memcpy(e->fp, rec->fp, ((size_t)rec->loads + 1) * sizeof rec->fp[0]);
+    memcpy(e->ra, rec->ra, (size_t)rec->kept * sizeof rec->ra[0]);
+    memcpy(e->slot, rec->slot, (size_t)rec->kept * sizeof rec->slot[0]);
+    e->gen = rec->gen;
+    e->proven_stores = rec->proven_stores;
+    e->tb = tb;
+    e->limit = rec->limit;
+    e->kept = rec->kept;
+    e->loads = rec->loads;
 }
 
 /* ---- capture ------------------------------------------------------------ */
 
-LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
+LG_HOOK_TEXT int lg__backtrace_walk(uintptr_t *frames, int max, uint32_t *total, lg__walk_t *walk)
 {
+    lg__walk_t *w = walk && max <= TBC_KEPT ? walk : NULL;
+    if (walk)
+        walk->ok = false;
     if (LG_UNLIKELY(bt.hook != NULL))
         return bt.hook(frames, max, total);
     int mode = atomic_load_explicit(&bt.mode, memory_order_relaxed);
     bool complete = false;
     bool quick = atomic_load_explicit(&bt.quick, memory_order_relaxed);
     if (mode != LG_UNWIND_LIBUNWIND || quick) {
-        int n = fp_walk(frames, max, total, &complete);
+        int n = fp_walk(frames, max, total, &complete, mode == LG_UNWIND_LIBUNWIND ? NULL : w);
         if (complete || mode == LG_UNWIND_FP || quick)
             return n;
         atomic_fetch_add_explicit(&bt.fallbacks, 1, memory_order_relaxed);
@@ -432,4 +606,9 @@ LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
             }
     memcpy(frames, raw + start, (size_t)got * sizeof *frames);
     return got;
+}
+
+LG_HOOK_TEXT int lg__backtrace(uintptr_t *frames, int max, uint32_t *total)
+{
+    return lg__backtrace_walk(frames, max, total, NULL);
 }

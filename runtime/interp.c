@@ -178,6 +178,11 @@ bool lg__interp_seen(void)
     return atomic_load(&interp.seen);
 }
 
+bool lg__interp_capturing(void)
+{
+    return atomic_load_explicit(&interp.capture, memory_order_relaxed) != NULL;
+}
+
 LG_HOOK_TEXT int lg__interp_append(uintptr_t *frames, int n, int max, uint32_t *total)
 {
     lg_interp_frames_fn fn = atomic_load_explicit(&interp.capture, memory_order_relaxed);

@@ -316,6 +316,26 @@ enum { LG_UNWIND_AUTO, LG_UNWIND_FP, LG_UNWIND_LIBUNWIND };
  * max + LG_TOTAL_EXTRA.  Returns the number stored. */
 #define LG_TOTAL_EXTRA 8
 int lg__backtrace(uintptr_t *frames, int max, uint32_t *total);
+/* The same, recording into *walk what a frame-pointer walk read, so that
+ * lg__backtrace_cache_put can remember it (walk->ok is set when it may). */
+#define LG_WALK_KEPT (LG_FRAMES_DEFAULT + 8) /* deeper walks are not cached */
+typedef struct lg__walk {
+    uintptr_t fp[LG_WALK_KEPT + LG_TOTAL_EXTRA + 1]; /* records; fp[i + 1] = *fp[i] */
+    uintptr_t ra[LG_WALK_KEPT];                      /* fp[i][1], the kept frames */
+    uint16_t slot[LG_WALK_KEPT];                     /* proof-cache slot of ra[i] */
+    uint64_t proven_stores;                          /* proof cache's stores then */
+    unsigned gen;                                    /* generation of objects */
+    uint32_t tb;                                     /* its interned traceback */
+    uint8_t limit, kept, loads;                      /* loads: words fp[0..loads) */
+    bool ok;                                         /* a complete walk, cacheable */
+} lg__walk_t;
+int lg__backtrace_walk(uintptr_t *frames, int max, uint32_t *total, lg__walk_t *walk);
+/* Traceback cache (per thread): the interned traceback that a walk of at
+ * most `max` frames from the caller's stack would give now, or LG_TB_NONE
+ * when unknown; _put remembers a walk with the traceback interned from it. */
+uint32_t lg__backtrace_cached(int max);
+void lg__backtrace_cache_put(const lg__walk_t *walk, uint32_t tb);
+uint64_t lg__backtrace_cache_hits(void); /* this thread's, for tests */
 /* Called when objects were loaded or unloaded (dlopen/dlclose hooks). */
 void lg__modules_changed(void);
 
@@ -492,6 +512,8 @@ bool lg__interp_resolve(uintptr_t word, lg_frame_t *out);
  * traceback being captured (dropping the native frames of the interpreter's
  * own code); returns the new count.  No-op without a registration. */
 int lg__interp_append(uintptr_t *frames, int n, int max, uint32_t *total);
+/* Whether an interpreter's capture function is registered now. */
+bool lg__interp_capturing(void);
 /* Whether an interpreter ever registered: its process's exit-time
  * leftovers are the interpreter's, not a program's leaks. */
 bool lg__interp_seen(void);

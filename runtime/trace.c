@@ -50,14 +50,15 @@ static void shrink(size_t size)
     atomic_fetch_sub(&st.current, size);
 }
 
-/* Adds a trace with traceback `frames`; counts it lost on failure. */
-static void add_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintptr_t *frames, int n,
-                       uint32_t total)
+static bool other_thread(void)
 {
     pthread_t only = atomic_load_explicit(&st.only_thread, memory_order_relaxed);
-    if (LG_UNLIKELY(only) && !pthread_equal(only, pthread_self()))
-        return;
-    uint32_t tb = lg__intern(frames, n, total);
+    return LG_UNLIKELY(only) && !pthread_equal(only, pthread_self());
+}
+
+/* Adds a trace with interned traceback `tb`; counts it lost on failure. */
+static void add_tb(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
+{
     size_t old_size;
     uint32_t old_tb;
     if (tb == LG_TB_NONE) {
@@ -85,16 +86,43 @@ static void add_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintpt
         lg__mark_on_alloc(domain, ptr);
 }
 
+/* Adds a trace with traceback `frames`. */
+static void add_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintptr_t *frames, int n,
+                       uint32_t total)
+{
+    if (!other_thread())
+        add_tb(domain, ptr, size, lg__intern(frames, n, total));
+}
+
 /* Adds a trace with the caller's traceback: native frames, then the
- * frames of an interpreter when one registered (interp.c). */
+ * frames of an interpreter when one registered (interp.c).  Without one,
+ * the native traceback is all, and the thread's traceback cache may know
+ * it (backtrace.c). */
 LG_HOOK_TEXT static void add(uint32_t domain, uintptr_t ptr, size_t size)
 {
+    int limit = atomic_load_explicit(&st.nframes, memory_order_relaxed);
+    if (other_thread())
+        return;
+    if (!lg__interp_capturing()) {
+        uint32_t tb = lg__backtrace_cached(limit);
+        if (tb != LG_TB_NONE) {
+            add_tb(domain, ptr, size, tb);
+            return;
+        }
+        lg__walk_t walk;
+        uintptr_t frames[LG_FRAMES_MAX];
+        uint32_t total = 0;
+        int n = lg__backtrace_walk(frames, limit, &total, &walk);
+        tb = lg__intern(frames, n, total);
+        lg__backtrace_cache_put(&walk, tb);
+        add_tb(domain, ptr, size, tb);
+        return;
+    }
     uintptr_t frames[LG_FRAMES_MAX];
     uint32_t total = 0;
-    int limit = atomic_load(&st.nframes);
     int n = lg__backtrace(frames, limit, &total);
     n = lg__interp_append(frames, n, limit, &total);
-    add_frames(domain, ptr, size, frames, n, total);
+    add_tb(domain, ptr, size, lg__intern(frames, n, total));
 }
 
 LG_HOOK_TEXT void lg__trace_alloc(uint32_t domain, void *ptr, size_t size)

@@ -142,9 +142,9 @@ LGT_TEST(a_stop_object_ends_tracebacks_in_every_mode)
     lg__set_unwind_mode(LG_UNWIND_AUTO);
 }
 
-/* Calls leaf(n) with a frame pointer that is no frame (1): the walk breaks
- * right above leaf(). */
-__attribute__((noinline)) static void *broken_chain(size_t n)
+/* Calls leaf(n) with the frame pointer set to `fp`: the walk goes on from
+ * leaf() into whatever fp points to. */
+__attribute__((noinline)) static void *with_frame_pointer(size_t n, uintptr_t fp)
 {
     void *p;
     void *(*fn)(size_t) = leaf;
@@ -153,15 +153,21 @@ __attribute__((noinline)) static void *broken_chain(size_t n)
                      "and $-16, %%rsp\n\t"
                      "push %%rbp\n\t"
                      "push %%rbp\n\t"
-                     "mov $1, %%rbp\n\t"
+                     "mov %[fp], %%rbp\n\t"
                      "call *%[fn]\n\t"
                      "pop %%rbp\n\t"
                      "pop %%rbp\n\t"
                      "mov %%r12, %%rsp"
                      : "=a"(p), "+D"(n)
-                     : [fn] "r"(fn)
-                     : "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "r12", "memory", "cc");
+                     : [fn] "r"(fn), [fp] "S"(fp)
+                     : "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "memory", "cc");
     return p;
+}
+
+/* A frame pointer that is no frame (1): the walk breaks right above leaf(). */
+static void *broken_chain(size_t n)
+{
+    return with_frame_pointer(n, 1);
 }
 
 LGT_TEST(quick_capture_never_falls_back_to_libunwind)
@@ -187,6 +193,173 @@ LGT_TEST(quick_capture_never_falls_back_to_libunwind)
     lg_set_traceback_quick(0);
     lg__set_unwind_mode(LG_UNWIND_AUTO);
     lg_stop();
+}
+
+/* Calls leaf(n) with the frame pointer at chain[0]: the walk goes on from
+ * leaf() into the hand-made records chain[0..1], chain[2..3], ... */
+static void *via_chain(size_t n, uintptr_t *chain)
+{
+    return with_frame_pointer(n, (uintptr_t)chain);
+}
+
+/* The interned traceback of a traced block (LG_TB_NONE: not traced). */
+static uint32_t tb_of(void *p)
+{
+    size_t size;
+    uint32_t id = LG_TB_NONE;
+    lg__table_get(LG_DOMAIN_C, (uintptr_t)p, &size, &id);
+    return id;
+}
+
+/* The traceback cache answers only for a stack the walk would read the
+ * same: allocations from the same place whose stacks share the first frame
+ * records but differ deeper (a return address, a link, the chain's length
+ * past the limit) get the traceback of their own stack. */
+__attribute__((noinline)) static void check_cache_exact(uintptr_t a, uintptr_t b)
+{
+    uintptr_t f[16];
+    _Alignas(16) uintptr_t chain[8] = {0};
+    uintptr_t *c = chain; /* the asm reads it through a pointer */
+    c[0] = (uintptr_t)&c[2], c[1] = a, c[2] = (uintptr_t)&c[4], c[3] = a, c[4] = 0, c[5] = a;
+    void *p1 = via_chain(8, c);
+    uint64_t hits = lg__backtrace_cache_hits();
+    void *p2 = via_chain(8, c);
+    ASSERT_EQ(lg__backtrace_cache_hits(), hits + 1); /* the same stack: a hit */
+    ASSERT_NE(tb_of(p1), LG_TB_NONE);
+    ASSERT_EQ(tb_of(p2), tb_of(p1));
+    int n = traceback_of(p1, f, 16);
+    ASSERT_EQ(n, 5); /* leaf, via_chain, then a three times */
+    ASSERT_EQ(f[4], a);
+
+    c[3] = b; /* a return address deeper down */
+    void *p3 = via_chain(8, c);
+    ASSERT_NE(tb_of(p3), tb_of(p1));
+    ASSERT_EQ(traceback_of(p3, f, 16), 5);
+    ASSERT_EQ(f[3], b);
+
+    c[3] = a, c[4] = (uintptr_t)&c[6], c[6] = 0, c[7] = b; /* one record more */
+    void *p4 = via_chain(8, c);
+    ASSERT_EQ(traceback_of(p4, f, 16), 6);
+    ASSERT_EQ(f[5], b);
+
+    c[4] = 0; /* as at first again */
+    void *p5 = via_chain(8, c);
+    ASSERT_EQ(tb_of(p5), tb_of(p1));
+    void *ps[] = {p1, p2, p3, p4, p5};
+    for (int i = 0; i < 5; i++)
+        T(free)(ps[i]);
+}
+
+/* Past the limit, only the links are read (to count total_nframe): the
+ * chain's length there tells tracebacks apart, its return addresses not. */
+__attribute__((noinline)) static void check_cache_total(uintptr_t a, uintptr_t b)
+{
+    _Alignas(16) uintptr_t chain[8] = {0};
+    uintptr_t *c = chain;
+    c[0] = (uintptr_t)&c[2], c[1] = a, c[2] = (uintptr_t)&c[4], c[3] = a, c[4] = 0, c[5] = a;
+    void *p1 = via_chain(8, c); /* limit 2: leaf, via_chain; 3 more counted */
+    c[3] = b;
+    void *p2 = via_chain(8, c);
+    ASSERT_EQ(tb_of(p2), tb_of(p1));
+    ASSERT_EQ(lg__tb_get(tb_of(p1))->total_nframe, 5);
+    c[4] = (uintptr_t)&c[6], c[6] = 0;
+    void *p3 = via_chain(8, c);
+    ASSERT_NE(tb_of(p3), tb_of(p1));
+    ASSERT_EQ(lg__tb_get(tb_of(p3))->total_nframe, 6);
+    c[4] = 0;
+    void *p4 = via_chain(8, c);
+    ASSERT_EQ(tb_of(p4), tb_of(p1));
+    void *ps[] = {p1, p2, p3, p4};
+    for (int i = 0; i < 4; i++)
+        T(free)(ps[i]);
+}
+
+LGT_TEST(the_traceback_cache_never_returns_what_the_walk_would_not)
+{
+    int modes[] = {LG_UNWIND_FP, LG_UNWIND_AUTO};
+    for (int m = 0; m < 2; m++) {
+        lg__set_unwind_mode(modes[m]);
+        ASSERT_EQ(lg_start(16), 0);
+        /* Two return addresses that the walk proves: in deep() and here. */
+        uintptr_t f[16];
+        void *q = deep(0, 8);
+        ASSERT_GE(traceback_of(q, f, 16), 3);
+        T(free)(q);
+        check_cache_exact(f[1], f[2]);
+        lg_stop();
+        ASSERT_EQ(lg_start(2), 0);
+        check_cache_total(f[1], f[2]);
+        lg_stop();
+    }
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
+}
+
+/* Objects loaded or unloaded since a walk: the cache does not answer.
+ * (At most 4 frames, so that the walk completes whatever lies above.) */
+LGT_TEST(the_traceback_cache_forgets_when_objects_change)
+{
+    lg__set_unwind_mode(LG_UNWIND_FP);
+    ASSERT_EQ(lg_start(4), 0);
+    void *p[3];
+    uint64_t hits[3];
+    for (int i = 0; i < 3; i++) {
+        if (i == 2)
+            lg__modules_changed();
+        p[i] = deep(2, 8);
+        hits[i] = lg__backtrace_cache_hits();
+    }
+    ASSERT_EQ(hits[1], hits[0] + 1); /* the same stack again: a hit */
+    ASSERT_EQ(hits[2], hits[1]);     /* objects changed: walked again */
+    ASSERT_EQ(tb_of(p[1]), tb_of(p[0]));
+    ASSERT_EQ(tb_of(p[2]), tb_of(p[0]));
+    for (int i = 0; i < 3; i++)
+        T(free)(p[i]);
+    lg_stop();
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
+}
+
+/* Threads allocating at once from different depths of the same recursion
+ * each get the traceback of their own stack, cached or not. */
+#include <pthread.h>
+
+static bool in_deep(uintptr_t a)
+{
+    return a >= (uintptr_t)deep && a < (uintptr_t)deep + 128;
+}
+
+static void *depths_worker(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    long wrong = 0;
+    uint64_t hits = lg__backtrace_cache_hits();
+    for (int i = 0; i < 20000; i++) {
+        int k = (int)(rand_r(&seed) % 4);
+        void *p = deep(k, 8);
+        uintptr_t f[8];
+        int n = traceback_of(p, f, 8);
+        /* leaf, k + 1 frames in deep(), this function, the C library's
+         * thread start (whose caller cleared the frame pointer) */
+        wrong += n != (k + 4 < 6 ? k + 4 : 6) || !in_deep(f[k + 1]) || in_deep(f[k + 2]);
+        T(free)(p);
+    }
+    wrong += lg__backtrace_cache_hits() - hits < 10000; /* the cache answered */
+    return (void *)wrong;
+}
+
+LGT_TEST(threads_get_the_tracebacks_of_their_own_stacks)
+{
+    lg__set_unwind_mode(LG_UNWIND_FP);
+    ASSERT_EQ(lg_start(6), 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, depths_worker, (void *)(uintptr_t)(i + 1)), 0);
+    for (int i = 0; i < 4; i++) {
+        void *wrong;
+        pthread_join(t[i], &wrong);
+        ASSERT_EQ((long)wrong, 0);
+    }
+    lg_stop();
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
 }
 
 LGT_MAIN()
