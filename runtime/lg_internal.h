@@ -57,7 +57,8 @@
  * fork() takes all of them in this order (trace.c's before_fork, after
  * symbolize.c's own handler) and releases them in reverse.  An adapter's
  * locks (the Python binding's frame cache) sit above all of these.
- * Every lock goes through lg__lock / lg__unlock; built with
+ * Every lock goes through lg__lock / lg__unlock (the shards' spin locks
+ * through lg__spin_lock / lg__spin_unlock); built with
  * LG_DEBUG_LOCKS (the unit tests are), each thread keeps the levels it
  * holds and taking a lock out of order reports both and aborts. */
 enum lg__lock_level {
@@ -89,6 +90,30 @@ static inline void lg__lock(pthread_mutex_t *m, int level)
 static inline void lg__unlock(pthread_mutex_t *m, int level)
 {
     pthread_mutex_unlock(m);
+    lg__lock_order_leave(level);
+}
+
+/* The trace-table shards' lock, taken twice per malloc+free pair for a few
+ * dozen instructions: taking it is one atomic exchange and releasing it a
+ * plain store, where a mutex needs an atomic operation for each.  A thread
+ * that finds it held spins a little, then yields the processor (the holder
+ * may have been preempted): lg__spin_wait in lock.c. */
+typedef struct lg__spin {
+    atomic_int held;
+} lg__spin_t;
+
+void lg__spin_wait(lg__spin_t *l);
+
+static inline void lg__spin_lock(lg__spin_t *l, int level)
+{
+    lg__lock_order_enter(level);
+    if (LG_UNLIKELY(atomic_exchange_explicit(&l->held, 1, memory_order_acquire)))
+        lg__spin_wait(l);
+}
+
+static inline void lg__spin_unlock(lg__spin_t *l, int level)
+{
+    atomic_store_explicit(&l->held, 0, memory_order_release);
     lg__lock_order_leave(level);
 }
 

@@ -1,5 +1,6 @@
 /*
- * lock.c — the lock-order check of debug builds (LG_DEBUG_LOCKS).
+ * lock.c — the slow path of the shards' spin lock, and the lock-order
+ * check of debug builds (LG_DEBUG_LOCKS).
  *
  * The order itself is written once, in lg_internal.h.  Each thread counts
  * the locks it holds per level (initial-exec TLS: no allocation, safe in
@@ -10,6 +11,26 @@
  * builds compile none of this: lg__lock is pthread_mutex_lock.
  */
 #include "lg_internal.h"
+
+#include <sched.h>
+
+/* Waits until the lock is free and takes it: a few rounds of spinning on a
+ * plain load (no cache-line ping-pong), then yields between attempts. */
+void lg__spin_wait(lg__spin_t *l)
+{
+    for (unsigned n = 0;; n++) {
+        if (!atomic_load_explicit(&l->held, memory_order_relaxed) &&
+            !atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
+            return;
+        if (n < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
 
 #ifdef LG_DEBUG_LOCKS
 

@@ -39,7 +39,7 @@ struct big {
 };
 
 struct shard {
-    pthread_mutex_t lock; /* LG_LOCK_SHARD: the innermost lock */
+    lg__spin_t lock;      /* LG_LOCK_SHARD: the innermost lock */
     struct entry *slots;  /* protected by lock */
     size_t cap, len;      /* cap is 0 or at least MIN_CAP; protected by lock */
     struct big *bigs;     /* protected by lock */
@@ -63,7 +63,7 @@ static void domain_init(struct domain *d, uint32_t id)
 {
     d->id = id;
     for (unsigned i = 0; i < SHARDS; i++)
-        pthread_mutex_init(&d->shards[i].lock, NULL);
+        atomic_init(&d->shards[i].lock.held, 0);
 }
 
 __attribute__((constructor(101))) static void table_init(void)
@@ -192,7 +192,7 @@ int lg__table_put(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb, size
     uint64_t h = hash_key(key);
     struct shard *s = shard_of(d, h);
     int rc = 0;
-    lg__lock(&s->lock, LG_LOCK_SHARD);
+    lg__spin_lock(&s->lock, LG_LOCK_SHARD);
     if ((s->len + 1) * 9 > s->cap * 7 && grow_locked(s)) {
         rc = LG_ENOMEM;
         goto out;
@@ -222,7 +222,7 @@ int lg__table_put(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb, size
         big_remove_locked(s, key);
     *e = (struct entry){key, size >= BIG ? BIG : (uint32_t)size, tb};
 out:
-    lg__unlock(&s->lock, LG_LOCK_SHARD);
+    lg__spin_unlock(&s->lock, LG_LOCK_SHARD);
     return rc;
 }
 
@@ -243,7 +243,7 @@ int lg__table_get(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
     uint64_t h = hash_key(key);
     struct shard *s = shard_of(d, h);
     int rc = LG_ENOTFOUND;
-    lg__lock(&s->lock, LG_LOCK_SHARD);
+    lg__spin_lock(&s->lock, LG_LOCK_SHARD);
     if (s->cap) {
         struct entry *e = &s->slots[find_locked(s, key, h)];
         if (e->key) {
@@ -252,7 +252,7 @@ int lg__table_get(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
             rc = 0;
         }
     }
-    lg__unlock(&s->lock, LG_LOCK_SHARD);
+    lg__spin_unlock(&s->lock, LG_LOCK_SHARD);
     return rc;
 }
 
@@ -265,7 +265,7 @@ int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
     uint64_t h = hash_key(key);
     struct shard *s = shard_of(d, h);
     int rc = LG_ENOTFOUND;
-    lg__lock(&s->lock, LG_LOCK_SHARD);
+    lg__spin_lock(&s->lock, LG_LOCK_SHARD);
     if (!s->cap)
         goto out;
     size_t cap = s->cap, i = find_locked(s, key, h);
@@ -288,7 +288,7 @@ int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
     s->len--;
     rc = 0;
 out:
-    lg__unlock(&s->lock, LG_LOCK_SHARD);
+    lg__spin_unlock(&s->lock, LG_LOCK_SHARD);
     return rc;
 }
 
@@ -296,12 +296,12 @@ static void foreach_domain(struct domain *d, lg__table_visit_fn fn, void *ctx)
 {
     for (unsigned k = 0; k < SHARDS; k++) {
         struct shard *s = &d->shards[k];
-        lg__lock(&s->lock, LG_LOCK_SHARD);
+        lg__spin_lock(&s->lock, LG_LOCK_SHARD);
         for (size_t i = 0; i < s->cap; i++)
             if (s->slots[i].key)
                 fn(ctx, d->id, LG_KEY_ADDR(s->slots[i].key), entry_size_locked(s, &s->slots[i]),
                    s->slots[i].tb);
-        lg__unlock(&s->lock, LG_LOCK_SHARD);
+        lg__spin_unlock(&s->lock, LG_LOCK_SHARD);
     }
 }
 
@@ -339,9 +339,9 @@ void lg__table_foreach(lg__table_visit_fn fn, void *ctx)
 static void count_domain(struct domain *d, void *ctx)
 {
     for (unsigned k = 0; k < SHARDS; k++) {
-        lg__lock(&d->shards[k].lock, LG_LOCK_SHARD);
+        lg__spin_lock(&d->shards[k].lock, LG_LOCK_SHARD);
         *(size_t *)ctx += d->shards[k].len;
-        lg__unlock(&d->shards[k].lock, LG_LOCK_SHARD);
+        lg__spin_unlock(&d->shards[k].lock, LG_LOCK_SHARD);
     }
 }
 
@@ -357,13 +357,13 @@ static void clear_domain(struct domain *d, void *ctx)
     LG_UNUSED(ctx);
     for (unsigned k = 0; k < SHARDS; k++) {
         struct shard *s = &d->shards[k];
-        lg__lock(&s->lock, LG_LOCK_SHARD);
+        lg__spin_lock(&s->lock, LG_LOCK_SHARD);
         lg__mem_free(s->slots, s->cap * sizeof *s->slots);
         lg__xfree(s->bigs);
         s->slots = NULL;
         s->bigs = NULL;
         s->cap = s->len = s->nbig = 0;
-        lg__unlock(&s->lock, LG_LOCK_SHARD);
+        lg__spin_unlock(&s->lock, LG_LOCK_SHARD);
     }
 }
 
@@ -376,14 +376,14 @@ static void lock_domain(struct domain *d, void *ctx)
 {
     LG_UNUSED(ctx);
     for (unsigned k = 0; k < SHARDS; k++)
-        lg__lock(&d->shards[k].lock, LG_LOCK_SHARD);
+        lg__spin_lock(&d->shards[k].lock, LG_LOCK_SHARD);
 }
 
 static void unlock_domain(struct domain *d, void *ctx)
 {
     LG_UNUSED(ctx);
     for (unsigned k = 0; k < SHARDS; k++)
-        lg__unlock(&d->shards[k].lock, LG_LOCK_SHARD);
+        lg__spin_unlock(&d->shards[k].lock, LG_LOCK_SHARD);
 }
 
 /* Fork: every shard lock (and dom_lock) is held across fork() so that the
