@@ -83,7 +83,8 @@ static struct {
     atomic_bool quick;           /* fp walk only, whatever the mode */
     char stop[256];              /* the stop object's dlpi_name, or "" */
     atomic_bool has_stop;        /* stop[] is set (written before) */
-} bt = {.mode = LG_UNWIND_AUTO};
+    atomic_int unw_lead;         /* the tracer's frames libunwind saw last */
+} bt = {.mode = LG_UNWIND_AUTO, .unw_lead = 2 * EXTRA};
 
 static LG_TLS uintptr_t stack_lo, stack_hi;
 
@@ -137,6 +138,7 @@ void lg__set_backtrace_hook(lg__backtrace_fn fn)
 void lg__set_unwind_mode(int mode)
 {
     atomic_store(&bt.mode, mode);
+    atomic_store(&bt.unw_lead, 0); /* learned again, by a second walk */
 }
 void lg__modules_changed(void)
 {
@@ -580,15 +582,29 @@ LG_HOOK_TEXT int lg__backtrace_walk(uintptr_t *frames, int max, uint32_t *total,
             return n;
         atomic_fetch_add_explicit(&bt.fallbacks, 1, memory_order_relaxed);
     }
-    /* libunwind: up to EXTRA frames of libunwind and of the tracer precede
-     * the caller's, and EXTRA more are walked to count total_nframe. */
-    uintptr_t raw[LG_FRAMES_MAX + 2 * EXTRA];
-    int n = unw_backtrace((void **)raw, max + 2 * EXTRA), start = 0;
-    for (int i = 0; i < n && i < 2 * EXTRA; i++)
-        if (in_tracer(raw[i]))
-            start = i + 1;
+    /* libunwind: the tracer's own frames come first (at most 2 * EXTRA),
+     * as many as last time, usually; then the caller's, and one frame past
+     * the limit tells whether there were more (walking EXTRA more to count
+     * them would cost ~90 instructions each).  When the tracer's frames were
+     * more this time and filled the room, the walk is done again. */
+    uintptr_t raw[LG_FRAMES_MAX + 2 * EXTRA + 1];
+    int lead = atomic_load_explicit(&bt.unw_lead, memory_order_relaxed);
+    int want = max + lead + 1, n, start;
+    for (;;) {
+        n = unw_backtrace((void **)raw, want);
+        start = 0;
+        for (int i = 0; i < n && i < 2 * EXTRA; i++)
+            if (in_tracer(raw[i]))
+                start = i + 1;
+        if (n < want || start <= lead || lead == 2 * EXTRA)
+            break;
+        lead = 2 * EXTRA;
+        want = max + lead + 1;
+    }
+    if (start != atomic_load_explicit(&bt.unw_lead, memory_order_relaxed))
+        atomic_store_explicit(&bt.unw_lead, start, memory_order_relaxed);
     int got = n - start;
-    *total = (uint32_t)(got <= 0 ? 0 : got > max + EXTRA ? max + EXTRA : got);
+    *total = (uint32_t)(got <= 0 ? 0 : got > max + 1 ? max + 1 : got);
     if (got > max)
         got = max;
     if (got <= 0)

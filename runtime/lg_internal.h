@@ -338,7 +338,8 @@ enum { LG_UNWIND_AUTO, LG_UNWIND_FP, LG_UNWIND_LIBUNWIND };
 /* Captures at most `max` return addresses, most recent first, starting at
  * the caller of the tracer's public entry point (frames in LG_HOOK_TEXT are
  * dropped).  *total receives how many frames there were, counted up to
- * max + LG_TOTAL_EXTRA.  Returns the number stored. */
+ * max + LG_TOTAL_EXTRA by the frame-pointer walk, max + 1 by libunwind.
+ * Returns the number stored. */
 #define LG_TOTAL_EXTRA 8
 int lg__backtrace(uintptr_t *frames, int max, uint32_t *total);
 /* The same, recording into *walk what a frame-pointer walk read, so that

@@ -5,11 +5,12 @@
 #include "lgtest.h"
 
 static uintptr_t ra_into_caller; /* return address of leaf() into its caller */
+static bool leaf_reallocs;       /* leaf() calls realloc(NULL, n): more tracer frames */
 
 __attribute__((noinline)) static void *leaf(size_t n)
 {
     ra_into_caller = (uintptr_t)__builtin_return_address(0);
-    void *p = T(malloc)(n);
+    void *p = leaf_reallocs ? T(realloc)(NULL, n) : T(malloc)(n);
     __asm__ volatile("" ::: "memory"); /* no tail call */
     return p;
 }
@@ -65,9 +66,11 @@ LGT_TEST(depth_limit_and_total)
 {
     ASSERT_EQ(lg_start(3), 0);
     ASSERT_EQ(lg_get_traceback_limit(), 3);
-    /* Frames past the limit are counted up to LG_TOTAL_EXTRA more, by
-     * either unwinder, and the allocation is 10 frames deep and more. */
+    /* Frames past the limit are counted up to LG_TOTAL_EXTRA more by the
+     * frame-pointer walk, one more by libunwind; the allocation is 10
+     * frames deep and more. */
     int modes[] = {LG_UNWIND_FP, LG_UNWIND_LIBUNWIND};
+    int past[] = {LG_TOTAL_EXTRA, 1};
     for (int m = 0; m < 2; m++) {
         lg__set_unwind_mode(modes[m]);
         void *p = deep(10, 8);
@@ -76,7 +79,21 @@ LGT_TEST(depth_limit_and_total)
         size_t size;
         uint32_t id;
         ASSERT_EQ(lg__table_get(LG_DOMAIN_C, (uintptr_t)p, &size, &id), 0);
-        ASSERT_EQ(lg__tb_get(id)->total_nframe, 3 + LG_TOTAL_EXTRA);
+        ASSERT_EQ(lg__tb_get(id)->total_nframe, 3 + past[m]);
+        T(free)(p);
+        /* Setting the mode makes libunwind learn again how many of the
+         * tracer's frames come first (it walks twice); realloc(NULL) may
+         * pass through more of them than malloc: still the caller's 3
+         * frames and more. */
+        lg__set_unwind_mode(modes[m]);
+        leaf_reallocs = true;
+        p = deep(10, 8);
+        leaf_reallocs = false;
+        ASSERT_EQ(traceback_of(p, f, 16), 3);
+        ASSERT_GE(f[0], (uintptr_t)leaf);
+        ASSERT_LT(f[0], (uintptr_t)leaf + 128);
+        ASSERT_EQ(lg__table_get(LG_DOMAIN_C, (uintptr_t)p, &size, &id), 0);
+        ASSERT_EQ(lg__tb_get(id)->total_nframe, 3 + past[m]);
         T(free)(p);
     }
     lg__set_unwind_mode(LG_UNWIND_AUTO);

@@ -186,7 +186,10 @@ typedef struct lg_frame {
 } lg_frame_t;
 
 /* A traceback: frames[0] is the most recent frame (the function that called
- * the allocator).  total_nframe counts frames before truncation. */
+ * the allocator).  total_nframe counts frames before truncation: of a
+ * native traceback deeper than the limit, up to 8 frames past it when
+ * walked by frame pointers, 1 when walked by libunwind (it says that there
+ * were more, not how many: each frame walked costs). */
 typedef struct lg_traceback {
     uint32_t nframes;
     uint32_t total_nframe;
