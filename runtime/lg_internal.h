@@ -192,6 +192,13 @@ extern _Atomic long lg__fault_countdown;
  * caller passes the size back on free. */
 void *lg__mem_calloc(size_t n, size_t size);
 void lg__mem_free(void *p, size_t bytes);
+/* The same for arrays probed at random (the trace table's shards): from
+ * 1 MiB on, mapped in 2 MiB-aligned huge pages where the kernel grants
+ * them (the mapping is rounded up to 2 MiB; the counter says `bytes`), as
+ * 4 KiB pages miss the TLB on most probes of a heap of a million blocks.
+ * Zeroed; freed with lg__mem_table_free and the same size. */
+void *lg__mem_table_alloc(size_t bytes);
+void lg__mem_table_free(void *p, size_t bytes);
 /* Adjusts the counter for memory obtained another way (arena chunks). */
 void lg__mem_account(int64_t delta);
 

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +133,54 @@ void lg__mem_free(void *p, size_t bytes)
     if (!p)
         return;
     lg__real.free(p);
+    atomic_fetch_sub(&tracer_memory, (int64_t)bytes);
+}
+
+#define HUGE_PAGE  ((size_t)2 << 20)
+#define HUGE_TABLE ((size_t)1 << 20)
+
+static size_t huge_round(size_t bytes)
+{
+    return (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+void *lg__mem_table_alloc(size_t bytes)
+{
+    if (bytes < HUGE_TABLE)
+        return lg__mem_calloc(1, bytes);
+    if (inject_fault())
+        return NULL;
+    /* Map a huge page more than needed, then unmap the unaligned ends. */
+    size_t len = huge_round(bytes);
+    int saved = errno;
+    char *m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED) {
+        errno = saved;
+        return NULL;
+    }
+    char *p = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (p > m)
+        munmap(m, (size_t)(p - m));
+    if (p + len < m + len + HUGE_PAGE)
+        munmap(p + len, (size_t)(m + len + HUGE_PAGE - (p + len)));
+    madvise(p, len, MADV_HUGEPAGE); /* a hint: 4 KiB pages if refused */
+    errno = saved;
+    atomic_fetch_add(&tracer_memory, (int64_t)bytes);
+    return p;
+}
+
+void lg__mem_table_free(void *p, size_t bytes)
+{
+    if (bytes < HUGE_TABLE) {
+        lg__mem_free(p, bytes);
+        return;
+    }
+    if (!p)
+        return;
+    int saved = errno;
+    munmap(p, huge_round(bytes));
+    errno = saved;
     atomic_fetch_sub(&tracer_memory, (int64_t)bytes);
 }
 

@@ -145,7 +145,7 @@ static size_t find_locked(const struct shard *s, uintptr_t key, uint64_t h)
 static int grow_locked(struct shard *s)
 {
     size_t ncap = s->cap ? s->cap + s->cap / 2 : MIN_CAP;
-    struct entry *ns = lg__mem_calloc(ncap, sizeof *ns);
+    struct entry *ns = lg__mem_table_alloc(ncap * sizeof *ns);
     if (!ns)
         return LG_ENOMEM;
     struct entry *old = s->slots;
@@ -155,7 +155,7 @@ static int grow_locked(struct shard *s)
     for (size_t i = 0; i < ocap; i++)
         if (old[i].key)
             s->slots[find_locked(s, old[i].key, hash_key(old[i].key))] = old[i];
-    lg__mem_free(old, ocap * sizeof *old);
+    lg__mem_table_free(old, ocap * sizeof *old);
     return 0;
 }
 
@@ -358,7 +358,7 @@ static void clear_domain(struct domain *d, void *ctx)
     for (unsigned k = 0; k < SHARDS; k++) {
         struct shard *s = &d->shards[k];
         lg__spin_lock(&s->lock, LG_LOCK_SHARD);
-        lg__mem_free(s->slots, s->cap * sizeof *s->slots);
+        lg__mem_table_free(s->slots, s->cap * sizeof *s->slots);
         lg__xfree(s->bigs);
         s->slots = NULL;
         s->bigs = NULL;
