@@ -1,14 +1,16 @@
 """Python allocation-heavy loops, untraced or under a tracer (benchmark 4).
 
-    python_loops.py TRACER NFRAMES WORKLOAD [SCALE]
+    python_loops.py TRACER NFRAMES WORKLOAD [SCALE [DEPTH]]
 
 TRACER is `none`, `tracemalloc` (the standard library) or `leakgate` (the
 leakgate Python binding, which mirrors tracemalloc's API); the tracer is
 started with NFRAMES frames before the loop and stopped after it.
 WORKLOAD is `dictstr` (dicts keyed by formatted strings, lists, joins) or
 `smallobj` (many small objects: tuples, instances, floats, big ints).
-SCALE is the number of rounds of the loop (default 20).  Prints one row: tracer nframes
-workload seconds, the loop's wall time.
+SCALE is the number of rounds of the loop (default 20).  DEPTH (default 0)
+runs the loop that many Python frames deeper than the script's own 3, so
+that a tracer keeping NFRAMES frames has that many to walk.  Prints one row:
+tracer nframes workload seconds, the loop's wall time.
 """
 
 import importlib
@@ -48,19 +50,28 @@ def smallobj(scale):
 WORKLOADS = {"dictstr": dictstr, "smallobj": smallobj}
 
 
+def at_depth(depth, fn, *args):
+    """fn(*args), called `depth` frames below this one."""
+    if depth == 0:
+        return fn(*args)
+    result = at_depth(depth - 1, fn, *args)
+    return result
+
+
 def main(argv):
-    if len(argv) not in (4, 5) or argv[3] not in WORKLOADS or \
+    if len(argv) not in (4, 5, 6) or argv[3] not in WORKLOADS or \
             argv[1] not in ("none", "tracemalloc", "leakgate"):
         sys.exit("usage: python_loops.py none|tracemalloc|leakgate NFRAMES "
-                 "dictstr|smallobj [SCALE]")
+                 "dictstr|smallobj [SCALE [DEPTH]]")
     tracer_name, nframes, workload = argv[1], int(argv[2]), argv[3]
-    scale = int(argv[4]) if len(argv) == 5 else 20
+    scale = int(argv[4]) if len(argv) >= 5 else 20
+    depth = int(argv[5]) if len(argv) == 6 else 0
     tracer = None if tracer_name == "none" else importlib.import_module(tracer_name)
     WORKLOADS[workload](1)  # warms up outside the timed loop
     if tracer:
         tracer.start(nframes)
     t0 = time.perf_counter()
-    WORKLOADS[workload](scale)
+    at_depth(depth, WORKLOADS[workload], scale)
     elapsed = time.perf_counter() - t0
     if tracer:
         tracer.stop()
