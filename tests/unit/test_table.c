@@ -97,4 +97,28 @@ LGT_TEST(memory_per_entry_stays_under_32_bytes)
     lg__table_clear();
 }
 
+/* Shard arrays of 1 MiB and more are mapped (huge pages where granted):
+ * zeroed, writable, counted as tracer memory for their size, and given
+ * back whole; smaller ones come from the allocator. */
+LGT_TEST(large_table_arrays_are_mapped_zeroed_and_counted)
+{
+    size_t sizes[] = {4096, (size_t)3 << 20, ((size_t)5 << 20) + 48};
+    for (int i = 0; i < 3; i++) {
+        size_t base = lg_get_tracer_memory();
+        unsigned char *p = lg__mem_table_alloc(sizes[i]);
+        ASSERT(p != NULL);
+        ASSERT_EQ(lg_get_tracer_memory() - base, sizes[i]);
+        size_t nonzero = 0;
+        for (size_t k = 0; k < sizes[i]; k += 4096)
+            nonzero += p[k] != 0;
+        ASSERT_EQ(nonzero + (p[sizes[i] - 1] != 0), 0);
+        memset(p, 0xab, sizes[i]);
+        lg__mem_table_free(p, sizes[i]);
+        ASSERT_EQ(lg_get_tracer_memory(), base);
+    }
+    lg__fault_countdown = 1; /* the mapped path fails like the others */
+    ASSERT(lg__mem_table_alloc((size_t)3 << 20) == NULL);
+    ASSERT_EQ(lg__fault_countdown, 0);
+}
+
 LGT_MAIN()
