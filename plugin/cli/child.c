@@ -219,12 +219,15 @@ static void set_env(const char *name, const char *value);
  * rules stay in o->settings for the whole-process verdicts. */
 static bool check_child_settings(struct cli_opts *o)
 {
-    /* The session reads what CMD will read: the settings as resolved here
-     * (an option wins over its variable), the suppressions file under its
-     * option's name. */
+    /* The session reads what CMD will read (it inherits them): the settings
+     * as resolved here (an option wins over its variable), the suppressions
+     * file under its option's name (exec_child sets the variable). */
     set_env("LEAKGATE_MAX_SIZE", o->max_size_text);
     set_env("LEAKGATE_MAX_COUNT", o->max_count_text);
+    set_env("LEAKGATE_FRAMES", o->frames_text);
+    set_env("LEAKGATE_LEAK_KINDS", o->leak_kinds_text);
     set_env("LEAKGATE_TOP", o->top_text);
+    set_env("LEAKGATE_NO_DEFAULT_SUPPRESSIONS", o->no_defaults ? "1" : NULL);
     unsetenv("LEAKGATE_SUPPRESSIONS");
     char err[1024];
     int rc = lg_session_new(&o->settings, err, sizeof err);
@@ -428,11 +431,7 @@ static void exec_child(const struct cli_opts *o, const struct cli_child *c, int 
     } else {
         set_env("LEAKGATE_REPORT", o->json);
     }
-    set_env("LEAKGATE_MAX_SIZE", o->max_size_text);
-    set_env("LEAKGATE_MAX_COUNT", o->max_count_text);
-    set_env("LEAKGATE_FRAMES", o->frames_text);
-    set_env("LEAKGATE_LEAK_KINDS", o->leak_kinds_text);
-    set_env("LEAKGATE_TOP", o->top_text);
+    /* The other settings were set by check_child_settings. */
     set_env("LEAKGATE_SUPPRESSIONS", o->suppressions ? o->suppressions_abs : NULL);
 
     execvp(o->cmd[0], o->cmd);
