@@ -26,8 +26,9 @@
  * The runner (the process that calls criterion_run_all_tests) never sees a
  * test's heap.  With LEAKGATE_REPORT=path it gives its workers a directory
  * for their JSON parts and merges them into one leakgate/1 document when
- * the run ends.  It checks the settings first: a bad one is one line and
- * exit 2 before any test runs.  Under --debug, leakgate stays out of the way.
+ * the run ends.  It checks the settings first: a bad one (or a report
+ * that cannot be written there) is one line and exit 2 before any test
+ * runs.  Under --debug, leakgate stays out of the way.
  *
  * Criterion's symbols are looked up at run time: preloaded into a process
  * without libcriterion (a shell started by the suite), this library is
@@ -587,12 +588,12 @@ static int run_all_tests(struct criterion_test_set *tests)
     char dir[4096] = "";
     if (report && *report) {
         snprintf(dir, sizeof dir, "%s.parts.XXXXXX", report);
-        if (!mkdtemp(dir)) {
-            say("leakgate: LEAKGATE_REPORT=%s: cannot create %s\n", report, dir);
-            dir[0] = '\0';
-        } else {
-            setenv(PARTS_ENV, dir, 1);
+        if (!mkdtemp(dir)) { /* no report could be written: nothing runs */
+            say("leakgate: LEAKGATE_REPORT=%s: cannot create %s.parts.XXXXXX: %s\n", report,
+                report, strerror(errno));
+            exit(2);
         }
+        setenv(PARTS_ENV, dir, 1);
     }
     const char *tmp = getenv("TMPDIR");
     snprintf(A.marks, sizeof A.marks, "%s/leakgate-marks.XXXXXX", tmp && *tmp ? tmp : "/tmp");

@@ -72,6 +72,8 @@ make -s -C "$ROOT" "$BUILD/examples/test_kvconf" BUILD="$BUILD" >/dev/null || fa
 LEAKGATE_LOG_FILE=$WORK/cr.%p.log LEAKGATE_REPORT=$WORK/plain/r.json \
     LD_PRELOAD=$BUILD/lib/libleakgate.so:$BUILD/lib/libleakgate-criterion.so \
     "$BUILD/examples/test_kvconf" >cr.out 2>cr.err
+[ $? = 2 ] || fail "Criterion adapter: a report it cannot write: not exit 2"
+grep -q '^\[' cr.err && fail "Criterion adapter: tests ran though no report could be written"
 grep -q '^leakgate:' cr.err && fail "Criterion adapter: its message on stderr: $(grep '^leakgate:' cr.err)"
 cat "$WORK"/cr.*.log 2>/dev/null | grep -q "^leakgate: LEAKGATE_REPORT=$WORK/plain/r.json: cannot create " ||
     fail "Criterion adapter: its message is not in the log: $(cat "$WORK"/cr.*.log 2>/dev/null)"
