@@ -71,6 +71,7 @@ struct ranges {
     unsigned gen;
     unsigned long long adds, subs; /* the loader's counters it reflects */
     uintptr_t stop_lo, stop_span;  /* the stop object's code (span 0: none) */
+    struct ranges *older;          /* the list it replaced, kept */
     struct range r[];
 };
 
@@ -265,12 +266,16 @@ static LG_NOINLINE struct ranges *text_rebuild(unsigned gen)
     qsort(nr->r, c.n, sizeof nr->r[0], range_cmp);
     nr->n = c.n;
     nr->gen = gen;
+    /* Replaced lists stay reachable from the newest (they are kept, not
+     * lost: leak checkers of the tracer's own tests agree). */
     struct ranges *cur = atomic_load(&bt.text);
-    if (cur && cur->gen == gen) {
-        lg__mem_free(nr, bytes);
-        return cur;
-    }
-    atomic_store(&bt.text, nr);
+    do {
+        if (cur && cur->gen == gen) {
+            lg__mem_free(nr, bytes);
+            return cur;
+        }
+        nr->older = cur;
+    } while (!atomic_compare_exchange_weak(&bt.text, &cur, nr));
     return nr;
 }
 
