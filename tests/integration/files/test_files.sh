@@ -38,10 +38,12 @@ expect 2 show_zero "$LG" show /dev/zero
 one_line show_zero "^leakgate: /dev/zero: .*not a regular file or a pipe"
 expect 2 gate_zero "$LG" gate /dev/zero
 one_line gate_zero "^leakgate: /dev/zero: not a regular file or a pipe$"
-"$LG" run --snapshot "$WORK/a.snap" -- "$LEAKY" clean >/dev/null 2>&1
-[ -s "$WORK/a.snap" ] || fail "no snapshot written by leakgate run --snapshot"
-expect 2 compare_urandom "$LG" compare "$WORK/a.snap" /dev/urandom
-one_line compare_urandom "^leakgate: /dev/urandom: .*not a regular file or a pipe"
+if [ "${SAN:-}" != address ]; then # leakgate run preloads the library
+    "$LG" run --snapshot "$WORK/a.snap" -- "$LEAKY" clean >/dev/null 2>&1
+    [ -s "$WORK/a.snap" ] || fail "no snapshot written by leakgate run --snapshot"
+    expect 2 compare_urandom "$LG" compare "$WORK/a.snap" /dev/urandom
+    one_line compare_urandom "^leakgate: /dev/urandom: .*not a regular file or a pipe"
+fi
 expect 2 gate_dir "$LG" gate /tmp
 one_line gate_dir "^leakgate: /tmp: Is a directory$"
 
@@ -79,9 +81,11 @@ expect 1 md_link $GATE --markdown "$WORK/link.md" "$REPORT"
 [ -L "$WORK/link.md" ] || fail "--markdown onto a symlink replaced the link"
 grep -q "leakgate gate" "$WORK/target.md" || fail "--markdown: the link's target was not written"
 ln -s report.json "$WORK/json-link"
-expect 23 run_json_link "$LG" run --json "$WORK/json-link" -- "$LEAKY" leak
-[ -L "$WORK/json-link" ] && grep -q '"schema": "leakgate/1"' "$WORK/report.json" ||
-    fail "run --json onto a symlink: link or target wrong"
+if [ "${SAN:-}" != address ]; then
+    expect 23 run_json_link "$LG" run --json "$WORK/json-link" -- "$LEAKY" leak
+    [ -L "$WORK/json-link" ] && grep -q '"schema": "leakgate/1"' "$WORK/report.json" ||
+        fail "run --json onto a symlink: link or target wrong"
+fi
 
 # A FIFO: its reader gets the document; the FIFO stays.
 mkfifo "$WORK/out.fifo"
@@ -126,13 +130,15 @@ expect 0 option_wins env LEAKGATE_FRAMES=500 LEAKGATE_LEAK_KINDS=bogus \
     --no-default-suppressions --max-size 1MiB -- "$LEAKY" clean
 # Without the command, the runtime says a bad load-time value once, for the
 # process and those it starts, and uses the default.
-for v in LEAKGATE_UNWIND=dwarf LEAKGATE_START=2 LEAKGATE_FRAMES=500; do
-    expect 0 preload_once env "$v" LD_PRELOAD="$BUILD/lib/libleakgate.so" \
-        sh -c '"$0" clean && "$0" clean' "$LEAKY"
-    one_line preload_once "^leakgate: ${v%%=*}=${v#*=}: expected .*; (using|tracing)"
-done
-printf '\357\273\277leak:nothing_here\nlimit t::* max_size=4KiB\n' >"$WORK/bom.supp"
-expect 0 bom_supp "$LG" run --suppressions "$WORK/bom.supp" -- true
+if [ "${SAN:-}" != address ]; then
+    for v in LEAKGATE_UNWIND=dwarf LEAKGATE_START=2 LEAKGATE_FRAMES=500; do
+        expect 0 preload_once env "$v" LD_PRELOAD="$BUILD/lib/libleakgate.so" \
+            sh -c '"$0" clean && "$0" clean' "$LEAKY"
+        one_line preload_once "^leakgate: ${v%%=*}=${v#*=}: expected .*; (using|tracing)"
+    done
+    printf '\357\273\277leak:nothing_here\nlimit t::* max_size=4KiB\n' >"$WORK/bom.supp"
+    expect 0 bom_supp "$LG" run --suppressions "$WORK/bom.supp" -- true
+fi
 
 # The baseline through a symlink: the link stays, no temporary file left.
 ln -s base.json "$WORK/base-link.json"

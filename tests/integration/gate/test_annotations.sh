@@ -89,6 +89,12 @@ grep -o '"fingerprint": "[0-9a-f]*"' "$WORK/cq2.json" >"$WORK/fp2"
 cmp -s "$WORK/fp1" "$WORK/fp2" || fail "GitLab: fingerprints change between runs"
 
 # ---- the example suite: real reports, the files of this repository --------
+# (from here on every check reads the example suite's report, which
+# leakgate run makes by preloading the library: not under ASan)
+if [ "${SAN:-}" = address ]; then
+    echo "skip: SAN=address: the example suite's report needs leakgate run"
+    finish
+fi
 make -s "$BUILD/examples/test_kvconf" BUILD="$BUILD" -C "$ROOT" >/dev/null || fail "cannot build examples/kvconf"
 cd "$ROOT" || exit 1
 "$LG" run --json "$WORK/kv.json" -- "$BUILD/examples/test_kvconf" >/dev/null 2>&1
