@@ -33,6 +33,17 @@ grep -q "leaked 100 B in 1 block (limit 0 B)" "$WORK/err" &&
     grep -q "^  note: still reachable: .* $why\$" "$WORK/err" ||
     fail "lost buffer: the failure text lacks the verdict, the kind, the frame or the note: $(cat "$WORK/err")"
 
+# leakgate tap: the same verdicts as a TAP point, the note as a comment.
+"$LG" tap -- "$prog" pwd >"$WORK/out" 2>"$WORK/err"
+rc=$?
+[ $rc = 0 ] && grep -q "^ok 1 - leakgate: no leaks$" "$WORK/out" &&
+    grep -q "^# leakgate: test $prog pwd $note.* $why\$" "$WORK/err" ||
+    fail "tap, pwd: exit $rc: $(cat "$WORK/out" "$WORK/err")"
+"$LG" tap -- "$prog" lost >"$WORK/out" 2>/dev/null
+rc=$?
+[ $rc = 23 ] && grep -q "^not ok 1 - leakgate: leaked 100 B in 1 block$" "$WORK/out" ||
+    fail "tap, lost: exit $rc: $(cat "$WORK/out")"
+
 # Every kind counting: the option, its variable, and the option first.
 "$LG" run --leak-kinds=all -- "$prog" array 2>"$WORK/err"
 rc=$?
