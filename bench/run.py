@@ -1,7 +1,7 @@
 """The benchmark driver of `make bench`: runs leakgate and the tools users
 would otherwise pick side by side, in the same run, and writes RESULTS.md.
 
-    python3 bench/run.py [--small] [--runs N] [--out PATH] [--only 6|pytest]
+    python3 bench/run.py [--small] [--runs N] [--out PATH] [--only 6|pytest|criterion]
 
 Builds what it needs with make first (a no-op under `make bench`).  Every figure is the median of N runs (default 5, env
 BENCH_RUNS).  --small runs tiny sizes once each and skips what needs the
@@ -11,8 +11,9 @@ still builds and runs.
 Items (see RESULTS.md): 1 hook cost, 2 per-test verdict cost, 3 tracer
 memory, 4 Python loops, 5 whole suites, 6 reachability scan.
 --only 6 runs item 6 alone and replaces its section (and its commands) in
-an existing report; --only pytest does the same for the pytest half of
-item 5.  Items 4 and the pytest half of 5
+an existing report; --only pytest and --only criterion do the same for
+the pytest and the Criterion half of item 5 (criterion also refreshes the
+profiling notes from bench/PROFILING.md).  Items 4 and the pytest half of 5
 need leakgate's Python binding in .venv/bin/python (or BENCH_PYTHON);
 without it their leakgate rows say so and the rest is still measured.
 """
@@ -359,24 +360,32 @@ def criterion_suite(b):
     item = "5"
     have_valgrind = tool_version(["valgrind", "--version"]) is not None
     suite = [EXAMPLE, "--jobs=1"]
-    plain = b.median_time(item, suite)
     # The example has three tests that leak on purpose: leakgate fails them.
-    lg = b.median_time(item, [CLI, "run", "--"] + suite, ok=(0, 1))
-    vg = b.median_time(item, ["valgrind", "-q", "--leak-check=full"] + suite) \
-        if have_valgrind else None
+    ways = [("plain", suite, (0,)), ("leakgate run", [CLI, "run", "--"] + suite, (0, 1))]
+    if have_valgrind:
+        ways.append(("valgrind memcheck", ["valgrind", "-q", "--leak-check=full"] + suite, (0,)))
+    got = {name: [] for name, _, _ in ways}
+    for _ in range(b.runs if b.small else max(b.runs, 3)):
+        for name, cmd, ok in ways:
+            got[name].append(b.cpu_run(item, cmd, ok=ok))
+    med = {name: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+           for name, v in got.items()}
     b.w("## 5. Whole suites")
     b.w()
     b.w("### Criterion: the example suite (examples/kvconf, 11 tests, one worker)")
     b.w()
-    b.w("Wall time of the whole run, median.  The suite has three tests that leak on "
-        "purpose: under leakgate they fail, as they should.")
+    b.w("The suite has three tests that leak on purpose: under leakgate they fail, as they "
+        "should, and their reports are symbolized (the C library's frames with its separate "
+        "debug information, where installed).  Medians of alternating runs: wall time, and "
+        "CPU time of the whole process tree (user + system).  Target for leakgate: within "
+        "1.3x plain.")
     b.w()
-    b.table(["plain s", "leakgate run s", "leakgate / plain", "valgrind memcheck s",
-             "valgrind / plain"],
-            [[f"{plain:.3f}", f"{lg:.3f}", f"{lg / plain:.2f}x", fmt(vg, 3),
-              "n/a" if vg is None else f"{vg / plain:.1f}x"]])
+    wall0, cpu0 = med["plain"]
+    b.table(["run", "wall s", "CPU s", "CPU / plain"],
+            [[name, f"{w:.3f}", f"{c:.3f}", "" if name == "plain" else f"{c / cpu0:.2f}x"]
+             for name, (w, c) in med.items()])
     criterion_startup(b)
-    return plain, lg, vg
+    return med
 
 
 SUITE = os.path.join(BENCH, "criterion_suite")
@@ -543,6 +552,28 @@ def pytest_suite(b, binding):
     b.table(header, rows)
 
 
+def splice_criterion(path, body):
+    """Replaces the Criterion half of item 5 (from its heading to the pytest
+    section, and its commands), and the profiling notes, in the report at
+    `path`, keeping the rest."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    start = lines.index(body.out[0])
+    stop = next(i for i in range(start + 1, len(lines))
+                if lines[i].startswith("### pytest") or lines[i].startswith("## 6."))
+    lines[start:stop] = body.out
+    if "## What profiling showed" in lines and os.path.exists("bench/PROFILING.md"):
+        at, end = lines.index("## What profiling showed"), lines.index("## Commands")
+        with open("bench/PROFILING.md") as f:
+            lines[at:end] = f.read().rstrip("\n").split("\n") + [""]
+    ours = [i for i, l in enumerate(lines) if l.startswith("[5] ") and "bench/pysuite" not in l]
+    keep = [l for i, l in enumerate(lines) if i not in ours]
+    first = ours[0] if ours else len(keep) - 1 - keep[::-1].index("```")
+    keep[first:first] = [f"[{it}] {line}" for it, line in body.commands]
+    with open(path, "w") as f:
+        f.write("\n".join(keep))
+
+
 def splice_pytest(path, body):
     """Replaces the pytest half of item 5 (its ### section, and its commands)
     in the report at `path`, keeping the rest."""
@@ -628,10 +659,10 @@ def main(argv):
             runs = int(args.pop(0))
         elif a == "--out" and args:
             out = args.pop(0)
-        elif a == "--only" and args and args[0] in ("6", "pytest"):
+        elif a == "--only" and args and args[0] in ("6", "pytest", "criterion"):
             only = args.pop(0)
         else:
-            sys.exit("usage: run.py [--small] [--runs N] [--out PATH] [--only 6|pytest]")
+            sys.exit("usage: run.py [--small] [--runs N] [--out PATH] [--only 6|pytest|criterion]")
     os.chdir(ROOT)
     targets = ["all", EXAMPLE, os.path.join(BENCH, "hook_cost_nofp")] + sorted(
         os.path.join(BENCH, f[:-2]) for f in os.listdir("bench") if f.endswith(".c"))
@@ -644,6 +675,13 @@ def main(argv):
         scan_cost(part)
         splice(out, part, part.commands)
         print(f"bench: replaced item 6 in {out}")
+        return
+    if only == "criterion":
+        part = Bench(small, runs)
+        print("bench: 5. whole suites, Criterion", flush=True)
+        criterion_suite(part)
+        splice_criterion(out, part)
+        print(f"bench: replaced the Criterion half of item 5 in {out}")
         return
     if only == "pytest":
         part = Bench(small, runs)

@@ -72,7 +72,9 @@
  *      with LG_ENOSTOP (another handler took the signal).  A thread that
  *      has not stopped after 50 ms, blocks the signal and sleeps in a
  *      system call (a test runner's event thread) is read from the stack
- *      pointer the kernel shows (see sleeping_in_syscall).
+ *      pointer the kernel shows (see sleeping_in_syscall); at once in the
+ *      first scan of a process (no thread can be in the handler for an
+ *      earlier one, the reason for the wait).
  *   5. While the world is stopped the scanner makes system calls and reads
  *      memory; it never allocates, and never takes a lock.
  *   6. The world resumes; then the table locks and the loader lock go.
@@ -162,6 +164,7 @@ static struct {
     size_t tls_static;    /* static TLS size (glibc), 0 if unknown */
     size_t tcb_size;      /* sizeof(struct pthread) (glibc) */
     unsigned next_id;     /* protected by lock */
+    pid_t signaled_pid;   /* the process an earlier scan signaled; protected by lock */
     _Atomic unsigned scan_id;    /* the scan stopping threads now; 0: none */
     _Atomic unsigned resumed_id; /* futex word: the last scan that resumed */
     _Atomic size_t nslots;
@@ -893,11 +896,14 @@ static void try_passive(struct slot *s)
     atomic_store_explicit(&s->state, SLOT_PASSIVE, memory_order_release);
 }
 
-/* Waits until every signaled thread stopped or exited; 0 or LG_ENOSTOP. */
-static int wait_stopped(int64_t deadline)
+/* Waits until every signaled thread stopped or exited; 0 or LG_ENOSTOP.
+ * `first`: no earlier scan signaled this process (a Criterion worker's
+ * only scan), so no thread can be inside the handler for one, and a
+ * thread that blocks the signal and sleeps is read at once. */
+static int wait_stopped(int64_t deadline, bool first)
 {
     pid_t pid = getpid();
-    int64_t passive_after = mono_ns() + 50000000;
+    int64_t passive_after = mono_ns() + (first ? 0 : 50000000);
     for (;;) {
         bool all = true;
         size_t n = atomic_load(&sc.nslots);
@@ -939,11 +945,13 @@ static int stop_world(struct run *r, unsigned id)
     atomic_store(&sc.nslots, 0);
     atomic_store_explicit(&sc.scan_id, id, memory_order_release);
     int64_t deadline = mono_ns() + STOP_WAIT_NS;
+    bool first = sc.signaled_pid != getpid(); /* a forked child: its own */
+    sc.signaled_pid = getpid();
     for (;;) {
         int added = signal_new_threads(r, id);
         if (added < 0)
             return LG_ENOSTOP;
-        int rc = wait_stopped(deadline);
+        int rc = wait_stopped(deadline, first);
         if (rc)
             return rc;
         if (added == 0)

@@ -1,6 +1,6 @@
 /* Tests of the reachability scan: each leak kind, roots on other threads'
  * stacks and in their TLS, threads allocating during scans, a forked
- * child.  Addresses the test must not keep as pointers are kept hidden
+ * child, a thread that blocks the stop signal.  Addresses the test must not keep as pointers are kept hidden
  * (xor-ed), so that only the structure under test points to a block.
  * Lost blocks have sizes nothing else here uses: a block freed earlier
  * whose address a dead stack slot still holds would otherwise be handed
@@ -9,6 +9,7 @@
 #include "lgtest.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -360,6 +361,59 @@ LGT_TEST(a_forked_child_scans)
     T(free)(g_cache);
     g_cache = NULL;
     release(lost);
+}
+
+/* ---- a thread that blocks the stop signal --------------------------------- */
+
+static int sleeper_pipe[2];
+static atomic_uintptr_t sleeper_block;
+
+static void *sleeper(void *arg)
+{
+    LG_UNUSED(arg);
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    void *volatile on_stack = T(malloc)(56);
+    atomic_store(&sleeper_block, HIDE(on_stack));
+    char c;
+    ssize_t n = read(sleeper_pipe[0], &c, 1); /* asleep until the scan ended */
+    LG_UNUSED(n);
+    T(free)(on_stack);
+    return NULL;
+}
+
+/* A thread that blocks the stop signal and sleeps in a system call (a test
+ * runner's event thread) is read where the kernel shows it; in the first
+ * scan of a process (a Criterion worker's only one) at once, not after the
+ * 50 ms a later scan gives a thread still inside the handler for it. */
+LGT_TEST(a_thread_blocking_the_signal_is_read_at_once_in_a_first_scan)
+{
+    ASSERT_EQ(lg_start(4), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        pthread_t t;
+        if (pipe(sleeper_pipe) != 0 || pthread_create(&t, NULL, sleeper, NULL) != 0)
+            _exit(10);
+        while (!atomic_load(&sleeper_block))
+            usleep(100);
+        usleep(20000); /* asleep in read() by now, or soon */
+        lg_scan_t *s;
+        int code = lg_scan_take(&s) != 0 ? 11
+                   : kind_of(s, atomic_load(&sleeper_block)) != LG_KIND_REACHABLE ? 12
+                   : lg_scan_stats(s)->stopped_ns >= 50000000 ? 13
+                                                              : 0;
+        if (write(sleeper_pipe[1], "x", 1) != 1)
+            code = 14;
+        pthread_join(t, NULL);
+        _exit(code);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
 }
 
 LGT_MAIN()
