@@ -137,8 +137,10 @@ static bool read_seen(const char *path, struct proc *p)
     fclose(f);
     rec[n] = '\0'; /* "program path\0command line\0" (runtime/exit.c) */
     size_t elen = strlen(rec);
-    snprintf(p->exe, sizeof p->exe, "%s", rec);
-    snprintf(p->args, sizeof p->args, "%s", elen < n ? rec + elen + 1 : "");
+    /* Each part cut to its field (the runtime wrote at most that much). */
+    snprintf(p->exe, sizeof p->exe, "%.*s", (int)sizeof p->exe - 1, rec);
+    snprintf(p->args, sizeof p->args, "%.*s", (int)sizeof p->args - 1,
+             elen < n ? rec + elen + 1 : "");
     return p->exe[0] != '\0';
 }
 
