@@ -92,6 +92,8 @@ static void put_test(lg__sb_t *b, const lg_result_t *r, const lg_render_opts_t *
         lg__sb_puts(b, "null}");
     if (r->lost_traces)
         lg__sb_printf(b, ", \"lost_traces\": %llu", (unsigned long long)r->lost_traces);
+    if (r->runs)
+        lg__sb_printf(b, ", \"runs\": %u", r->runs);
     if (r->note) {
         lg__sb_puts(b, ", \"note\": ");
         lg__sb_json_str(b, r->note);

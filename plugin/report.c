@@ -409,6 +409,11 @@ char *lg_render_failure(const lg_result_t *r, const lg_render_opts_t *opts)
         lg__sb_printf(&b, "  ... and %zu more traceback%s (%s)\n", more,
                       lg__plural((int64_t)more, "", "s"),
                       lg__size_text((double)more_size, false).s);
+    if (r->runs)
+        lg__sb_printf(&b,
+                      "  measured: bytes allocated by the test and still allocated after it, "
+                      "in %s%u measured run%s, after 1 unmeasured run\n",
+                      r->runs > 1 ? "each of " : "", r->runs, lg__plural(r->runs, "", "s"));
     return lg__sb_finish(&b);
 }
 

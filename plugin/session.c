@@ -41,6 +41,7 @@ struct lg_session {
     lg_limits_t defaults;
     unsigned kinds; /* the leak kinds verdicts count */
     int scan;       /* LG_SCAN_*: when a test that left blocks is scanned */
+    unsigned repeat; /* LEAKGATE_REPEAT: measured runs of each test, 0: off */
     struct rule *rules;
     size_t nrules;
     lg_render_opts_t render;
@@ -52,8 +53,10 @@ struct lg_session {
     lg_stats_t *leaks;
     lg_result_t result;
     bool ended;
+    bool recorded; /* its result is in the report: a test of the same id is another */
     bool has_param; /* the running test is an instance of a parameterized one */
     unsigned param;
+    unsigned runs; /* windows of this id measured so far (repeats) */
     /* while a measured test runs again: its last result, for abandon */
     lg_stats_t *kept_leaks;
     lg_result_t kept;
@@ -186,6 +189,14 @@ static int read_settings(lg_session_t *s, char *err, size_t errlen)
         (rc = lg_parse_int_setting("LEAKGATE_MAX_COUNT", v, 0, INT64_MAX, &s->defaults.max_count,
                                    err, errlen)))
         return rc;
+    if ((v = getenv("LEAKGATE_REPEAT")) && *v) {
+        if ((rc = lg_parse_int_setting("LEAKGATE_REPEAT", v, 0, LG_REPEAT_MAX, &n, err, errlen)))
+            return rc;
+        s->repeat = (unsigned)n;
+    }
+    /* What a test leaves on every measured run counts whatever its kind. */
+    if (s->repeat)
+        s->kinds = LG_LEAK_KINDS_ALL;
     if ((v = getenv("LEAKGATE_LEAK_KINDS")) && *v &&
         (rc = lg_parse_leak_kinds("LEAKGATE_LEAK_KINDS", v, &s->kinds, err, errlen)))
         return rc;
@@ -225,6 +236,7 @@ int lg_session_new(lg_session_t **out, char *err, size_t errlen)
         rc = lg_json_report_new(&s->report);
     if (!rc)
         rc = read_settings(s, err, errlen);
+    s->limits = s->defaults; /* until a test begins */
     if (rc) {
         lg_session_free(s);
         return rc;
@@ -270,7 +282,7 @@ void lg_session_free(lg_session_t *s)
 int lg_session_begin_test(lg_session_t *s, const char *id)
 {
     id = id ? id : "";
-    if (s->ended && strcmp(s->id, id) == 0) { /* measured, runs again */
+    if (s->ended && !s->recorded && strcmp(s->id, id) == 0) { /* measured, runs again */
         drop_kept(s);
         s->kept = s->result;
         s->kept_leaks = s->leaks;
@@ -281,9 +293,11 @@ int lg_session_begin_test(lg_session_t *s, const char *id)
         s->ended = false;
     } else {
         end_state(s);
+        s->runs = 0;
         if (!(s->id = lg__xstrdup(id)))
             return LG_ENOMEM;
     }
+    s->recorded = false;
     s->limits = lg_session_limits_for(s, s->id);
     s->has_param = false;
     int rc = lg_is_tracing() ? 0 : lg_start(0);
@@ -428,6 +442,8 @@ int lg_session_measure(lg_session_t *s, lg_result_t *out)
     lg_result_init_kinds(&s->result, s->id, s->leaks, &s->limits, lost, s->kinds);
     s->result.has_param = s->has_param;
     s->result.param = s->param;
+    s->runs++;
+    s->result.runs = s->repeat ? s->runs : 0;
     s->ended = true;
     /* The window is closed: frees from here on (a worker's exit, the
      * runner's next test) are no longer logged against it. */
@@ -453,7 +469,10 @@ void lg_session_abandon(lg_session_t *s)
 
 int lg_session_record(lg_session_t *s)
 {
-    return s->ended ? lg_json_report_add(s->report, &s->result, &s->render) : LG_ESTALE;
+    if (!s->ended)
+        return LG_ESTALE;
+    s->recorded = true;
+    return lg_json_report_add(s->report, &s->result, &s->render);
 }
 
 int lg_session_end_test(lg_session_t *s, lg_result_t *out)
@@ -462,12 +481,28 @@ int lg_session_end_test(lg_session_t *s, lg_result_t *out)
     return rc ? rc : lg_session_record(s);
 }
 
-int lg_session_skip_test(lg_session_t *s, const char *id)
+int lg_session_not_checked(lg_session_t *s, const char *id, const char *why)
 {
     lg_result_t r;
     lg_result_init(&r, id ? id : "", NULL, &s->defaults, 0);
     r.outcome = LG_OUTCOME_SKIPPED;
+    r.note = why;
     return lg_json_report_add(s->report, &r, &s->render);
+}
+
+int lg_session_skip_test(lg_session_t *s, const char *id)
+{
+    return lg_session_not_checked(s, id, NULL);
+}
+
+unsigned lg_session_repeat(const lg_session_t *s)
+{
+    return s->repeat;
+}
+
+void lg_session_set_repeat(lg_session_t *s, unsigned n)
+{
+    s->repeat = n;
 }
 
 void lg_session_set_defaults(lg_session_t *s, const lg_limits_t *limits)

@@ -89,6 +89,8 @@ char *lg_render_tap_yaml(const lg_result_t *r, const lg_render_opts_t *opts, con
     else
         lg__sb_printf(&b, "%s    max_count: ~\n", indent);
     lg__sb_printf(&b, "%s  lost_traces: %llu\n", indent, (unsigned long long)r->lost_traces);
+    if (r->runs)
+        lg__sb_printf(&b, "%s  runs: %u\n", indent, r->runs);
     size_t n = r->leaks ? lg_stats_count(r->leaks) : 0, shown = 0;
     for (size_t i = 0; i < n && (top < 0 || shown < (size_t)top); i++) {
         const lg_stat_t *st = lg_stats_get(r->leaks, i);

@@ -23,6 +23,18 @@
  * longjmps past body(): teardown then does the same work and the leak is
  * noted beside the test's own failure.
  *
+ * Repeats (LEAKGATE_REPEAT=N): the run above is the test's first, the one
+ * Criterion reports, and it is not measured.  Its .fini done, the body
+ * wrapper runs the fixtures and the body again, up to N times, each run a
+ * window of its own (mark, .init, body, .fini, diff); the test leaks only
+ * if every measured run left memory over its limits, whatever its kind
+ * (lg_session_repeat in session.h).  While a measured run goes, its
+ * assertions are held back from the runner (criterion_send_assert), and
+ * criterion_abort_test and cr_skip_test return to the wrapper (a longjmp
+ * to rerun_jmp) instead of ending the test: a run whose outcome differs
+ * from the first one's leaves the test with its first outcome, not
+ * checked.  A test that failed its first run is not run again.
+ *
  * The runner (the process that calls criterion_run_all_tests) never sees a
  * test's heap.  With LEAKGATE_REPORT=path it gives its workers a directory
  * for their JSON parts and merges them into one leakgate/1 document when
@@ -55,6 +67,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +101,7 @@ static struct {
     void (*teardown)(void);
     int (*run_all)(struct criterion_test_set *);
     void (*send_assert)(struct criterion_assert_stats *);
+    void (*abort_test)(void);
     void (*skip)(const char *, ...);
     const struct criterion_test **test;
     const struct criterion_suite **suite;
@@ -104,6 +118,20 @@ static struct {
     unsigned ntests; /* tests run by this worker: part file names */
     char mark[4096]; /* this worker's param mark file, or "" */
     char marks[4096]; /* the runner's directory of param marks, or "" */
+    char id[512];    /* suite::name of the running test */
+    bool has_param;  /* an instance of a parameterized test: */
+    unsigned param;  /*   its parameter index */
+
+    /* repeats (see the top of the file) */
+    enum {
+        RUN_ONE,     /* no repeats, or they are over */
+        RUN_FIRST,   /* the first run, unmeasured: Criterion's */
+        RUN_MEASURED /* a measured run: assertions held back */
+    } run;
+    bool first_failed;     /* the first run failed an assertion */
+    const char *rerun_why; /* how a measured run's outcome differed, or NULL */
+    jmp_buf rerun_jmp;     /* where a measured run that aborts returns */
+    void (*fixtures[4])(void); /* suite .init, test .init, test .fini, suite .fini */
 } A;
 
 /* leakgate's own messages go to its log: LEAKGATE_LOG_FILE, else stderr. */
@@ -136,7 +164,8 @@ static void resolve(void)
     *(void **)&A.teardown = real("criterion_internal_test_teardown");
     *(void **)&A.run_all = real("criterion_run_all_tests");
     *(void **)&A.skip = real("criterion_skip_test");
-    *(void **)&A.send_assert = dlsym(RTLD_DEFAULT, "criterion_send_assert");
+    *(void **)&A.send_assert = real("criterion_send_assert");
+    *(void **)&A.abort_test = real("criterion_abort_test");
     A.test = dlsym(RTLD_DEFAULT, "criterion_current_test");
     A.suite = dlsym(RTLD_DEFAULT, "criterion_current_suite");
     A.options = dlsym(RTLD_DEFAULT, "criterion_options");
@@ -166,11 +195,16 @@ static void send_failure(const char *message)
 }
 
 static void at_exit(void);
+static void save_fixtures(void);
 
 static void begin(void)
 {
     A.in_test = false;
     A.skipped = A.exiting = false;
+    A.has_param = false;
+    A.run = RUN_ONE;
+    A.first_failed = false;
+    A.rerun_why = NULL;
     if (!A.test || !*A.test || !A.send_assert || debugging())
         return;
     if (!A.session && !A.broken) {
@@ -197,10 +231,18 @@ static void begin(void)
     if (A.broken)
         return;
     const struct criterion_test *t = *A.test;
-    char id[512];
-    snprintf(id, sizeof id, "%s::%s", t->category, t->name);
-    A.in_test = lg_session_begin_test(A.session, id) == 0;
-    if (A.in_test && !A.atexit_set)
+    snprintf(A.id, sizeof A.id, "%s::%s", t->category, t->name);
+    if (lg_session_repeat(A.session)) {
+        /* The first run is traced too: the scan of a measured run reads
+         * the blocks it kept (a library's tables). */
+        if (!lg_is_tracing())
+            lg_start(0);
+        save_fixtures();
+        A.run = RUN_FIRST;
+    } else {
+        A.in_test = lg_session_begin_test(A.session, A.id) == 0;
+    }
+    if ((A.in_test || A.run == RUN_FIRST) && !A.atexit_set)
         A.atexit_set = atexit(at_exit) == 0;
 }
 
@@ -208,6 +250,9 @@ static void begin(void)
  * own in the runner's parts directory. */
 static void write_part(const lg_result_t *r)
 {
+    if (A.mark[0])
+        unlink(A.mark); /* the verdict is written: no runner's record */
+    A.mark[0] = '\0';
     const char *dir = getenv(PARTS_ENV);
     lg_json_report_t *one;
     if (!dir || !*dir || lg_json_report_new(&one) != 0)
@@ -236,6 +281,16 @@ static void clear_field(void *at)
     memset(at, 0, sizeof(void *));
 }
 
+/* The fixtures of the running test, for its measured runs. */
+static void save_fixtures(void)
+{
+    void *td = (*A.test)->data, *sd = *A.suite ? (*A.suite)->data : NULL;
+    *(void **)&A.fixtures[0] = sd ? get_field(FIELD(sd, init)) : NULL;
+    *(void **)&A.fixtures[1] = get_field(FIELD(td, init));
+    *(void **)&A.fixtures[2] = get_field(FIELD(td, fini));
+    *(void **)&A.fixtures[3] = sd ? get_field(FIELD(sd, fini)) : NULL;
+}
+
 /* The fixtures' .fini, now, and never again: see the top of the file. */
 static void run_fini_now(void)
 {
@@ -251,37 +306,67 @@ static void run_fini_now(void)
         ((void (*)(void))suite_fini)();
 }
 
+/* A test that is not judged: a part with outcome "skipped" and `why`. */
+static void not_judged(const char *why)
+{
+    lg_result_t r;
+    lg_limits_t limits = lg_session_limits_for(A.session, A.id);
+    lg_result_init(&r, A.id, NULL, &limits, 0);
+    r.outcome = LG_OUTCOME_SKIPPED;
+    r.note = why;
+    r.has_param = A.has_param;
+    r.param = A.param;
+    write_part(&r);
+}
+
+static void no_verdict(int rc)
+{
+    say("leakgate: %s: no leak verdict: %s\n", A.id, lg_strerror(rc));
+}
+
+/* The verdict `r` of the running test: its part, and a failed assertion
+ * unless it is clean. */
+static void conclude(lg_result_t *r, bool own_failure);
+
 /* Ends the test; `own_failure`: the body failed its own assertion. */
 static void finish(bool own_failure)
 {
+    if (A.run == RUN_FIRST) { /* its first run did not return: not run again */
+        A.run = RUN_ONE;
+        not_judged(A.skipped ? NULL : A.exiting ? "ended by exit(): not run again"
+                                                : "failed: not run again");
+        return;
+    }
     if (!A.in_test)
         return;
     A.in_test = false;
-    if (A.mark[0])
-        unlink(A.mark); /* the verdict is written below: no runner's record */
-    A.mark[0] = '\0';
+    if (A.run == RUN_MEASURED) { /* exit() in a measured run: the worker ends */
+        A.run = RUN_ONE;
+        lg_session_abandon(A.session);
+        not_judged("ended by exit() when run again");
+        say("leakgate: %s: not checked for leaks: it called exit() when run again\n", A.id);
+        return;
+    }
     run_fini_now();
     lg_result_t r;
     int rc = lg_session_end_test(A.session, &r);
     if (rc) {
-        say("leakgate: %s::%s: no leak verdict: %s\n", (*A.test)->category,
-                (*A.test)->name, lg_strerror(rc));
+        no_verdict(rc);
         return;
     }
     if (A.skipped) { /* not judged: Criterion reports it skipped */
-        bool has_param = r.has_param;
-        unsigned param = r.param;
-        lg_result_init(&r, r.id, NULL, &r.limits, 0);
-        r.outcome = LG_OUTCOME_SKIPPED;
-        r.has_param = has_param;
-        r.param = param;
-        write_part(&r);
+        not_judged(NULL);
         return;
     }
     if (A.exiting)
         r.note = "ended by exit()";
-    write_part(&r);
-    if (r.outcome == LG_OUTCOME_CLEAN)
+    conclude(&r, own_failure);
+}
+
+static void conclude(lg_result_t *r, bool own_failure)
+{
+    write_part(r);
+    if (r->outcome == LG_OUTCOME_CLEAN)
         return;
     char *text = lg_session_failure_text(A.session);
     if (!text)
@@ -295,13 +380,98 @@ static void finish(bool own_failure)
     lg_string_free(text);
 }
 
+static void call_body(void *param, bool is_param)
+{
+    if (is_param)
+        ((void (*)(void *))(void *)A.body)(param);
+    else
+        A.body();
+}
+
+static void call_fixture(int i)
+{
+    if (A.fixtures[i])
+        A.fixtures[i]();
+}
+
+/* One measured run: .init, body, .fini.  An assertion that aborts (or
+ * cr_skip_test) comes back here through rerun_jmp; the .fini still runs
+ * after a body that aborted, as Criterion runs it. */
+static void run_again(void *param, bool is_param)
+{
+    volatile int stage = 0;
+    if (setjmp(A.rerun_jmp) == 0) {
+        stage = 1;
+        call_fixture(0);
+        call_fixture(1);
+        call_body(param, is_param);
+    }
+    if (stage == 1) {
+        stage = 2;
+        if (setjmp(A.rerun_jmp) == 0) {
+            call_fixture(2);
+            call_fixture(3);
+        }
+    }
+}
+
+/* After the first run: its .fini, then up to N measured runs; the test
+ * leaks only if each of them leaked (a clean run ends the check). */
+static void repeat(void *param, bool is_param)
+{
+    A.run = RUN_ONE;
+    run_fini_now();
+    if (A.first_failed) {
+        not_judged("failed: not run again");
+        return;
+    }
+    lg_result_t r = {0};
+    unsigned n = lg_session_repeat(A.session);
+    for (unsigned k = 1; k <= n; k++) {
+        int rc = lg_session_begin_test(A.session, A.id);
+        if (rc) {
+            no_verdict(rc);
+            return;
+        }
+        if (A.has_param)
+            lg_session_set_param(A.session, A.param);
+        A.in_test = true;
+        A.run = RUN_MEASURED;
+        run_again(param, is_param);
+        A.run = RUN_ONE;
+        A.in_test = false;
+        lg_stack_scrub();
+        if (A.rerun_why) {
+            lg_session_abandon(A.session);
+            not_judged(A.rerun_why);
+            char at[16] = "";
+            if (A.has_param)
+                snprintf(at, sizeof at, "[%u]", A.param);
+            say("leakgate: %s%s: not checked for leaks: it passed, then %s (measured run %u of "
+                "%u); it may depend on what its first run left, and keeps its first outcome\n",
+                A.id, at, A.rerun_why, k, n);
+            return;
+        }
+        if ((rc = lg_session_measure(A.session, &r))) {
+            no_verdict(rc);
+            return;
+        }
+        if (r.outcome != LG_OUTCOME_LEAKED)
+            break;
+    }
+    conclude(&r, false);
+}
+
 /* After the body, before any other call: the frames of the verdict must
  * not find stale words of the test's (lg_stack_scrub). */
 static void body(void)
 {
     A.body();
     lg_stack_scrub();
-    finish(false);
+    if (A.run == RUN_FIRST)
+        repeat(NULL, false);
+    else
+        finish(false);
 }
 
 /* dl_iterate_phdr callback: the load address of the main program (the
@@ -352,7 +522,7 @@ static bool param_index(void *param, unsigned *out)
 /* A worker that dies before its verdict is recorded by the runner, which
  * knows the test but not which instance ran: each instance leaves a mark,
  * MARKS_ENV/<pid> holding "<param index> <test id>", removed when its
- * verdict is written (finish).  The runner reads the mark of a dead worker
+ * verdict is written (write_part).  The runner reads the mark of a dead worker
  * (find_mark). */
 static void mark_param(unsigned index)
 {
@@ -372,14 +542,17 @@ static void mark_param(unsigned index)
 
 static void body_param(void *param)
 {
-    unsigned index;
-    if (param_index(param, &index)) {
-        lg_session_set_param(A.session, index);
-        mark_param(index);
-    }
-    ((void (*)(void *))(void *)A.body)(param);
+    A.has_param = param_index(param, &A.param);
+    if (A.has_param && A.in_test)
+        lg_session_set_param(A.session, A.param);
+    if (A.has_param)
+        mark_param(A.param);
+    call_body(param, true);
     lg_stack_scrub();
-    finish(false);
+    if (A.run == RUN_FIRST)
+        repeat(param, true);
+    else
+        finish(false);
 }
 
 static void test_setup(void)
@@ -400,7 +573,7 @@ static void test_setup(void)
 static void test_main(void (*fn)(void))
 {
     resolve();
-    if (!A.in_test) {
+    if (!A.in_test && A.run != RUN_FIRST) {
         A.main(fn);
         return;
     }
@@ -419,13 +592,40 @@ static void test_teardown(void)
 
 /* A test that calls exit() never returns to Criterion: what it left when
  * it exits is its leak (the atexit handler runs before libleakgate's exit
- * work and Criterion's own). */
+ * work and Criterion's own).  With repeats, it is not judged. */
 static void at_exit(void)
 {
-    if (!A.in_test)
+    if (!A.in_test && A.run != RUN_FIRST)
         return;
     A.exiting = true;
     finish(false);
+}
+
+/* Criterion's assertions: held back from the runner in a measured run; a
+ * failure is noted (the first run's, or how a measured run differed). */
+static void send_assert(struct criterion_assert_stats *st)
+{
+    resolve();
+    if (st && !st->passed && A.run == RUN_FIRST)
+        A.first_failed = true;
+    if (A.run != RUN_MEASURED) {
+        A.send_assert(st);
+        return;
+    }
+    if (st && !st->passed && !A.rerun_why)
+        A.rerun_why = "failed when run again";
+}
+
+static CR_NORETURN void abort_test(void)
+{
+    resolve();
+    if (A.run == RUN_MEASURED) {
+        if (!A.rerun_why)
+            A.rerun_why = "failed when run again";
+        longjmp(A.rerun_jmp, 1);
+    }
+    A.abort_test();
+    abort(); /* not reached: criterion_abort_test does not return */
 }
 
 /* cr_skip_test(): the test is not judged.  Criterion's function does not
@@ -434,6 +634,10 @@ static void at_exit(void)
 static CR_NORETURN void skip_v(const char *fmt, va_list ap)
 {
     resolve();
+    if (A.run == RUN_MEASURED) {
+        A.rerun_why = "skipped itself when run again";
+        longjmp(A.rerun_jmp, 1);
+    }
     A.skipped = true;
     char msg[1024] = "";
     if (fmt)
@@ -622,6 +826,8 @@ static const struct {
     {"criterion_internal_test_teardown", (void *)test_teardown},
     {"criterion_run_all_tests", (void *)run_all_tests},
     {"criterion_skip_test", (void *)test_skip},
+    {"criterion_send_assert", (void *)send_assert},
+    {"criterion_abort_test", (void *)abort_test},
 };
 #define NWRAPPED (sizeof wrapped / sizeof wrapped[0])
 
@@ -646,6 +852,14 @@ API CR_NORETURN void criterion_skip_test(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     skip_v(fmt, ap);
+}
+API void criterion_send_assert(struct criterion_assert_stats *st)
+{
+    send_assert(st);
+}
+API CR_NORETURN void criterion_abort_test(void)
+{
+    abort_test();
 }
 
 /* Whether the definition of `name` in force is in this object. */

@@ -10,6 +10,13 @@
  *     "    1..K"                       the subtest's plan (if it asserted)
  *     "ok N - name" | "not ok N - name" + YAML block (lg_render_tap_yaml)
  *
+ * Repeats (LEAKGATE_REPEAT=N): the first run of a case is the one the TAP
+ * shows, unmeasured; then it runs up to N more times, each run a window of
+ * its own, quietly: its test points and messages are counted, not printed.
+ * The case leaks only if every measured run left memory over its limits,
+ * whatever its kind; a case that fails a later run keeps its first outcome
+ * and is not checked (a diagnostic says so; "skipped" in the report).
+ *
  * Invariant: nothing this library does between begin_test and end_test
  * allocates — lines are formatted in stack buffers and written with
  * fwrite to a stream that already has its buffer (the version line was
@@ -48,6 +55,8 @@ static struct {
     int case_run; /* the running case's assertions */
     int case_failed; /* its assertions that failed outside a TODO */
     int case_todo_failed; /* and inside one */
+    bool quiet;           /* a measured run of repeats: nothing is printed */
+    bool quiet_bailed;    /* that run called lg_tap_bail_out() */
 } T = {.planned = -1};
 
 /* ---- output ------------------------------------------------------------- */
@@ -98,8 +107,14 @@ static void clean_description(char *s)
  * as a failure (not ok, outside a TODO). */
 static bool point(bool pass, const char *description, const char *directive)
 {
-    header();
     int *run = T.in_case ? &T.case_run : &T.run;
+    if (T.quiet) { /* inside a case: counted only */
+        ++*run;
+        if (!pass)
+            ++*(T.in_todo ? &T.case_todo_failed : &T.case_failed);
+        return !pass && !T.in_todo;
+    }
+    header();
     char desc[1024], line[1400];
     snprintf(desc, sizeof desc, "%s", description ? description : "");
     clean_description(desc);
@@ -125,6 +140,8 @@ static const char *todo_directive(char *buf, size_t len)
 
 static void vmessage(FILE *f, const char *fmt, va_list ap)
 {
+    if (T.quiet)
+        return;
     char text[2048], prefix[16];
     header();
     vsnprintf(text, sizeof text, fmt, ap);
@@ -172,7 +189,7 @@ LG_TAP_API int lg_tap_ok_at(const char *file, int line, int pass, const char *fm
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
     point(pass != 0, name, todo_directive(dir, sizeof dir));
-    if (!pass) {
+    if (!pass && !T.quiet) {
         /* A TODO failure is expected: said on stdout, not as an error. */
         FILE *f = T.in_todo ? stdout : stderr;
         char msg[1400];
@@ -235,6 +252,10 @@ LG_TAP_API void lg_tap_bail_out(const char *fmt, ...)
 {
     char reason[1024];
     va_list ap;
+    if (T.quiet) {
+        T.quiet_bailed = true;
+        return;
+    }
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
@@ -285,6 +306,51 @@ static void report_case(const lg_result_t *r)
     lg_string_free(text);
 }
 
+/* Whether the running case passes so far (its own assertions). */
+static bool case_passes(void)
+{
+    return T.case_failed == 0 && !(T.in_todo && T.case_todo_failed);
+}
+
+/* Repeats, after the case's first run: up to N quiet measured runs; *r is
+ * the verdict of the last.  A run whose outcome differs from the first
+ * (which passed) sets *why and *at (the run) and leaves the case not
+ * checked.  Returns 0 or an LG_E* code (no verdict). */
+static int repeat_case(const char *name, lg_tap_case_fn *fn, void *arg, lg_result_t *r,
+                       const char **why, unsigned *at)
+{
+    if (!case_passes()) {
+        *why = "failed: not run again";
+        return lg_session_not_checked(T.session, name, *why);
+    }
+    int first[3] = {T.case_run, T.case_failed, T.case_todo_failed}, rc = 0;
+    unsigned n = lg_session_repeat(T.session);
+    for (unsigned k = 1; k <= n && !rc; k++) {
+        if ((rc = lg_session_begin_test(T.session, name)))
+            break;
+        T.quiet = true;
+        T.quiet_bailed = false;
+        T.case_run = T.case_failed = T.case_todo_failed = 0;
+        if (fn)
+            fn(arg);
+        T.quiet = false;
+        lg_stack_scrub();
+        if (!case_passes() || T.quiet_bailed) {
+            lg_session_abandon(T.session);
+            *why = T.quiet_bailed ? "bailed out when run again" : "failed when run again";
+            *at = k;
+            rc = lg_session_not_checked(T.session, name, *why);
+            break;
+        }
+        if ((rc = lg_session_measure(T.session, r)) == 0 && r->outcome != LG_OUTCOME_LEAKED)
+            break;
+    }
+    T.case_run = first[0];
+    T.case_failed = first[1];
+    T.case_todo_failed = first[2];
+    return rc || *why ? rc : lg_session_record(T.session);
+}
+
 LG_TAP_API int lg_tap_case(const char *name, lg_tap_case_fn *fn, void *arg)
 {
     char dir[300], line[1100];
@@ -299,34 +365,48 @@ LG_TAP_API int lg_tap_case(const char *name, lg_tap_case_fn *fn, void *arg)
     snprintf(line, sizeof line, SUB_INDENT "# Subtest: %s", name);
     put_lines(stdout, "", line);
     session_open();
-    bool checked = !T.broken && lg_session_begin_test(T.session, name) == 0;
+    unsigned repeat = T.broken ? 0 : lg_session_repeat(T.session);
+    bool checked = !T.broken && (repeat || lg_session_begin_test(T.session, name) == 0);
+    /* With repeats, the first run is traced too: the scan of a measured
+     * run reads the blocks it kept. */
+    if (repeat && !lg_is_tracing())
+        lg_start(0);
 
     /* Set before the case runs: a word left in this frame from an earlier
      * case (a freed pointer whose memory the case gets back) would keep the
      * case's blocks reachable for the scan that judges it. */
     lg_result_t r = {0};
+    const char *unchecked = NULL;
+    unsigned at = 0;
     T.in_case = true;
     T.case_run = T.case_failed = T.case_todo_failed = 0;
     if (fn)
         fn(arg);
     lg_stack_scrub();
-    int rc = checked ? lg_session_end_test(T.session, &r) : 0;
+    int rc = !checked ? 0
+             : repeat ? repeat_case(name, fn, arg, &r, &unchecked, &at)
+                      : lg_session_end_test(T.session, &r);
     T.in_case = false;
 
     if (T.case_run) {
         snprintf(line, sizeof line, SUB_INDENT "1..%d", T.case_run);
         put_lines(stdout, "", line);
     }
-    bool verdict = checked && rc == 0;
+    bool verdict = checked && rc == 0 && !unchecked;
     bool leaked = verdict && r.outcome == LG_OUTCOME_LEAKED;
     /* A TODO assertion that failed fails a case that is TODO itself. */
-    bool pass = T.case_failed == 0 && !(T.in_todo && T.case_todo_failed) && !leaked && !T.broken;
+    bool pass = case_passes() && !leaked && !T.broken;
     bool failure = point(pass, name, todo_directive(dir, sizeof dir));
     if (T.broken)
         put_lines(stderr, "# ", T.why);
-    else if (!verdict)
+    else if (rc)
         lg_tap_diag("leakgate: %s: no leak verdict: %s", name, lg_strerror(rc));
-    else if (r.outcome != LG_OUTCOME_CLEAN)
+    else if (unchecked && at)
+        lg_tap_diag("leakgate: %s: not checked for leaks: it passed, then %s (measured run %u "
+                    "of %u); it may depend on what its first run left, and keeps its first "
+                    "outcome",
+                    name, unchecked, at, repeat);
+    else if (verdict && r.outcome != LG_OUTCOME_CLEAN)
         report_case(&r);
     return !failure;
 }

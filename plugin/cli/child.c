@@ -36,7 +36,7 @@
 
 struct raw_opts {
     const char *json, *max_size, *max_count, *frames, *top, *suppressions, *error_exitcode,
-        *snapshot, *log_file, *leak_kinds;
+        *snapshot, *log_file, *leak_kinds, *repeat;
     bool no_defaults;
 };
 
@@ -79,6 +79,7 @@ static int scan_args(int argc, char **argv, struct raw_opts *raw, struct cli_opt
         {"--snapshot", offsetof(struct raw_opts, snapshot)},
         {"--log-file", offsetof(struct raw_opts, log_file)},
         {"--leak-kinds", offsetof(struct raw_opts, leak_kinds)},
+        {"--repeat", offsetof(struct raw_opts, repeat)},
     };
     const char *verb = argv[0];
     int i = 1;
@@ -145,6 +146,7 @@ static bool resolve(const struct raw_opts *raw, struct cli_opts *o)
         return false;
     }
     o->top_text = cli_setting(raw->top, "--top", "LEAKGATE_TOP", &name);
+    o->repeat_text = cli_setting(raw->repeat, "--repeat", "LEAKGATE_REPEAT", &name);
     o->top = LG_TOP_DEFAULT;
     o->error_exitcode = CLI_DEFAULT_ERROR_EXITCODE;
     if (!cli_int_setting(raw->max_count, "--max-count", "LEAKGATE_MAX_COUNT", 0, 1000000000,
@@ -152,6 +154,8 @@ static bool resolve(const struct raw_opts *raw, struct cli_opts *o)
         !cli_int_setting(raw->frames, "--frames", "LEAKGATE_FRAMES", 1, LG_FRAMES_MAX,
                          &o->frames) ||
         !cli_int_setting(raw->top, "--top", "LEAKGATE_TOP", 0, 100000, &o->top) ||
+        !cli_int_setting(raw->repeat, "--repeat", "LEAKGATE_REPEAT", 0, LG_REPEAT_MAX,
+                         &o->repeat) ||
         !cli_int_setting(raw->error_exitcode, "--error-exitcode", "LEAKGATE_ERROR_EXITCODE", 0, 255,
                          &o->error_exitcode) ||
         !cli_int_setting(raw->no_defaults ? "1" : NULL, "--no-default-suppressions",
@@ -228,6 +232,7 @@ static bool check_child_settings(struct cli_opts *o)
     set_env("LEAKGATE_LEAK_KINDS", o->leak_kinds_text);
     set_env("LEAKGATE_TOP", o->top_text);
     set_env("LEAKGATE_NO_DEFAULT_SUPPRESSIONS", o->no_defaults ? "1" : NULL);
+    set_env("LEAKGATE_REPEAT", o->repeat_text);
     unsetenv("LEAKGATE_SUPPRESSIONS");
     char err[1024];
     int rc = lg_session_new(&o->settings, err, sizeof err);

@@ -70,6 +70,10 @@ bool cli_parse_key_type(const char *text, lg_key_type_t *out);
     "  --leak-kinds LIST   kinds a verdict counts: definite, indirect,\n"   \
     "                      possible, reachable, all (default definite,indirect)\n" \
     "                                                   LEAKGATE_LEAK_KINDS\n" \
+    "  --repeat N          run each test once unmeasured, then N times; what it\n" \
+    "                      leaves on every run fails it, whatever its kind\n" \
+    "                      (Criterion, TAP API; 0 to 100, default 0: off)\n" \
+    "                                                   LEAKGATE_REPEAT\n"    \
     "  --frames N          frames per traceback, 1 to 128 (default 16)\n"     \
     "                                                   LEAKGATE_FRAMES\n"     \
     "  --top N             tracebacks shown, 0 for all (default 5)\n"         \
@@ -95,12 +99,13 @@ bool cli_parse_key_type(const char *text, lg_key_type_t *out);
 struct cli_opts {
     const char *json, *suppressions, *snapshot;
     const char *json_name, *snapshot_name, *suppressions_name; /* option or variable */
-    int64_t frames, top, error_exitcode, no_defaults;
+    int64_t frames, top, error_exitcode, no_defaults, repeat;
     lg_limits_t limits;
     unsigned leak_kinds; /* the kinds the whole-process verdict counts */
     char **cmd;
     /* Validated texts passed on to CMD as LEAKGATE_* variables. */
-    const char *max_size_text, *max_count_text, *frames_text, *top_text, *leak_kinds_text;
+    const char *max_size_text, *max_count_text, *frames_text, *top_text, *leak_kinds_text,
+        *repeat_text;
     char suppressions_abs[PATH_MAX];
     char *children; /* run --children globs, '\n'-separated (malloc'd), or NULL */
     /* The session CMD's settings were checked with: its limit rules give a

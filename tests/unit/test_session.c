@@ -245,6 +245,55 @@ LGT_TEST(the_report_holds_one_entry_per_recorded_or_skipped_test)
     done(s);
 }
 
+/* Repeats: each measured run of a test is a window of its own, counted in
+ * the result ("runs"), said in the failure text; a test whose later run
+ * changed its outcome is reported skipped with why; a recorded test is
+ * over, so the next one with the same id starts again from run 1. */
+LGT_TEST(repeats_count_the_measured_runs_of_a_test)
+{
+    setenv("LEAKGATE_REPEAT", "2", 1);
+    lg_session_t *s = new_session();
+    unsetenv("LEAKGATE_REPEAT");
+    ASSERT(s);
+    ASSERT_EQ(lg_session_repeat(s), 2);
+    lg_result_t r;
+    for (unsigned run = 1; run <= 2; run++) {
+        ASSERT_EQ(lg_session_begin_test(s, "grows"), 0);
+        lg_track(7, 0x3000 + run, 16);
+        ASSERT_EQ(lg_session_measure(s, &r), 0);
+        ASSERT_EQ(r.runs, run);
+        ASSERT_EQ(r.outcome, LG_OUTCOME_LEAKED);
+    }
+    ASSERT_EQ(lg_session_record(s), 0);
+    char *text = lg_session_failure_text(s);
+    ASSERT_CONTAINS(text, "leakgate: test grows leaked 16 B in 1 block (limit 0 B)\n");
+    ASSERT_CONTAINS(text, "  measured: bytes allocated by the test and still allocated after "
+                          "it, in each of 2 measured runs, after 1 unmeasured run\n");
+    lg_string_free(text);
+    ASSERT_EQ(run_test(s, "grows", 0, 0, &r), 0); /* the same id, another test */
+    ASSERT_EQ(r.runs, 1);
+    ASSERT_EQ(lg_session_not_checked(s, "flaky", "failed when run again"), 0);
+    lg_session_set_repeat(s, 0);
+    ASSERT_EQ(run_test(s, "once", 0, 0, &r), 0);
+    ASSERT_EQ(r.runs, 0);
+    char *doc = lg_json_report_string(lg_session_report(s));
+    ASSERT_CONTAINS(doc, "{\"id\": \"grows\", \"outcome\": \"leaked\", \"size_diff\": 16,");
+    ASSERT_CONTAINS(doc, "\"runs\": 2, \"leaks\"");
+    ASSERT_CONTAINS(doc, "{\"id\": \"grows\", \"outcome\": \"clean\", \"size_diff\": 0, "
+                         "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": "
+                         "null}, \"runs\": 1,");
+    ASSERT_CONTAINS(doc, "{\"id\": \"flaky\", \"outcome\": \"skipped\", \"size_diff\": 0, "
+                         "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": "
+                         "null}, \"note\": \"failed when run again\"");
+    ASSERT_CONTAINS(doc, "{\"id\": \"once\", \"outcome\": \"clean\", \"size_diff\": 0, "
+                         "\"count_diff\": 0, \"limits\": {\"max_size\": 0, \"max_count\": "
+                         "null}, \"leaks\"");
+    lg_string_free(doc);
+    for (unsigned run = 1; run <= 2; run++)
+        lg_untrack(7, 0x3000 + run);
+    done(s);
+}
+
 LGT_TEST(calls_out_of_order_are_refused)
 {
     lg_session_t *s = new_session();

@@ -27,7 +27,7 @@
 static const char *const session_vars[] = {
     "LEAKGATE_MAX_SIZE", "LEAKGATE_MAX_COUNT",    "LEAKGATE_TOP",
     "LEAKGATE_LIMITS",   "LEAKGATE_SUPPRESSIONS", "LEAKGATE_NO_DEFAULT_SUPPRESSIONS",
-    "LEAKGATE_FRAMES",
+    "LEAKGATE_FRAMES",   "LEAKGATE_REPEAT",
 };
 
 static void clear_env(void)
@@ -237,6 +237,12 @@ LGT_TEST(each_bad_session_value_is_one_line_naming_it)
          "LEAKGATE_MAX_COUNT=-1: expected an integer from 0 to 9223372036854775807", false},
         {"LEAKGATE_MAX_COUNT", "2 blocks", LG_EINVAL,
          "LEAKGATE_MAX_COUNT=2 blocks: expected an integer from 0 to 9223372036854775807", false},
+        {"LEAKGATE_REPEAT", "x", LG_EINVAL, "LEAKGATE_REPEAT=x: expected an integer from 0 to 100",
+         false},
+        {"LEAKGATE_REPEAT", "101", LG_EINVAL,
+         "LEAKGATE_REPEAT=101: expected an integer from 0 to 100", false},
+        {"LEAKGATE_REPEAT", "-1", LG_EINVAL, "LEAKGATE_REPEAT=-1: expected an integer from 0 to 100",
+         false},
         {"LEAKGATE_TOP", "x", LG_EINVAL, "LEAKGATE_TOP=x: expected an integer from 0 to 100000",
          false},
         {"LEAKGATE_TOP", "100001", LG_EINVAL,

@@ -105,6 +105,8 @@ typedef struct lg_result {
     unsigned param;          /*   its parameter index ("param" in JSON) */
     const char *note;        /* why there is no verdict ("timed out"), or NULL; borrowed */
     unsigned leak_kinds;     /* the kinds counted (LG_LEAK_KINDS_ALL: every row) */
+    unsigned runs;           /* repeats: the measured runs the verdict comes from, after one
+                                unmeasured run ("runs" in JSON); 0: one window */
 } lg_result_t;
 
 /* Fills *r from the rows of `leaks` (totals by lg_stats_totals, outcome by
@@ -171,11 +173,12 @@ typedef struct lg_json_report lg_json_report_t;
  *   lg_session_failure_text()   the text a user reads when it leaked
  *
  * Settings: LEAKGATE_MAX_SIZE, LEAKGATE_MAX_COUNT (default limits: 0 B, no
- * count limit), LEAKGATE_LEAK_KINDS (default definite,indirect), LEAKGATE_TOP, LEAKGATE_SUPPRESSIONS (filter lines and
- * `limit` lines), LEAKGATE_NO_DEFAULT_SUPPRESSIONS=1, LEAKGATE_LIMITS; the
- * runtime's LEAKGATE_UNWIND, LEAKGATE_START and LEAKGATE_FRAMES are checked
- * too (where the runtime read them as it loaded, it has already reported
- * and removed a bad one).
+ * count limit), LEAKGATE_LEAK_KINDS (default definite,indirect; all with
+ * repeats), LEAKGATE_REPEAT (below), LEAKGATE_TOP, LEAKGATE_SUPPRESSIONS
+ * (filter lines and `limit` lines), LEAKGATE_NO_DEFAULT_SUPPRESSIONS=1,
+ * LEAKGATE_LIMITS; the runtime's LEAKGATE_UNWIND, LEAKGATE_START and
+ * LEAKGATE_FRAMES are checked too (where the runtime read them as it
+ * loaded, it has already reported and removed a bad one).
  * Per-test limits are lines `limit PATTERN [max_size=SIZE] [max_count=N]`
  * (PATTERN: fnmatch on the test id), in the suppressions file or in
  * LEAKGATE_LIMITS separated by ';'; the last matching line wins, the
@@ -204,7 +207,7 @@ LG_API void lg_session_set_limits(lg_session_t *s, const lg_limits_t *limits);
  * failure text), so that two instances of one id can be told apart. */
 LG_API void lg_session_set_param(lg_session_t *s, unsigned param);
 
-/* The limits of the running (or last begun) test. */
+/* The limits of the running (or last begun) test; before any, the defaults. */
 LG_API lg_limits_t lg_session_limits(const lg_session_t *s);
 
 /* The limits a test with this id begins with: the defaults, then each
@@ -231,6 +234,36 @@ LG_API void lg_session_abandon(lg_session_t *s);
 /* Adds a result with outcome "skipped" for test `id` (not checked: it
  * failed, was skipped, or opted out).  Returns 0 or LG_ENOMEM. */
 LG_API int lg_session_skip_test(lg_session_t *s, const char *id);
+
+/* Repeats: logical leaks in C (LEAKGATE_REPEAT=N, 1 to LG_REPEAT_MAX; 0 or
+ * unset: off).  The adapter runs each test once unmeasured (its outcome is
+ * the test's), then measures it up to N times, each run a window of its own:
+ *
+ *   for (k = 1; k <= N; k++) {
+ *       lg_session_begin_test(s, id);    // the same id: run k of the test
+ *       ... fixtures and body again, their assertions held back ...
+ *       lg_session_measure(s, &r);       // r.runs == k
+ *       if (r.outcome != LG_OUTCOME_LEAKED)
+ *           break;                       // a clean run ends the check
+ *   }
+ *   lg_session_record(s);
+ *
+ * so a test leaks only if every measured run left memory over its limits,
+ * whatever its kind (the default kinds become all): a one-time
+ * initialisation is absorbed by the unmeasured run, a list that grows on
+ * every call is not.  A run whose outcome differs from the first run's
+ * ends the check: lg_session_abandon(), then lg_session_not_checked(). */
+#define LG_REPEAT_MAX 100
+
+/* N, the measured runs of each test (0: repeats are off). */
+LG_API unsigned lg_session_repeat(const lg_session_t *s);
+
+/* Replaces N (an adapter with a model of its own, pytest --leaks, sets 0). */
+LG_API void lg_session_set_repeat(lg_session_t *s, unsigned n);
+
+/* lg_session_skip_test with a note saying why (borrowed: "failed when run
+ * again").  Returns 0 or LG_ENOMEM. */
+LG_API int lg_session_not_checked(lg_session_t *s, const char *id, const char *why);
 
 /* Replaces the default limits (what an adapter's options say). */
 LG_API void lg_session_set_defaults(lg_session_t *s, const lg_limits_t *limits);

@@ -3,7 +3,9 @@
 # libxml2 and OpenSSL from the distribution) under `leakgate run`: by
 # default only the buffer nothing points to fails, as "definitely lost";
 # with --leak-kinds=all every test but the clean one fails, each showing
-# its kind.  Exits 1 if any check failed.
+# its kind; with --repeat 2 what a test leaves on every measured run fails
+# it (the lost buffer and the growing list), while the libraries' and the
+# lazy global's one-time initialisation pass.  Exits 1 if any check failed.
 if [ "${SAN:-}" = address ]; then
     echo "skip: SAN=address: libleakgate.so cannot be preloaded into other programs"
     exit 0
@@ -52,8 +54,34 @@ rc=$?
 grep -q -- '--leak-kinds=bogus: expected a comma-separated list' "$WORK/bad.out" ||
     fail "--leak-kinds=bogus: $(cat "$WORK/bad.out")"
 
+# Repeats: each test once unmeasured, then twice measured.
+"$LG" run --repeat 2 --json "$WORK/repeat.json" -- "$WORK/suite" -j1 >"$WORK/repeat.out" 2>&1
+rc=$?
+[ "$rc" != 0 ] || fail "repeat: the runner exited 0"
+for t in lost_buffer growing_list; do
+    grep -q "^\[FAIL\] kinds::$t" "$WORK/repeat.out" || fail "repeat: $t did not fail"
+done
+for t in libxml2_parse openssl_sha256 lazy_global clean; do
+    if grep -q "^\[FAIL\] kinds::$t" "$WORK/repeat.out"; then fail "repeat: $t failed"; fi
+done
+grep -q 'Tested: 6 | Passing: 4 | Failing: 2' "$WORK/repeat.out" ||
+    fail "repeat: $(grep Synthesis "$WORK/repeat.out")"
+grep -q 'still reachable: 32 B in 1 block' "$WORK/repeat.out" ||
+    fail "repeat: the growing list is not shown as still reachable"
+grep -q 'in each of 2 measured runs, after 1 unmeasured run' "$WORK/repeat.out" ||
+    fail "repeat: the failure does not say how it was measured"
+python3 - "$WORK/repeat.json" <<'PY' || fail "repeat: JSON report"
+import json, sys
+got = {t["id"]: (t["outcome"], t["size_diff"], t.get("runs"))
+       for t in json.load(open(sys.argv[1]))["tests"]}
+want = {"kinds::lost_buffer": ("leaked", 64, 2), "kinds::growing_list": ("leaked", 32, 2),
+        "kinds::libxml2_parse": ("clean", 0, 1), "kinds::openssl_sha256": ("clean", 0, 1),
+        "kinds::lazy_global": ("clean", 0, 1), "kinds::clean": ("clean", 0, 1)}
+assert got == want, got
+PY
+
 if [ "$failures" = 0 ]; then
-    echo "test_kinds.sh: default kinds fail the lost buffer only; all kinds fail every leftover"
+    echo "test_kinds.sh: default kinds fail the lost buffer only; all kinds fail every leftover; --repeat 2 fails the lost buffer and the growing list"
 else
     sed 's/^/  /' "$WORK/default.out" | head -40
 fi

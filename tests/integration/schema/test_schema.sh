@@ -20,8 +20,8 @@ doc() { printf '%s\n' "$2" >"$WORK/$1.json"; }
 FRAME='{"kind": "native", "function": "f", "file": "f.c", "line": 3, "module": "/bin/p", "offset": 42}'
 PYFRAME='{"kind": "python", "function": null, "file": "t.py", "line": 9, "module": null, "offset": null}'
 LEAK='{"size_diff": 64, "count_diff": 1, "size": 64, "count": 1, "domain": 0, "kind": "definite", "traceback": ['"$FRAME, $PYFRAME"']}'
-TEST='{"id": "s::t", "outcome": "leaked", "size_diff": 64, "count_diff": 1, "limits": {"max_size": 0, "max_count": null}, "attempt": 2, "leaks": ['"$LEAK"']}'
-doc full '{"schema": "leakgate/1", "tests": ['"$TEST"', {"id": "s::u", "outcome": "skipped", "size_diff": 0, "count_diff": 0, "leaks": []}]}'
+TEST='{"id": "s::t", "outcome": "leaked", "size_diff": 64, "count_diff": 1, "limits": {"max_size": 0, "max_count": null}, "attempt": 2, "runs": 2, "leaks": ['"$LEAK"']}'
+doc full '{"schema": "leakgate/1", "tests": ['"$TEST"', {"id": "s::u", "outcome": "skipped", "size_diff": 0, "count_diff": 0, "note": "failed when run again", "leaks": []}]}'
 doc empty '{"schema": "leakgate/1", "tests": []}'
 doc base '{"schema": "leakgate-baseline/1", "leaks": [{"test": "s::t", "signature": "f@f.c", "size": 64, "count": 1}]}'
 "$PY" tests/check_schemas.py --min 3 "$WORK/full.json" "$WORK/empty.json" "$WORK/base.json" ||
@@ -44,6 +44,7 @@ wrong outcome 'tests/0/outcome' '{"schema": "leakgate/1", "tests": [{"id": "a", 
 wrong no_id 'tests/0' '{"schema": "leakgate/1", "tests": [{"outcome": "clean", "size_diff": 0, "count_diff": 0}]}'
 wrong size_text 'tests/0/size_diff' '{"schema": "leakgate/1", "tests": [{"id": "a", "outcome": "clean", "size_diff": "0", "count_diff": 0}]}'
 wrong attempt 'tests/0/attempt' '{"schema": "leakgate/1", "tests": [{"id": "a", "outcome": "clean", "size_diff": 0, "count_diff": 0, "attempt": 0}]}'
+wrong runs 'tests/0/runs' '{"schema": "leakgate/1", "tests": [{"id": "a", "outcome": "clean", "size_diff": 0, "count_diff": 0, "runs": 0}]}'
 wrong frame_kind 'tests/0/leaks/0/traceback/0/kind' '{"schema": "leakgate/1", "tests": [{"id": "a", "outcome": "leaked", "size_diff": 1, "count_diff": 1, "leaks": [{"size_diff": 1, "count_diff": 1, "traceback": [{"kind": "java"}]}]}]}'
 wrong leak_kind 'tests/0/leaks/0/kind' '{"schema": "leakgate/1", "tests": [{"id": "a", "outcome": "leaked", "size_diff": 1, "count_diff": 1, "leaks": [{"size_diff": 1, "count_diff": 1, "kind": "maybe", "traceback": []}]}]}'
 wrong no_tests '(top)' '{"schema": "leakgate/1"}'

@@ -789,6 +789,7 @@ static PyObject *session_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
      * whatever its kind (a leaked Python object is reachable by nature). */
     lg_session_set_leak_kinds(self->s, LG_LEAK_KINDS_ALL);
     lg_session_set_scan(self->s, LG_SCAN_OFF);
+    lg_session_set_repeat(self->s, 0); /* its runs are --leaks-warmup and --leaks-runs */
     return (PyObject *)self;
 }
 

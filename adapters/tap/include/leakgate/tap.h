@@ -61,8 +61,12 @@
  * libleakgate).  Settings are those of every adapter: LEAKGATE_MAX_SIZE,
  * LEAKGATE_MAX_COUNT, LEAKGATE_FRAMES, LEAKGATE_TOP, LEAKGATE_SUPPRESSIONS
  * (with `limit CASE-NAME ...` lines), LEAKGATE_LIMITS, LEAKGATE_REPORT (a
- * JSON report of every case, written by lg_tap_done_testing).  A bad
- * setting makes every case `not ok`, naming the setting.
+ * JSON report of every case, written by lg_tap_done_testing),
+ * LEAKGATE_REPEAT=N (repeats: each case runs once as above, then up to N
+ * more times quietly, each run measured; what it leaves on every measured
+ * run fails it, whatever its kind; a case that fails only when run again
+ * keeps its outcome and is not checked).  A bad setting makes every case
+ * `not ok`, naming the setting.
  *
  * Calls are not thread-safe: one thread prints the TAP.  Functions never
  * exit the process; after lg_tap_skip_all() or lg_tap_bail_out() the
