@@ -27,8 +27,14 @@
  *
  * Objects come and go while tracing (dlopen, dlclose): the list of
  * executable segments carries the loader's dlpi_adds/dlpi_subs counters of
- * when it was built, and an address not yet proven is proven against a
- * list that matches the loader's counters now (see prove()).  The dlclose
+ * when it was built, and is rebuilt when an address is in none of its
+ * segments and the loader's counters moved since (an object loaded after
+ * start: every C extension of Python).  The code before an address is read
+ * only inside a dl_iterate_phdr() callback, in an object the loader lists
+ * then: the loader holds its lock (dl_load_write_lock) through the
+ * callbacks, and glibc's dlclose unmaps an object and unlists it under
+ * that same lock, so a dlclose in another thread waits until the read is
+ * done, and code unmapped before is never read (see prove()).  The dlclose
  * interposer also bumps bt.gen, so that addresses proven in an unloaded
  * object stop matching the cache.  In auto mode, every traceback that falls
  * back to libunwind is counted (lg_get_unwind_fallbacks()).
@@ -64,6 +70,7 @@ extern const char __start_lg_hook_text[], __stop_lg_hook_text[];
 
 struct range {
     uintptr_t lo, hi;
+    uintptr_t base; /* the object's load address (dlpi_addr) */
 };
 
 struct ranges {
@@ -85,6 +92,7 @@ static struct {
     char stop[256];              /* the stop object's dlpi_name, or "" */
     atomic_bool has_stop;        /* stop[] is set (written before) */
     atomic_int unw_lead;         /* the tracer's frames libunwind saw last */
+    void (*_Atomic prove_hook)(uintptr_t); /* tests: before code is read */
 } bt = {.mode = LG_UNWIND_AUTO, .unw_lead = 2 * EXTRA};
 
 static LG_TLS uintptr_t stack_lo, stack_hi;
@@ -135,6 +143,10 @@ static inline _Atomic uint64_t *proven_slot(uintptr_t ra)
 void lg__set_backtrace_hook(lg__backtrace_fn fn)
 {
     bt.hook = fn;
+}
+void lg__set_prove_hook(void (*fn)(uintptr_t ra))
+{
+    atomic_store(&bt.prove_hook, fn);
 }
 void lg__set_unwind_mode(int mode)
 {
@@ -202,13 +214,16 @@ static inline bool in_tracer(uintptr_t a)
 struct collect {
     struct range *r;
     size_t n, cap;
-    uintptr_t stop_lo, stop_hi; /* hull of the stop object's code */
+    uintptr_t stop_lo, stop_hi;        /* hull of the stop object's code */
+    unsigned long long counters[2];    /* the loader's dlpi_adds, dlpi_subs */
 };
 
 static int collect_segments(struct dl_phdr_info *info, size_t size, void *ctx)
 {
     struct collect *c = ctx;
     LG_UNUSED(size);
+    c->counters[0] = info->dlpi_adds;
+    c->counters[1] = info->dlpi_subs;
     bool stop = atomic_load(&bt.has_stop) && !c->stop_hi && info->dlpi_name &&
                 strcmp(info->dlpi_name, bt.stop) == 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -218,24 +233,13 @@ static int collect_segments(struct dl_phdr_info *info, size_t size, void *ctx)
         if (c->n == c->cap)
             return 1;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        c->r[c->n++] = (struct range){lo, lo + ph->p_memsz};
+        c->r[c->n++] = (struct range){lo, lo + ph->p_memsz, info->dlpi_addr};
         if (stop) {
             c->stop_lo = c->stop_lo && c->stop_lo < lo ? c->stop_lo : lo;
             c->stop_hi = c->stop_hi > lo + ph->p_memsz ? c->stop_hi : lo + ph->p_memsz;
         }
     }
     return 0;
-}
-
-/* dl_iterate_phdr callback: the loader's counters of objects added and
- * removed, the same in every entry. */
-static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    unsigned long long *c = arg;
-    LG_UNUSED(size);
-    c[0] = info->dlpi_adds;
-    c[1] = info->dlpi_subs;
-    return 1;
 }
 
 static int range_cmp(const void *a, const void *b)
@@ -247,20 +251,27 @@ static int range_cmp(const void *a, const void *b)
 /* Rebuilds the list of executable segments.  No lock of ours is held while
  * dl_iterate_phdr() takes the loader's lock (a thread inside dlopen() may
  * be allocating); concurrent rebuilders race and the loser frees its list.
- * A replaced list is kept (another thread may still read it); rebuilds
- * happen only when objects come or go, so little is kept. */
+ * A replaced list is kept, never freed (another thread may still read it):
+ * each list holds the one it replaced (older), takes only the room its
+ * segments need, and rebuilds happen only when objects come or go. */
 static LG_NOINLINE struct ranges *text_rebuild(unsigned gen)
 {
     size_t cap = 1024, bytes = sizeof(struct ranges) + cap * sizeof(struct range);
     struct ranges *nr = lg__mem_calloc(1, bytes);
     if (!nr)
         return NULL;
-    struct collect c = {nr->r, 0, cap, 0, 0};
-    unsigned long long cnt[2] = {0, 0};
-    dl_iterate_phdr(read_counters, cnt);
+    struct collect c = {nr->r, 0, cap, 0, 0, {0, 0}};
     dl_iterate_phdr(collect_segments, &c);
-    nr->adds = cnt[0];
-    nr->subs = cnt[1];
+    size_t need = sizeof(struct ranges) + c.n * sizeof(struct range);
+    struct ranges *fit = lg__mem_calloc(1, need);
+    if (fit) {
+        memcpy(fit, nr, need);
+        lg__mem_free(nr, bytes);
+        nr = fit;
+        bytes = need;
+    }
+    nr->adds = c.counters[0];
+    nr->subs = c.counters[1];
     nr->stop_lo = c.stop_lo;
     nr->stop_span = c.stop_hi - c.stop_lo;
     qsort(nr->r, c.n, sizeof nr->r[0], range_cmp);
@@ -279,7 +290,8 @@ static LG_NOINLINE struct ranges *text_rebuild(unsigned gen)
     return nr;
 }
 
-static bool in_text(const struct ranges *t, uintptr_t a, uintptr_t *seg_lo)
+/* The segment of `t` that holds a, or NULL. */
+static const struct range *in_text(const struct ranges *t, uintptr_t a)
 {
     size_t lo = 0, hi = t->n;
     while (lo < hi) {
@@ -288,12 +300,10 @@ static bool in_text(const struct ranges *t, uintptr_t a, uintptr_t *seg_lo)
             hi = mid;
         else if (a >= t->r[mid].hi)
             lo = mid + 1;
-        else {
-            *seg_lo = t->r[mid].lo;
-            return true;
-        }
+        else
+            return &t->r[mid];
     }
-    return false;
+    return NULL;
 }
 
 /* Does the instruction before `ra` look like a call?  e8 rel32, or ff /2
@@ -327,24 +337,64 @@ static LG_NOINLINE void stack_bounds_init(void)
     pthread_attr_destroy(&attr);
 }
 
-/* Whether the loader loaded or unloaded an object since `t` was built. */
-static bool text_stale(const struct ranges *t)
+/* What prove_locked() looks for and finds. */
+struct proof {
+    uintptr_t ra;
+    const struct range *seg;       /* the list's segment holding ra, or NULL */
+    unsigned long long adds, subs; /* the loader's counters */
+    int proven;                    /* 1 or 0; -1: seg's object is not listed */
+};
+
+/* dl_iterate_phdr callback: the loader's counters, then, when the list has
+ * a segment for ra, the object listed at that segment's place; the code
+ * before ra is read here, under the loader's lock, or not at all. */
+static int prove_locked(struct dl_phdr_info *info, size_t size, void *arg)
 {
-    unsigned long long c[2] = {0, 0};
-    dl_iterate_phdr(read_counters, c);
-    return c[0] != t->adds || c[1] != t->subs;
+    struct proof *p = arg;
+    LG_UNUSED(size);
+    p->adds = info->dlpi_adds;
+    p->subs = info->dlpi_subs;
+    if (!p->seg)
+        return 1;
+    if (info->dlpi_addr != p->seg->base)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && lo == p->seg->lo &&
+            lo + ph->p_memsz == p->seg->hi) {
+            void (*hook)(uintptr_t) = atomic_load_explicit(&bt.prove_hook, memory_order_relaxed);
+            if (LG_UNLIKELY(hook != NULL))
+                hook(p->ra);
+            p->proven = after_call(p->ra, lo);
+            return 1;
+        }
+    }
+    return 0;
 }
 
-/* Proves a return address that the cache does not know; see fp_walk.
- * Before it reads code, the list of segments is checked against the
- * loader's counters (rebuilt when stale): an object loaded since is found
- * (every C extension of Python is dlopen'ed after start), and the code of
- * an object unloaded since is never read.  This costs one
- * dl_iterate_phdr() per address not yet proven. */
+/* Proves a return address that the cache does not know; see fp_walk.  The
+ * list of segments says where ra is; prove_locked() checks that the
+ * object is still there and reads its code under the loader's lock.  When
+ * ra is in no segment of the list, or in one whose object went away, and
+ * the loader's counters moved since the list was built, the list is
+ * rebuilt and the proof tried once more (an object loaded since is found).
+ * This costs one dl_iterate_phdr() per address not yet proven, walking the
+ * objects up to ra's. */
 static LG_NOINLINE bool prove(const struct ranges **text, uintptr_t ra, uint64_t *gen_tag)
 {
-    uintptr_t seg_lo;
-    if (text_stale(*text)) {
+    for (int tries = 0; tries < 2; tries++) {
+        struct proof p = {.ra = ra, .seg = in_text(*text, ra), .proven = -1};
+        dl_iterate_phdr(prove_locked, &p);
+        if (p.proven >= 0) {
+            if (p.proven) {
+                atomic_store_explicit(proven_slot(ra), ra ^ *gen_tag, memory_order_relaxed);
+                atomic_fetch_add(&proven_stores, 1);
+            }
+            return p.proven;
+        }
+        if (p.adds == (*text)->adds && p.subs == (*text)->subs)
+            return false; /* the list is the loader's: ra is in no object */
         lg__modules_changed();
         const struct ranges *nt = text_rebuild(atomic_load(&bt.gen));
         if (!nt)
@@ -352,11 +402,7 @@ static LG_NOINLINE bool prove(const struct ranges **text, uintptr_t ra, uint64_t
         *text = nt;
         *gen_tag = proven_tag(0, nt->gen);
     }
-    if (!in_text(*text, ra, &seg_lo) || !after_call(ra, seg_lo))
-        return false;
-    atomic_store_explicit(proven_slot(ra), ra ^ *gen_tag, memory_order_relaxed);
-    atomic_fetch_add(&proven_stores, 1);
-    return true;
+    return false;
 }
 
 /* The first frame record above the tracer's own: its return address is

@@ -375,6 +375,9 @@ void lg__modules_changed(void);
 /* Tests replace capture to make tracebacks deterministic (NULL restores). */
 typedef int (*lg__backtrace_fn)(uintptr_t *frames, int max, uint32_t *total);
 void lg__set_backtrace_hook(lg__backtrace_fn fn);
+/* Tests: fn(ra) runs right before the walker reads the code before ra, in
+ * another thread's way (NULL removes it). */
+void lg__set_prove_hook(void (*fn)(uintptr_t ra));
 void lg__set_unwind_mode(int mode);
 
 /* ---- interned tracebacks (intern.c) ------------------------------------ */

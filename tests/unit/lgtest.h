@@ -8,7 +8,8 @@
  * after every test (failed or not) to restore shared state.
  * lgt_keep_json(name, text) keeps a JSON document the test built in
  * $LGT_JSON_DIR/name.json (when set), where run-unit.sh validates every
- * one against docs/schema/.
+ * one against docs/schema/.  lgt_build_dlclose_lib() builds the small
+ * shared library of the dlclose tests.
  */
 #ifndef LGTEST_H
 #define LGTEST_H
@@ -17,6 +18,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Builds data/dlclose_lib.c (beside this file) into dir/libdlclose_test.so,
+ * whose path goes to lib; returns system()'s status (0: built). */
+static inline int lgt_build_dlclose_lib(const char *dir, char *lib, size_t len)
+{
+    char src[512], cmd[1536];
+    const char *slash = strrchr(__FILE__, '/');
+    int n = slash ? (int)(slash - __FILE__) : 1;
+    snprintf(src, sizeof src, "%.*s/data/dlclose_lib.c", n, slash ? __FILE__ : ".");
+    snprintf(lib, len, "%s/libdlclose_test.so", dir);
+    if (access(src, R_OK) != 0) {
+        fprintf(stderr, "  cannot read %s (run from the source root)\n", src);
+        return -1;
+    }
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -g -O0 -o '%s' '%s'", lib, src);
+    return system(cmd);
+}
 
 typedef void (*lgt_fn)(void);
 struct lgt_case {

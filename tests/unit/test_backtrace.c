@@ -1,5 +1,6 @@
 /* Tests of traceback capture: frame 0 is the allocator's caller, in every
- * unwinding mode; depth limits; total_nframe; the replaceable hook. */
+ * unwinding mode; depth limits; total_nframe; the replaceable hook; a
+ * dlclose in another thread while the walker reads an object's code. */
 #include "lg_internal.h"
 #include "hooks_api.h"
 #include "lgtest.h"
@@ -377,6 +378,195 @@ LGT_TEST(threads_get_the_tracebacks_of_their_own_stacks)
     }
     lg_stop();
     lg__set_unwind_mode(LG_UNWIND_AUTO);
+}
+
+/* ---- a dlclose while the walker proves an address --------------------- */
+
+#include <time.h>
+
+/* Calls leaf(8) with the frame-pointer register at `record` (the next frame
+ * pointer, a return address), as code built without frame pointers may
+ * leave it: after leaf's own frame the walker reads that record. */
+static void *through_record(uintptr_t *record)
+{
+    return with_frame_pointer(8, (uintptr_t)record);
+}
+
+static void *lib_callback(void)
+{
+    return __builtin_return_address(0);
+}
+
+/* The closer thread unloads `handle` when the walker is about to read the
+ * code before `target`.  Protected by lock. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uintptr_t target;
+    void *handle;
+    bool go, done;
+} uc = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void *closer(void *arg)
+{
+    LG_UNUSED(arg);
+    pthread_mutex_lock(&uc.lock);
+    while (!uc.go)
+        pthread_cond_wait(&uc.cond, &uc.lock);
+    void *h = uc.handle;
+    pthread_mutex_unlock(&uc.lock);
+    lg__hook_dlclose(h); /* the last reference: the object is unmapped */
+    pthread_mutex_lock(&uc.lock);
+    uc.done = true;
+    pthread_cond_broadcast(&uc.cond);
+    pthread_mutex_unlock(&uc.lock);
+    return NULL;
+}
+
+/* The prove hook: before the code before the target is read, the closer
+ * unloads its object, and is given 200 ms to finish. */
+static void unload_meanwhile(uintptr_t ra)
+{
+    if (ra != uc.target)
+        return;
+    pthread_mutex_lock(&uc.lock);
+    uc.go = true;
+    pthread_cond_broadcast(&uc.cond);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!uc.done && pthread_cond_timedwait(&uc.cond, &uc.lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&uc.lock);
+}
+
+/* Loads lib; returns its handle (NULL: not loaded) and, in *ra, a return
+ * address inside it (0: none).  The loader's own allocations are not
+ * traced: their walks would read words that its frames, built without
+ * frame pointers, leave unwritten (valgrind says so). */
+static void *open_untraced(const char *lib)
+{
+    int prev = lg_untraced_enter();
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    lg_untraced_leave(prev);
+    return h;
+}
+
+static void *load_lib(const char *lib, uintptr_t *ra)
+{
+    void *h = open_untraced(lib);
+    void *(*call)(void *(*)(void), unsigned *) = NULL;
+    if (h)
+        *(void **)&call = dlsym(h, "dlclose_lib_call");
+    unsigned line;
+    *ra = call ? (uintptr_t)call(lib_callback, &line) : 0;
+    return h;
+}
+
+/* A dlclose in another thread, made right when the walker is about to read
+ * the code of the object: the object stays mapped until the read is done
+ * (it was proven, so it is in the traceback), then goes. */
+static void dlclose_during_proof(const char *lib)
+{
+    lg__set_unwind_mode(LG_UNWIND_FP);
+    ASSERT_EQ(lg_start(16), 0);
+    for (int i = 0; i < 3; i++) {
+        uintptr_t record[2] = {0, 0};
+        void *h = load_lib(lib, &record[1]);
+        ASSERT(h != NULL && record[1] != 0);
+        pthread_mutex_lock(&uc.lock);
+        uc.target = record[1];
+        uc.handle = h;
+        uc.go = uc.done = false;
+        pthread_mutex_unlock(&uc.lock);
+        pthread_t t;
+        ASSERT_EQ(pthread_create(&t, NULL, closer, NULL), 0);
+        lg__modules_changed(); /* nothing proven: the walker reads the code */
+        lg__set_prove_hook(unload_meanwhile);
+        void *p = through_record(record);
+        lg__set_prove_hook(NULL);
+        ASSERT(uc.go); /* the walker read the object's code, as the closer ran */
+        pthread_join(t, NULL);
+        Dl_info di;
+        ASSERT_EQ(dladdr((void *)record[1], &di), 0); /* unloaded now */
+        uintptr_t f[16];
+        ASSERT_EQ(traceback_of(p, f, 16), 3); /* leaf, with_frame_pointer, the record */
+        ASSERT_EQ(f[2], record[1]);
+        T(free)(p);
+    }
+    lg_stop();
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
+}
+
+/* Threads walk through records naming an object that another thread loads
+ * and unloads in a loop: never a crash (run under ASan by make asan). */
+static const char *stress_lib;
+static atomic_bool stress_stop;
+static atomic_int stress_short; /* walks that stopped before the record */
+
+static void *stress_walker(void *arg)
+{
+    LG_UNUSED(arg);
+    for (int i = 0; i < 150; i++) {
+        uintptr_t record[2] = {0, 0};
+        void *h = load_lib(stress_lib, &record[1]);
+        if (h)
+            lg__hook_dlclose(h); /* record[1] may be unmapped from here on */
+        void *p = through_record(record);
+        uintptr_t f[16];
+        if (traceback_of(p, f, 16) < 2)
+            atomic_fetch_add(&stress_short, 1);
+        T(free)(p);
+    }
+    return NULL;
+}
+
+static void *stress_loader(void *arg)
+{
+    LG_UNUSED(arg);
+    while (!atomic_load(&stress_stop)) {
+        void *h = open_untraced(stress_lib);
+        if (h)
+            lg__hook_dlclose(h);
+    }
+    return NULL;
+}
+
+static void walks_race_dlopen_dlclose(const char *lib)
+{
+    stress_lib = lib;
+    lg__set_unwind_mode(LG_UNWIND_FP);
+    ASSERT_EQ(lg_start(16), 0);
+    pthread_t w[2], l;
+    ASSERT_EQ(pthread_create(&l, NULL, stress_loader, NULL), 0);
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(pthread_create(&w[i], NULL, stress_walker, NULL), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(w[i], NULL);
+    atomic_store(&stress_stop, true);
+    pthread_join(l, NULL);
+    ASSERT_EQ(atomic_load(&stress_short), 0);
+    lg_stop();
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
+}
+
+LGT_TEST(a_dlclose_in_another_thread_never_unmaps_code_the_walker_reads)
+{
+    char dir[] = "/tmp/lg-backtrace-XXXXXX", lib[600];
+    ASSERT(mkdtemp(dir) != NULL);
+    int built = lgt_build_dlclose_lib(dir, lib, sizeof lib);
+    if (built == 0) {
+        dlclose_during_proof(lib);
+        walks_race_dlopen_dlclose(lib);
+    }
+    unlink(lib);
+    rmdir(dir);
+    if (built != 0)
+        LGT_FAIL("building the test library failed (%d)", built);
 }
 
 LGT_MAIN()

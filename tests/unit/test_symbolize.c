@@ -182,22 +182,6 @@ static void *lib_callback(void)
     return __builtin_return_address(0);
 }
 
-/* Builds data/dlclose_lib.c (next to this source) into dir/lib. */
-static int build_lib(const char *dir, char *lib, size_t len)
-{
-    char src[512], cmd[1536];
-    const char *slash = strrchr(__FILE__, '/');
-    int n = slash ? (int)(slash - __FILE__) : 1;
-    snprintf(src, sizeof src, "%.*s/data/dlclose_lib.c", n, slash ? __FILE__ : ".");
-    snprintf(lib, len, "%s/libdlclose_test.so", dir);
-    if (access(src, R_OK) != 0) {
-        fprintf(stderr, "  cannot read %s (run from the source root)\n", src);
-        return -1;
-    }
-    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -g -O0 -o '%s' '%s'", lib, src);
-    return system(cmd);
-}
-
 /* Loads lib, interns a traceback with a frame in it, unloads it through
  * the interposer, then symbolizes that frame. */
 static void check_frames_survive_dlclose(const char *lib)
@@ -240,7 +224,7 @@ LGT_TEST(frames_survive_dlclose)
     char dir[] = "/tmp/lg-symbolize-XXXXXX", lib[600];
     ASSERT(mkdtemp(dir) != NULL);
     /* The file stays until the end: libdw reads it when first asked. */
-    int built = build_lib(dir, lib, sizeof lib);
+    int built = lgt_build_dlclose_lib(dir, lib, sizeof lib);
     if (built == 0)
         check_frames_survive_dlclose(lib);
     unlink(lib);

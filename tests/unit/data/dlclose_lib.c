@@ -1,7 +1,8 @@
 /*
- * dlclose_lib.c — a tiny shared library for test_symbolize's dlclose test.
- * test_symbolize.c compiles it at run time (cc -shared -fPIC -g -O0),
- * loads it, takes a return address inside it, then unloads it.
+ * dlclose_lib.c — a tiny shared library for the dlclose tests of
+ * test_symbolize.c and test_backtrace.c, which compile it at run time
+ * (lgt_build_dlclose_lib: cc -shared -fPIC -g -O0), load it, take a return
+ * address inside it, then unload it.
  */
 
 /* Calls fn and returns what it returns: fn gives back its return address,
