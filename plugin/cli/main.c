@@ -16,6 +16,7 @@
  * hooks: leakgate itself is never traced.
  */
 #include "cli.h"
+#include "lg_plugin_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,16 +40,26 @@ static const char usage[] =
     "`leakgate COMMAND --help` lists the options of a command;\n"
     "`leakgate --version` prints the version.\n";
 
-static void vlog(const char *prefix, const char *fmt, va_list ap, const char *suffix)
+/* One message.  An error line is escaped as text as a whole: it quotes
+ * what the user or a program named (CMD, file names, values), and its
+ * control characters must not act on the terminal or end the line. */
+static void vlog(const char *prefix, const char *fmt, va_list ap, const char *suffix, bool line)
 {
     char *text = NULL;
     int n = vasprintf(&text, fmt, ap);
     if (n < 0)
         return;
+    lg__sb_t b = {0};
+    char *esc = NULL;
+    if (line) {
+        lg__sb_text(&b, text);
+        esc = lg__sb_finish(&b);
+    }
     fflush(stdout); /* what came before, first (when both are a terminal) */
     lg_log_write(prefix, strlen(prefix));
-    lg_log_write(text, (size_t)n);
+    lg_log_write(esc ? esc : text, esc ? strlen(esc) : (size_t)n);
     lg_log_write(suffix, strlen(suffix));
+    lg__xfree(esc);
     free(text);
 }
 
@@ -56,7 +67,7 @@ void cli_log(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog("", fmt, ap, "");
+    vlog("", fmt, ap, "", false);
     va_end(ap);
 }
 
@@ -64,7 +75,7 @@ void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog("leakgate: ", fmt, ap, "\n");
+    vlog("leakgate: ", fmt, ap, "\n", true);
     va_end(ap);
 }
 

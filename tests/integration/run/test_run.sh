@@ -267,6 +267,13 @@ expect_rc noexec 127
 expect_lines noexec "$WORK/noexec.err" 1
 expect_grep noexec "$WORK/noexec.err" \
     "^leakgate: cannot run $WORK/no-such-program: No such file or directory$"
+# A name with an escape byte and a newline is quoted escaped, on one line.
+run noexec_esc "$LG" run -- "$WORK/no$(printf '\033')[2J
+such"
+expect_rc noexec_esc 127
+expect_lines noexec_esc "$WORK/noexec_esc.err" 1
+expect_grep noexec_esc "$WORK/noexec_esc.err" \
+    "^leakgate: cannot run $WORK/no\\\\x1b\\[2J\\\\nsuch: No such file or directory$"
 
 run quick "$LG" run -- "$PROG" _exit 5
 expect_rc quick 5
