@@ -969,11 +969,18 @@ static void *criterion_symbol(const char *name)
  * start-up in the runner and in each worker, which a new worker repeats):
  * its tracebacks are taken by the frame-pointer walk alone, so that a
  * worker does not pay for unwinding code built without frame pointers.
- * begin() turns full tracebacks back on. */
+ * begin() turns full tracebacks back on.  Tracing starts now, in a linked
+ * suite too (LEAKGATE_START=0 aside): what the program allocated before
+ * its first test (a library's registry made by a constructor) must be in
+ * the table for the scan, or a block only it points to looks lost. */
 __attribute__((constructor)) static void quick_until_first_test(void)
 {
-    if (criterion_symbol("criterion_options")) /* libcriterion's alone */
-        lg_set_traceback_quick(1);
+    if (!criterion_symbol("criterion_options")) /* libcriterion's alone */
+        return;
+    lg_set_traceback_quick(1);
+    const char *start = getenv("LEAKGATE_START");
+    if (!lg_is_tracing() && !(start && strcmp(start, "0") == 0))
+        lg_start(0);
 }
 
 /* At load time: if Criterion's definitions are in force rather than ours,

@@ -80,6 +80,29 @@ want = {"kinds::lost_buffer": ("leaked", 64, 2), "kinds::growing_list": ("leaked
 assert got == want, got
 PY
 
+# A block that only a registry made before the first test points to (a
+# library's constructor) is reachable, in a linked suite as under leakgate
+# run: tracing starts as the adapter loads, so the registry is scanned.
+cat >"$WORK/registry.c" <<'C'
+#include <criterion/criterion.h>
+#include <stdlib.h>
+struct reg { void *head; };
+static struct reg *g_reg;
+__attribute__((constructor)) static void make_reg(void) { g_reg = calloc(1, sizeof *g_reg); }
+Test(registry, add) { g_reg->head = malloc(48); }
+Test(registry, lost) { void *volatile p = malloc(40); p = NULL; }
+C
+cc -std=gnu11 -g -O0 -fno-omit-frame-pointer "$WORK/registry.c" -L"$BUILD/lib" \
+    -Wl,-rpath,"$BUILD/lib" -lleakgate-criterion -lleakgate -lcriterion -o "$WORK/registry" ||
+    { echo "FAIL: cannot build registry.c"; exit 1; }
+for how in linked run; do
+    if [ $how = linked ]; then "$WORK/registry" -j1; else "$LG" run -- "$WORK/registry" -j1; fi \
+        >"$WORK/registry.$how" 2>&1
+    grep -q 'Tested: 2 | Passing: 1 | Failing: 1' "$WORK/registry.$how" &&
+        grep -q '^\[FAIL\] registry::lost' "$WORK/registry.$how" ||
+        fail "registry ($how): expected registry::lost alone to fail: $(tail -8 "$WORK/registry.$how")"
+done
+
 if [ "$failures" = 0 ]; then
     echo "test_kinds.sh: default kinds fail the lost buffer only; all kinds fail every leftover; --repeat 2 fails the lost buffer and the growing list"
 else
