@@ -157,7 +157,7 @@ int lg_hooks_in_force(char *lib, size_t len)
 #endif
 }
 
-void lg__exit_init(void)
+void lg__exit_init(const char *other)
 {
     const char *snap = getenv("LEAKGATE_RUN_SNAPSHOT"), *cmd = getenv("LEAKGATE_RUN_PID");
     const char *slash = snap ? strrchr(snap, '/') : NULL;
@@ -200,8 +200,7 @@ void lg__exit_init(void)
         X.ino = st.st_ino;
     }
     X.pid = me;
-    char other[sizeof X.bypassed - sizeof LG_EXIT_BYPASSED];
-    if (!lg_hooks_in_force(other, sizeof other))
+    if (other)
         snprintf(X.bypassed, sizeof X.bypassed, "%s%s", LG_EXIT_BYPASSED, other);
     for (int i = 0; i < LG_EXIT_SPARE_FDS; i++)
         X.spare[i] = fcntl(X.fd, F_DUPFD_CLOEXEC, 0);

@@ -294,9 +294,10 @@ __attribute__((constructor(102))) static void hooks_init(void)
         return;
     long n;
     lg__env_int("LEAKGATE_FRAMES", 1, LG_FRAMES_MAX, LG_FRAMES_DEFAULT, &n);
-    lg__exit_init(); /* before tracing: nothing it allocates is traced */
     char other[512];
-    if (!lg_hooks_in_force(other, sizeof other))
+    bool bypassed = !lg_hooks_in_force(other, sizeof other);
+    lg__exit_init(bypassed ? other : NULL); /* before tracing: nothing it allocates is traced */
+    if (bypassed)
         lg__error("malloc resolves to %s, not to libleakgate.so: this process's allocations are "
                   "not traced; put libleakgate.so first (LD_PRELOAD=libleakgate.so:%s)",
                   other, other);

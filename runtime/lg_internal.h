@@ -524,8 +524,10 @@ uint64_t lg__symbolize_answered(void);
 /* ---- exit snapshots of `leakgate run` (exit.c) ------------------------- */
 
 /* At start-up, before tracing starts: decides from LEAKGATE_RUN_* whether
- * this process leaves an exit snapshot, opening its file now. */
-void lg__exit_init(void);
+ * this process leaves an exit snapshot, opening its file now.  other: the
+ * library whose malloc is in force instead of ours (lg_hooks_in_force), or
+ * NULL; its snapshot then says so. */
+void lg__exit_init(const char *other);
 /* At exit (the preload's destructor): writes that snapshot. */
 void lg__exit_dump(void);
 
