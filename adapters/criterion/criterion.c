@@ -462,6 +462,17 @@ static void repeat(void *param, bool is_param)
     conclude(&r, false);
 }
 
+/* The worker's test has its verdict.  Criterion runs each test in a
+ * process of its own, so nothing allocated or freed from now on is judged:
+ * tracing stops, and Criterion's messages after the test, the worker's
+ * exit and its thousands of frees of start-up state go to the allocator
+ * alone. */
+static void verdict_given(void)
+{
+    if (A.session && !A.in_test && A.run == RUN_ONE)
+        lg_stop();
+}
+
 /* After the body, before any other call: the frames of the verdict must
  * not find stale words of the test's (lg_stack_scrub). */
 static void body(void)
@@ -472,6 +483,7 @@ static void body(void)
         repeat(NULL, false);
     else
         finish(false);
+    verdict_given();
 }
 
 /* dl_iterate_phdr callback: the load address of the main program (the
@@ -553,6 +565,7 @@ static void body_param(void *param)
         repeat(param, true);
     else
         finish(false);
+    verdict_given();
 }
 
 static void test_setup(void)
@@ -587,6 +600,7 @@ static void test_teardown(void)
     resolve();
     lg_stack_scrub();
     finish(!A.skipped);
+    verdict_given();
     A.teardown();
 }
 
@@ -599,6 +613,7 @@ static void at_exit(void)
         return;
     A.exiting = true;
     finish(false);
+    verdict_given();
 }
 
 /* Criterion's assertions: held back from the runner in a measured run; a

@@ -1,12 +1,30 @@
 /* edge.c — Criterion tests that end in other ways than returning: exit()
  * after a leak, a crash, a timeout, a skip, a parameterized test whose
  * second instance leaks, and one whose instances pass, crash, time out and
- * skip.  Built by test_edge.sh. */
+ * skip.  With EDGE_TRACING_LOG=path, each worker that gets to exit appends
+ * a line to that file: what lg_is_tracing() says then.  Built by
+ * test_edge.sh. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <dlfcn.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+/* After its test, whether the worker still traces (looked up: the suite is
+ * also built without leakgate). */
+__attribute__((destructor)) static void log_tracing(void)
+{
+    const char *log = getenv("EDGE_TRACING_LOG");
+    int (*is_tracing)(void);
+    *(void **)&is_tracing = dlsym(RTLD_DEFAULT, "lg_is_tracing");
+    FILE *f;
+    if (!log || !is_tracing || !(f = fopen(log, "a")))
+        return;
+    fprintf(f, "%d\n", is_tracing());
+    fclose(f);
+}
 
 Test(edge, exits)
 {

@@ -4,7 +4,9 @@
 # test and is in the report as leaked; a crash and a timeout are "crashed"
 # with their cause, a skip "skipped"; the instances of a parameterized test
 # carry their index ("param") in the console, the JSON report and the gate,
-# whichever way they ended.  Exits 1 if any check failed.
+# whichever way they ended; once its test has a verdict, a worker traces no
+# more (what it allocates and frees then is nobody's test).  Exits 1 if any
+# check failed.
 . "$(dirname "$0")/../lib.sh"
 skip_under_asan "libleakgate.so cannot be preloaded into other programs"
 SRC=$ROOT/tests/integration/criterion/edge.c
@@ -27,6 +29,10 @@ check() { # NAME: $WORK/NAME.out and NAME.json
     if grep -Eq "edge::param\[[02]\] leaked|edge::skipped.*leaked" "$out"; then
         fail "$1: a clean or skipped test reported as leaked"
     fi
+    # The runner and the seven workers that get to exit (not the crashes
+    # and time-outs), each after its verdict.
+    [ "$(grep -c '^0$' "$WORK/$1.tracing")" = 8 ] && ! grep -qv '^0$' "$WORK/$1.tracing" ||
+        fail "$1: workers still tracing after their verdicts: $(tr '\n' ' ' <"$WORK/$1.tracing")"
     python3 - "$WORK/$1.json" <<'PY' || fail "$1: JSON report"
 import json, sys
 tests = json.load(open(sys.argv[1]))["tests"]
@@ -46,10 +52,12 @@ assert got == want, got
 PY
 }
 mkdir "$WORK/tmp"
-TMPDIR=$WORK/tmp "$LG" run --json "$WORK/preload.json" -- "$WORK/edge" >"$WORK/preload.out" 2>&1
+TMPDIR=$WORK/tmp EDGE_TRACING_LOG=$WORK/preload.tracing "$LG" run --json "$WORK/preload.json" \
+    -- "$WORK/edge" >"$WORK/preload.out" 2>&1
 rc=$?
 check preload
-TMPDIR=$WORK/tmp LEAKGATE_REPORT=$WORK/linked.json "$WORK/edge_linked" >"$WORK/linked.out" 2>&1
+TMPDIR=$WORK/tmp EDGE_TRACING_LOG=$WORK/linked.tracing LEAKGATE_REPORT=$WORK/linked.json \
+    "$WORK/edge_linked" >"$WORK/linked.out" 2>&1
 rc=$?
 check linked
 
