@@ -178,6 +178,27 @@ LGT_TEST(the_next_chunks_header_is_not_a_pointer_into_a_block)
     release(b);
 }
 
+/* The trace table keeps, per thread, the address of the last trace it
+ * removed (to prefetch the next ones): a live block at that address must
+ * not look reachable through it. */
+static LG_NOINLINE void track_and_untrack(uint32_t domain, uintptr_t hidden)
+{
+    ASSERT_EQ(lg_track(domain, UNHIDE(hidden), 1), 0);
+    ASSERT_EQ(lg_untrack(domain, UNHIDE(hidden)), 0);
+}
+
+LGT_TEST(the_last_removed_address_is_not_a_root)
+{
+    ASSERT_EQ(lg_start(4), 0);
+    uintptr_t a = lost_buffer(48);
+    track_and_untrack(7, a);
+    lg_scan_t *s;
+    ASSERT_EQ(lg_scan_take(&s), 0);
+    ASSERT_EQ(kind_of(s, a), LG_KIND_DEFINITE);
+    lg_scan_free(s);
+    release(a);
+}
+
 /* A test's diff by kind: a lost buffer and a cache entry from one call
  * site are two rows; an older block freed meanwhile is a row of kind -1. */
 static LG_NOINLINE uintptr_t from_one_site(size_t size)

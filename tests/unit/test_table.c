@@ -4,6 +4,8 @@
 #include "lg_internal.h"
 #include "lgtest.h"
 
+#include <pthread.h>
+
 enum { KEYS = 50000 };
 static size_t model[KEYS]; /* 0 = absent */
 
@@ -95,6 +97,53 @@ LGT_TEST(memory_per_entry_stays_under_32_bytes)
         ASSERT(per_entry >= 16);
     }
     lg__table_clear();
+}
+
+/* Removals in address order, forward and backward, at steps from 16 bytes
+ * to past the prefetch's limit, while another thread makes the same
+ * shards grow: each removal still finds its trace (the prefetch of the next
+ * ones reads a shard's array without its lock and must change nothing). */
+enum { WALK = 20000 };
+
+static void *grow_beside(void *arg)
+{
+    uintptr_t base = 0x7f0000000000u;
+    size_t size;
+    uint32_t tb;
+    for (size_t i = 0; i < 200000; i++)
+        if (lg__table_add(LG_DOMAIN_C, base + i * 16, 8, 2) != 0)
+            ++*(int *)arg;
+    for (size_t i = 0; i < 200000; i++)
+        if (lg__table_remove(LG_DOMAIN_C, base + i * 16, &size, &tb) != 0 || size != 8 || tb != 2)
+            ++*(int *)arg;
+    return NULL;
+}
+
+LGT_TEST(removals_in_address_order_beside_a_growing_table)
+{
+    int bad = 0, bad_beside = 0;
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, grow_beside, &bad_beside), 0);
+    uintptr_t steps[] = {16, 48, 4096, (uintptr_t)1 << 16, ((uintptr_t)1 << 16) + 16};
+    for (int round = 0; round < 4; round++)
+        for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+            uintptr_t base = 0x10000000u, step = steps[k];
+            size_t size;
+            uint32_t tb;
+            for (size_t i = 0; i < WALK; i++)
+                ASSERT_EQ(lg__table_add(LG_DOMAIN_C, base + i * step, i + 1, (uint32_t)i), 0);
+            for (size_t n = 0; n < WALK; n++) {
+                size_t i = round & 1 ? WALK - 1 - n : n;
+                if (lg__table_remove(LG_DOMAIN_C, base + i * step, &size, &tb) != 0 ||
+                    size != i + 1 || tb != i)
+                    bad++;
+            }
+            ASSERT_EQ(lg__table_remove(LG_DOMAIN_C, base, &size, &tb), LG_ENOTFOUND);
+        }
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+    ASSERT_EQ(bad, 0);
+    ASSERT_EQ(bad_beside, 0);
+    ASSERT_EQ(lg__table_count(), 0);
 }
 
 /* Shard arrays of 1 MiB and more are mapped (huge pages where granted):
