@@ -102,13 +102,34 @@ static LG_TLS uintptr_t stack_lo, stack_hi;
  * One entry per (first record, its return address) slot, direct-mapped;
  * the thread's block is allocated by its first complete walk (tracer
  * memory) and freed when the thread exits.  Walks of more than TBC_KEPT
- * frames are not cached. */
+ * frames are not cached.  An entry keeps, for each frame record the walk
+ * loaded, its address and the two words it held (link, return address)
+ * side by side, so that a look-up checks a record with one 16-byte load
+ * and compare; the list is padded to a multiple of 4 records by repeating
+ * the last (checking a record twice changes nothing):
+ *
+ *   rec[i]  ---> stack: [ link | ra ]   must still equal   want[i]
+ */
 #define TBC_SLOTS 16
 #define TBC_KEPT  LG_WALK_KEPT
+#define TBC_RECS  (LG_WALK_KEPT + LG_TOTAL_EXTRA) /* records a cached walk loads */
+_Static_assert(TBC_RECS % 4 == 0, "the look-up checks 4 records a round");
+
+typedef uintptr_t tbc_pair __attribute__((vector_size(2 * sizeof(uintptr_t))));
+
+struct tbc_entry {
+    uintptr_t rec[TBC_RECS]; /* frame records, rec[0] the key; empty: 0 */
+    tbc_pair want[TBC_RECS]; /* {link, return address} each held */
+    uint16_t slot[TBC_KEPT]; /* proof-cache slot of each kept return address */
+    uint64_t proven_stores;  /* proof cache's stores when the walk began */
+    unsigned gen;            /* generation of objects */
+    uint32_t tb;             /* the interned traceback */
+    uint8_t limit, kept, nrec; /* nrec: records to check, a multiple of 4 */
+};
 
 struct tbc {
-    lg__walk_t e[TBC_SLOTS]; /* empty: fp[0] == 0 */
-    uint64_t hits;           /* for tests */
+    struct tbc_entry e[TBC_SLOTS];
+    uint64_t hits; /* for tests */
 };
 
 static LG_TLS struct tbc *tbc; /* this thread's, or NULL */
@@ -529,37 +550,44 @@ static void tbc_key_create(void)
     tbc_key_ok = pthread_key_create(&tbc_key, tbc_free) == 0;
 }
 
-static inline lg__walk_t *tbc_entry_of(struct tbc *c, uintptr_t fp, uintptr_t ra)
+static inline struct tbc_entry *tbc_entry_of(struct tbc *c, uintptr_t fp, uintptr_t ra)
 {
     return &c->e[((uint64_t)(fp ^ ra) * 0x9E3779B97F4A7C15u) >> (64 - 4)];
 }
 _Static_assert(TBC_SLOTS == 16, "tbc_entry_of picks one of 16 slots");
 
+/* The two words of the frame record at rec, in one load. */
+static inline tbc_pair record_at(uintptr_t rec)
+{
+    tbc_pair v;
+    memcpy(&v, (const void *)rec, sizeof v);
+    return v;
+}
+
 /* Whether the walk would read again exactly what entry `e` recorded: the
  * same generation of objects, every word loaded unchanged, every return
  * address still in the proof cache (surely so when nothing was stored into
  * it since the walk began).  The loads are independent: each address was
- * inside this thread's stack and above fp[0] when recorded, fp[0] is in
- * the current chain, and the stack above it is mapped. */
-LG_HOOK_TEXT static inline bool tbc_valid(lg__walk_t *e, unsigned gen)
+ * inside this thread's stack and above rec[0] when recorded, rec[0] is in
+ * the current chain, and the stack above it is mapped.  Past the limit the
+ * walk reads only links; their return addresses are compared too, which
+ * can only turn a hit into a miss. */
+LG_HOOK_TEXT static inline bool tbc_valid(struct tbc_entry *e, unsigned gen)
 {
-    uintptr_t diff = 0;
-    int i = 0;
-    for (; i < e->kept; i++) {
-        const uintptr_t *rec = (const uintptr_t *)e->fp[i];
-        diff |= (rec[0] ^ e->fp[i + 1]) | (rec[1] ^ e->ra[i]);
-    }
-    for (; i < e->loads; i++)
-        diff |= ((const uintptr_t *)e->fp[i])[0] ^ e->fp[i + 1];
-    if (diff)
+    tbc_pair diff = {0, 0};
+    for (int i = 0; i < e->nrec; i += 4)
+        diff |= (record_at(e->rec[i]) ^ e->want[i]) | (record_at(e->rec[i + 1]) ^ e->want[i + 1]) |
+                (record_at(e->rec[i + 2]) ^ e->want[i + 2]) |
+                (record_at(e->rec[i + 3]) ^ e->want[i + 3]);
+    if (diff[0] | diff[1])
         return false;
     uint64_t stores = atomic_load_explicit(&proven_stores, memory_order_acquire);
     if (LG_LIKELY(stores == e->proven_stores))
         return true;
-    uint64_t tag = proven_tag(0, gen);
-    for (i = 0; i < e->kept; i++)
-        diff |= atomic_load_explicit(&proven[e->slot[i]], memory_order_relaxed) ^ e->ra[i] ^ tag;
-    if (diff)
+    uint64_t tag = proven_tag(0, gen), bad = 0;
+    for (int i = 0; i < e->kept; i++)
+        bad |= atomic_load_explicit(&proven[e->slot[i]], memory_order_relaxed) ^ e->want[i][1] ^ tag;
+    if (bad)
         return false;
     e->proven_stores = stores; /* every slot held its address after `stores` was read */
     return true;
@@ -575,9 +603,9 @@ LG_HOOK_TEXT uint32_t lg__backtrace_cached(int max)
     uintptr_t fp = first_record((uintptr_t)__builtin_frame_address(0), lo, span);
     if (!fp)
         return LG_TB_NONE;
-    lg__walk_t *e = tbc_entry_of(c, fp, ((const uintptr_t *)fp)[1]);
+    struct tbc_entry *e = tbc_entry_of(c, fp, ((const uintptr_t *)fp)[1]);
     unsigned gen = atomic_load_explicit(&bt.gen, memory_order_relaxed);
-    if (e->fp[0] != fp || e->gen != gen || e->limit != max || !tbc_valid(e, gen))
+    if (e->rec[0] != fp || e->gen != gen || e->limit != max || !tbc_valid(e, gen))
         return LG_TB_NONE;
     c->hits++;
     return e->tb;
@@ -590,7 +618,7 @@ uint64_t lg__backtrace_cache_hits(void)
 
 void lg__backtrace_cache_put(const lg__walk_t *rec, uint32_t tb)
 {
-    if (!rec->ok || tb == LG_TB_NONE)
+    if (!rec->ok || tb == LG_TB_NONE || rec->loads == 0 || rec->loads > TBC_RECS)
         return;
     if (LG_UNLIKELY(!tbc)) {
         pthread_once(&tbc_once, tbc_key_create);
@@ -603,16 +631,24 @@ void lg__backtrace_cache_put(const lg__walk_t *rec, uint32_t tb)
         }
         tbc = c;
     }
-    lg__walk_t *e = tbc_entry_of(tbc, rec->fp[0], rec->ra[0]);
-    memcpy(e->fp, rec->fp, ((size_t)rec->loads + 1) * sizeof rec->fp[0]);
-    memcpy(e->ra, rec->ra, (size_t)rec->kept * sizeof rec->ra[0]);
+    struct tbc_entry *e = tbc_entry_of(tbc, rec->fp[0], rec->ra[0]);
+    int n = rec->loads, padded = (n + 3) & ~3;
+    for (int i = 0; i < padded; i++) {
+        int k = i < n ? i : n - 1;
+        /* Past the kept frames the walk read only the link; the return
+         * address beside it is read now, from the same record of this
+         * thread's stack (the caller's frames are as the walk found them). */
+        uintptr_t ra = k < rec->kept ? rec->ra[k] : ((const uintptr_t *)rec->fp[k])[1];
+        e->rec[i] = rec->fp[k];
+        e->want[i] = (tbc_pair){rec->fp[k + 1], ra};
+    }
     memcpy(e->slot, rec->slot, (size_t)rec->kept * sizeof rec->slot[0]);
     e->gen = rec->gen;
     e->proven_stores = rec->proven_stores;
     e->tb = tb;
     e->limit = rec->limit;
     e->kept = rec->kept;
-    e->loads = rec->loads;
+    e->nrec = (uint8_t)padded;
 }
 
 /* ---- capture ------------------------------------------------------------ */

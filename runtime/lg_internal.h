@@ -358,7 +358,6 @@ typedef struct lg__walk {
     uint16_t slot[LG_WALK_KEPT];                     /* proof-cache slot of ra[i] */
     uint64_t proven_stores;                          /* proof cache's stores then */
     unsigned gen;                                    /* generation of objects */
-    uint32_t tb;                                     /* its interned traceback */
     uint8_t limit, kept, loads;                      /* loads: words fp[0..loads) */
     bool ok;                                         /* a complete walk, cacheable */
 } lg__walk_t;
