@@ -66,7 +66,8 @@
  * caller's. */
 #define EXTRA LG_TOTAL_EXTRA
 
-extern const char __start_lg_hook_text[], __stop_lg_hook_text[];
+extern const char __start_lg_hook_text[] __attribute__((visibility("hidden")));
+extern const char __stop_lg_hook_text[] __attribute__((visibility("hidden")));
 
 struct range {
     uintptr_t lo, hi;
@@ -593,14 +594,17 @@ LG_HOOK_TEXT static inline bool tbc_valid(struct tbc_entry *e, unsigned gen)
     return true;
 }
 
-LG_HOOK_TEXT uint32_t lg__backtrace_cached(int max)
+LG_HOOK_TEXT uint32_t lg__backtrace_cached(int max, uintptr_t from)
 {
     struct tbc *c = tbc;
     if (!c || bt.hook || max > TBC_KEPT ||
         atomic_load_explicit(&bt.mode, memory_order_relaxed) == LG_UNWIND_LIBUNWIND)
         return LG_TB_NONE;
+    /* The walk starts at its own record and passes over the tracer's up to
+     * the first that is not; `from` lies on that chain, among them or at
+     * that record, so starting there finds the same. */
     uintptr_t lo = stack_lo, span = stack_hi - 16 - lo;
-    uintptr_t fp = first_record((uintptr_t)__builtin_frame_address(0), lo, span);
+    uintptr_t fp = first_record(from ? from : (uintptr_t)__builtin_frame_address(0), lo, span);
     if (!fp)
         return LG_TB_NONE;
     struct tbc_entry *e = tbc_entry_of(c, fp, ((const uintptr_t *)fp)[1]);

@@ -87,6 +87,10 @@ static LG_NOINLINE bool bootstrap(void)
 
 /* ---- the hooks ----------------------------------------------------------- */
 
+/* The hook's own frame record: the traceback cache starts there rather
+ * than passing over the tracer's frames below it. */
+#define FRAME() ((uintptr_t)__builtin_frame_address(0))
+
 #define HOOK(name) lg__hook_##name
 #define HOOK_API   LG_HOOK_TEXT
 
@@ -101,7 +105,7 @@ LG_FOR_EACH_HOOKED_FUNCTION(PROTOTYPE)
     do {                                               \
         if ((p) && ENTER()) {                          \
             int e_ = errno;                            \
-            lg__trace_alloc(LG_DOMAIN_C, (p), (size)); \
+            lg__trace_alloc(LG_DOMAIN_C, (p), (size), FRAME()); \
             LEAVE(e_);                                 \
         }                                              \
     } while (0)
@@ -151,7 +155,7 @@ HOOK_API void *HOOK(calloc)(size_t n, size_t size)
     void *p = lg__real.calloc(n, size);
     if (p && ENTER()) {
         int e = errno;
-        lg__trace_alloc(LG_DOMAIN_C, p, n * size);
+        lg__trace_alloc(LG_DOMAIN_C, p, n * size, FRAME());
         LEAVE(e);
     }
     return p;

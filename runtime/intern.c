@@ -13,11 +13,26 @@
  *     per-thread direct-mapped cache answers repeated tracebacks without it
  *     (a hit is verified against the interned frames, so a stale or empty
  *     slot costs only a miss);
- *   - each lg__tb_t stores its own id in frames[nframes], after the frames.
+ *   - each lg__tb_t stores its own id in frames[nframes], after the frames;
+ *   - a traceback's live totals (lg__tb_live) are its lg__tb_t's counters
+ *     plus what each thread has pending for it: a thread adds an
+ *     allocation or a free to a slot of its own (no locked instruction, no
+ *     cache line shared with other threads), and moves a slot's sum into
+ *     the counters only when the slot is wanted for another traceback or
+ *     the thread exits:
+ *
+ *       live.threads --> pend --> pend --> ...     (list: live.lock)
+ *                        s[id % PEND_SLOTS] = {epoch:id, size, count}
+ *
+ *     A reader sums the counters and every thread's slot for the id;
+ *     each thread's seq (odd while it moves a sum) tells it to read again
+ *     if a sum moved meanwhile, so that nothing is counted twice or lost.
+ *     Clearing bumps the epoch: slots of an older epoch count for nothing.
  */
 #include "lg_internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #define SEG_BITS 14
@@ -37,6 +52,31 @@ static struct {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .arena = {.counted = true},
 };
+
+/* Pending live totals of one thread (see the top of the file).  Written
+ * by their thread only (relaxed atomics), read by any. */
+#define PEND_SLOTS 32
+struct pend_slot {
+    _Atomic uint64_t key; /* epoch << 32 | id; 0: empty */
+    _Atomic int64_t size, count;
+};
+struct pend {
+    struct pend *next, *prev;  /* live.threads, protected by live.lock */
+    _Atomic uint64_t seq;      /* odd while a sum moves into the counters */
+    struct pend_slot s[PEND_SLOTS];
+};
+
+static struct {
+    pthread_mutex_t lock;    /* LG_LOCK_LIVE: threads */
+    struct pend *threads;    /* every thread's pending totals */
+    pthread_key_t key;       /* flushes a thread's when it exits */
+    bool key_ok;             /* key was created (set once) */
+    pthread_once_t once;
+    _Alignas(64) _Atomic uint32_t epoch; /* bumped by lg__intern_clear; never 0 */
+} live = {.lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT, .epoch = 1};
+
+static LG_TLS struct pend *pend; /* this thread's, or NULL */
+static LG_TLS bool pend_gone;    /* this thread's was flushed at its exit */
 
 /* Per-thread cache: hash -> id, checked against the interned frames. */
 static LG_TLS uint32_t tcache_id[TCACHE];
@@ -150,7 +190,9 @@ uint32_t lg__intern(const uintptr_t *frames, int n, uint32_t total)
     return id;
 }
 
-void lg__tb_account(uint32_t id, int64_t size, int64_t count)
+/* ---- live totals ---------------------------------------------------------- */
+
+static void counters_add(uint32_t id, int64_t size, int64_t count)
 {
     lg__tb_t *tb = (lg__tb_t *)lg__tb_get(id);
     if (!tb)
@@ -159,14 +201,161 @@ void lg__tb_account(uint32_t id, int64_t size, int64_t count)
     __atomic_add_fetch(&tb->live_count, (uint64_t)count, __ATOMIC_RELAXED);
 }
 
+static inline int64_t ld(_Atomic int64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* Sets slot s of this thread's p to `key` holding `size` and `count`,
+ * moving what it held for a traceback of this epoch into the counters.
+ * Readers see p->seq odd meanwhile. */
+static void slot_take(struct pend *p, struct pend_slot *s, uint64_t key, int64_t size, int64_t count)
+{
+    uint64_t old = atomic_load_explicit(&s->key, memory_order_relaxed);
+    int64_t osize = ld(&s->size), ocount = ld(&s->count);
+    bool move = old >> 32 == atomic_load_explicit(&live.epoch, memory_order_relaxed) &&
+                (osize || ocount);
+    uint64_t seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
+    if (move) {
+        atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_release);
+        counters_add((uint32_t)old, osize, ocount);
+    }
+    atomic_store_explicit(&s->size, size, memory_order_relaxed);
+    atomic_store_explicit(&s->count, count, memory_order_relaxed);
+    atomic_store_explicit(&s->key, key, memory_order_release); /* after its sums */
+    if (move)
+        atomic_store_explicit(&p->seq, seq + 2, memory_order_release);
+}
+
+/* At the thread's exit: its sums go into the counters, its block away. */
+static void pend_exit(void *arg)
+{
+    struct pend *p = arg;
+    lg__lock(&live.lock, LG_LOCK_LIVE);
+    for (int i = 0; i < PEND_SLOTS; i++)
+        slot_take(p, &p->s[i], 0, 0, 0);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        live.threads = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    lg__unlock(&live.lock, LG_LOCK_LIVE);
+    pend = NULL;
+    pend_gone = true; /* what it frees from now on goes to the counters */
+    lg__mem_free(p, sizeof *p);
+}
+
+static void pend_key_create(void)
+{
+    live.key_ok = pthread_key_create(&live.key, pend_exit) == 0;
+}
+
+static LG_NOINLINE struct pend *pend_new(void)
+{
+    if (pend_gone)
+        return NULL;
+    pthread_once(&live.once, pend_key_create);
+    struct pend *p = live.key_ok ? lg__mem_calloc(1, sizeof *p) : NULL;
+    if (!p)
+        return NULL;
+    if (pthread_setspecific(live.key, p) != 0) {
+        lg__mem_free(p, sizeof *p);
+        return NULL;
+    }
+    lg__lock(&live.lock, LG_LOCK_LIVE);
+    p->next = live.threads;
+    if (p->next)
+        p->next->prev = p;
+    live.threads = p;
+    lg__unlock(&live.lock, LG_LOCK_LIVE);
+    return pend = p;
+}
+
+static LG_NOINLINE void account_slow(uint32_t id, uint64_t key, int64_t size, int64_t count)
+{
+    struct pend *p = pend ? pend : pend_new();
+    if (!p) {
+        counters_add(id, size, count);
+        return;
+    }
+    slot_take(p, &p->s[id % PEND_SLOTS], key, size, count);
+}
+
+void lg__tb_account(uint32_t id, int64_t size, int64_t count)
+{
+    struct pend *p = pend;
+    uint64_t key = (uint64_t)atomic_load_explicit(&live.epoch, memory_order_relaxed) << 32 | id;
+    struct pend_slot *s = p ? &p->s[id % PEND_SLOTS] : NULL;
+    if (LG_UNLIKELY(!s || atomic_load_explicit(&s->key, memory_order_relaxed) != key)) {
+        account_slow(id, key, size, count);
+        return;
+    }
+    atomic_store_explicit(&s->size, ld(&s->size) + size, memory_order_relaxed);
+    atomic_store_explicit(&s->count, ld(&s->count) + count, memory_order_relaxed);
+}
+
+void lg__tb_live(uint32_t id, uint64_t *size, uint64_t *count)
+{
+    const lg__tb_t *tb = lg__tb_get(id);
+    int64_t sz = 0, n = 0;
+    lg__lock(&live.lock, LG_LOCK_LIVE);
+    uint64_t key = (uint64_t)atomic_load_explicit(&live.epoch, memory_order_relaxed) << 32 | id;
+    for (int tries = 0; tb; tries++) {
+        /* A sum that moved between a thread's slot and the counters while
+         * they were read would count twice or not at all: read again.
+         * (Sequences only grow: equal sums, equal sequences.)  Threads that
+         * keep moving sums get 100 tries. */
+        uint64_t seqs = 0, odd = 0;
+        for (struct pend *p = live.threads; p; p = p->next) {
+            uint64_t q = atomic_load_explicit(&p->seq, memory_order_acquire);
+            seqs += q, odd |= q & 1;
+        }
+        if (odd && tries < 100) {
+            sched_yield();
+            continue;
+        }
+        sz = (int64_t)__atomic_load_n(&tb->live_size, __ATOMIC_RELAXED);
+        n = (int64_t)__atomic_load_n(&tb->live_count, __ATOMIC_RELAXED);
+        for (struct pend *p = live.threads; p; p = p->next) {
+            struct pend_slot *s = &p->s[id % PEND_SLOTS];
+            if (atomic_load_explicit(&s->key, memory_order_acquire) == key)
+                sz += ld(&s->size), n += ld(&s->count);
+        }
+        atomic_thread_fence(memory_order_acquire);
+        uint64_t again = 0;
+        for (struct pend *p = live.threads; p; p = p->next)
+            again += atomic_load_explicit(&p->seq, memory_order_relaxed);
+        if (again == seqs || tries >= 100)
+            break;
+    }
+    lg__unlock(&live.lock, LG_LOCK_LIVE);
+    /* Blocks freed in one thread and allocated in another, read at once,
+     * may sum below zero for a moment. */
+    *size = sz > 0 ? (uint64_t)sz : 0;
+    *count = n > 0 ? (uint64_t)n : 0;
+}
+
 void lg__intern_clear(void)
 {
+    uint32_t e = atomic_load(&live.epoch) + 1;
+    atomic_store(&live.epoch, e ? e : 1); /* every pending sum is void */
     uint32_t n = lg__intern_count();
     for (uint32_t id = 0; id < n; id++) {
         lg__tb_t *tb = (lg__tb_t *)lg__tb_get(id);
         __atomic_store_n(&tb->live_size, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&tb->live_count, 0, __ATOMIC_RELAXED);
     }
+}
+
+void lg__live_lock(void)
+{
+    lg__lock(&live.lock, LG_LOCK_LIVE);
+}
+void lg__live_unlock(void)
+{
+    lg__unlock(&live.lock, LG_LOCK_LIVE);
 }
 
 void lg__intern_lock(void)

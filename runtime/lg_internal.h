@@ -25,6 +25,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* Everything declared here stays inside the library: the compiler may then
+ * reach it directly rather than through the global offset table (the
+ * hooks read lg__tracing_on and the hook section's bounds on every call). */
+#pragma GCC visibility push(hidden)
+
 #define LG_UNUSED(x)   ((void)(x))
 #define LG_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define LG_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -53,6 +58,8 @@
  *   LG_LOCK_SHARD      table.c shard.lock      one trace-table shard; several
  *                                              only in lg__table_lock_all,
  *                                              in index order
+ *   LG_LOCK_LIVE       intern.c live.lock      the list of threads' pending
+ *                                              live totals
  *
  * fork() takes all of them in this order (trace.c's before_fork, after
  * symbolize.c's own handler) and releases them in reverse.  An adapter's
@@ -69,6 +76,7 @@ enum lg__lock_level {
     LG_LOCK_INTERN,
     LG_LOCK_DOMAINS,
     LG_LOCK_SHARD,
+    LG_LOCK_LIVE,
     LG_LOCK_LEVELS
 };
 
@@ -364,8 +372,11 @@ typedef struct lg__walk {
 int lg__backtrace_walk(uintptr_t *frames, int max, uint32_t *total, lg__walk_t *walk);
 /* Traceback cache (per thread): the interned traceback that a walk of at
  * most `max` frames from the caller's stack would give now, or LG_TB_NONE
- * when unknown; _put remembers a walk with the traceback interned from it. */
-uint32_t lg__backtrace_cached(int max);
+ * when unknown; _put remembers a walk with the traceback interned from it.
+ * `from`: a frame record of the current chain that the tracer's own frames
+ * lead to (a hook's: __builtin_frame_address(0)), where the search for the
+ * first frame of the caller may start; 0: at the look-up's own record. */
+uint32_t lg__backtrace_cached(int max, uintptr_t from);
 void lg__backtrace_cache_put(const lg__walk_t *walk, uint32_t tb);
 uint64_t lg__backtrace_cache_hits(void); /* this thread's, for tests */
 /* Called when objects were loaded or unloaded (dlopen/dlclose hooks). */
@@ -382,8 +393,9 @@ void lg__set_unwind_mode(int mode);
 /* ---- interned tracebacks (intern.c) ------------------------------------ */
 
 /* An interned traceback.  Never freed while tracing; ids are dense.
- * live_size and live_count are what traced blocks with this traceback hold
- * now, in all domains (atomic). */
+ * live_size and live_count, with what threads have pending for it, are
+ * what traced blocks with this traceback hold now, in all domains: read
+ * them with lg__tb_live. */
 typedef struct lg__tb {
     uint32_t hash;
     uint16_t nframes;
@@ -401,7 +413,14 @@ typedef struct lg__tb {
 uint32_t lg__intern(const uintptr_t *frames, int n, uint32_t total);
 /* Id -> traceback; ids come from lg__intern. Lock-free. */
 const lg__tb_t *lg__tb_get(uint32_t id);
+/* Adds to the live totals of traceback `id` (this thread's pending sums:
+ * no locked instruction while the thread's slot for id is its own). */
 void lg__tb_account(uint32_t id, int64_t size, int64_t count);
+/* The live totals of traceback `id` now, every thread's pending sums
+ * included: exact while no other thread allocates or frees meanwhile. */
+void lg__tb_live(uint32_t id, uint64_t *size, uint64_t *count);
+void lg__live_lock(void); /* fork */
+void lg__live_unlock(void);
 uint32_t lg__intern_count(void);
 void lg__intern_clear(void);
 void lg__intern_lock(void); /* fork */
@@ -448,8 +467,10 @@ void lg__table_foreach_locked(lg__table_visit_fn fn, void *ctx);
 /* ---- tracer state (trace.c) -------------------------------------------- */
 
 /* Called by the hooks and lg_track: trace a new block / forget a freed one.
- * Both are no-ops unless tracing.  Callers are LG_HOOK_TEXT functions. */
-void lg__trace_alloc(uint32_t domain, void *ptr, size_t size);
+ * Both are no-ops unless tracing.  Callers are LG_HOOK_TEXT functions;
+ * hook_frame is the hook's __builtin_frame_address(0) (see
+ * lg__backtrace_cached), or 0. */
+void lg__trace_alloc(uint32_t domain, void *ptr, size_t size, uintptr_t hook_frame);
 void lg__trace_free(uint32_t domain, void *ptr);
 /* Takes the trace of `old` out before a realloc; returns whether it was
  * traced.  Then exactly one of: lg__trace_realloc_done (success: `old` is
@@ -458,7 +479,12 @@ bool lg__trace_realloc_begin(uint32_t domain, void *old, size_t *size, uint32_t 
 void lg__trace_realloc_done(uint32_t domain, void *old, size_t old_size, uint32_t old_tb, void *ptr,
                             size_t size);
 void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size, uint32_t tb);
-bool lg__tracing(void);
+/* 1 while tracing (lg_start .. lg_stop); read by every hook, inline. */
+extern atomic_int lg__tracing_on;
+static inline bool lg__tracing(void)
+{
+    return atomic_load_explicit(&lg__tracing_on, memory_order_relaxed);
+}
 void lg__count_lost(void);
 /* Installs the fork handlers that keep the tracer's locks consistent in the
  * child (once; lg_start and the preload constructor call it). */
@@ -623,5 +649,7 @@ int lg__stats_add(lg_stats_t *st, const lg_traceback_t *key, uint32_t domain, si
 void lg__stats_sort(lg_stats_t *st, int diff_order);
 /* Orders tracebacks like tracemalloc's Traceback comparison. */
 int lg__traceback_cmp(const lg_traceback_t *a, const lg_traceback_t *b);
+
+#pragma GCC visibility pop
 
 #endif /* LG_INTERNAL_H */

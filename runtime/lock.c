@@ -39,7 +39,7 @@ void lg__spin_wait(lg__spin_t *l)
 static const char *const level_names[LG_LOCK_LEVELS] = {
     [LG_LOCK_SYMBOLIZE] = "symbolize", [LG_LOCK_SCAN] = "scan",     [LG_LOCK_MARK] = "mark",
     [LG_LOCK_INTERP] = "interp",       [LG_LOCK_INTERN] = "intern", [LG_LOCK_DOMAINS] = "domains",
-    [LG_LOCK_SHARD] = "shard",
+    [LG_LOCK_SHARD] = "shard",         [LG_LOCK_LIVE] = "live",
 };
 
 static LG_TLS unsigned held[LG_LOCK_LEVELS]; /* locks this thread holds, per level */

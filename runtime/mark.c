@@ -228,20 +228,17 @@ int lg__mark_diff(const lg_mark_t *m, const lg_scan_t *scan, bool grown_only, lg
         if (!g || (g->size == 0 && g->count == 0) || (grown_only && !grew(g)))
             continue;
         uint32_t domain = (uint32_t)((g->key - 1) >> 32), id = (uint32_t)(g->key - 1);
-        const lg__tb_t *raw = lg__tb_get(id);
         const lg_traceback_t *tb = lg__snapshot_traceback_of_id(scratch, id);
         if (!tb) {
             rc = LG_ENOMEM;
             break;
         }
-        size_t size = raw ? (size_t)__atomic_load_n(&raw->live_size, __ATOMIC_RELAXED) : 0;
-        size_t count = raw ? (size_t)__atomic_load_n(&raw->live_count, __ATOMIC_RELAXED) : 0;
         int kind = (int)g->kind1 - 1;
-        if (kind >= 0) { /* a kind's row holds that kind's new blocks */
-            size = (size_t)g->size;
-            count = (size_t)g->count;
-        }
-        rc = lg__stats_add_kind(st, tb, domain, size, count, g->size, g->count, kind);
+        uint64_t size = (uint64_t)g->size, count = (uint64_t)g->count;
+        if (kind < 0) /* a kind's row holds that kind's new blocks, another all */
+            lg__tb_live(id, &size, &count);
+        rc = lg__stats_add_kind(st, tb, domain, (size_t)size, (size_t)count, g->size, g->count,
+                                kind);
     }
     lg__map_clear(&gs);
     lg_snapshot_free(scratch);

@@ -16,21 +16,19 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* What every event reads comes first; the counters every event writes
+ * start a cache line of their own, so that threads updating them do not
+ * take the read-mostly fields' line away from each other. */
 static struct {
-    atomic_int tracing;       /* 1 while tracing */
-    atomic_int nframes;       /* traceback limit of new traces */
-    _Atomic uint64_t current; /* bytes in traced blocks */
+    atomic_int nframes;             /* traceback limit of new traces */
+    _Atomic(pthread_t) only_thread; /* lg_trace_only_thread(); 0: all */
+    _Alignas(64) _Atomic uint64_t current; /* bytes in traced blocks */
     _Atomic uint64_t peak;
     _Atomic uint64_t lost; /* traces dropped for lack of memory */
-    _Atomic(pthread_t) only_thread; /* lg_trace_only_thread(); 0: all */
 } st = {.nframes = LG_FRAMES_DEFAULT};
 
+atomic_int lg__tracing_on;
 LG_TLS int lg__in_hook;
-
-bool lg__tracing(void)
-{
-    return atomic_load_explicit(&st.tracing, memory_order_relaxed);
-}
 
 void lg__count_lost(void)
 {
@@ -98,13 +96,13 @@ static void add_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintpt
  * frames of an interpreter when one registered (interp.c).  Without one,
  * the native traceback is all, and the thread's traceback cache may know
  * it (backtrace.c). */
-LG_HOOK_TEXT static void add(uint32_t domain, uintptr_t ptr, size_t size)
+LG_HOOK_TEXT static void add(uint32_t domain, uintptr_t ptr, size_t size, uintptr_t hook_frame)
 {
     int limit = atomic_load_explicit(&st.nframes, memory_order_relaxed);
     if (other_thread())
         return;
     if (!lg__interp_capturing()) {
-        uint32_t tb = lg__backtrace_cached(limit);
+        uint32_t tb = lg__backtrace_cached(limit, hook_frame);
         if (tb != LG_TB_NONE) {
             add_tb(domain, ptr, size, tb);
             return;
@@ -125,10 +123,10 @@ LG_HOOK_TEXT static void add(uint32_t domain, uintptr_t ptr, size_t size)
     add_tb(domain, ptr, size, lg__intern(frames, n, total));
 }
 
-LG_HOOK_TEXT void lg__trace_alloc(uint32_t domain, void *ptr, size_t size)
+LG_HOOK_TEXT void lg__trace_alloc(uint32_t domain, void *ptr, size_t size, uintptr_t hook_frame)
 {
     if (lg__tracing())
-        add(domain, (uintptr_t)ptr, size);
+        add(domain, (uintptr_t)ptr, size, hook_frame);
 }
 
 /* Accounts for a trace already taken out of the table. */
@@ -170,7 +168,7 @@ LG_HOOK_TEXT void lg__trace_realloc_done(uint32_t domain, void *old, size_t old_
 {
     forgotten(domain, (uintptr_t)old, old_size, old_tb);
     if (ptr && lg__tracing())
-        add(domain, (uintptr_t)ptr, size);
+        add(domain, (uintptr_t)ptr, size, 0);
 }
 
 void lg__trace_realloc_failed(uint32_t domain, void *old, size_t size, uint32_t tb)
@@ -191,10 +189,12 @@ static void before_fork(void)
     lg__interp_lock();
     lg__intern_lock();
     lg__table_lock_all();
+    lg__live_lock();
 }
 
 static void after_fork(void)
 {
+    lg__live_unlock();
     lg__table_unlock_all();
     lg__intern_unlock();
     lg__interp_unlock();
@@ -229,7 +229,7 @@ int lg_start(int nframes)
     lg__atfork_register();
     lg__scan_prepare();
     atomic_store(&st.nframes, nframes);
-    atomic_store(&st.tracing, 1);
+    atomic_store(&lg__tracing_on, 1);
     return 0;
 }
 
@@ -244,7 +244,7 @@ void lg_clear_traces(void)
 
 void lg_stop(void)
 {
-    atomic_store(&st.tracing, 0);
+    atomic_store(&lg__tracing_on, 0);
     lg_clear_traces();
 }
 
@@ -283,7 +283,7 @@ LG_HOOK_TEXT int lg_track(uint32_t domain, uintptr_t ptr, size_t size)
     if (ptr == UINTPTR_MAX)
         return LG_EINVAL;
     uint64_t lost = lg_get_lost_traces();
-    add(domain, ptr, size);
+    add(domain, ptr, size, 0);
     return lg_get_lost_traces() == lost ? 0 : LG_ENOMEM;
 }
 
