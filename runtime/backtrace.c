@@ -103,29 +103,34 @@ static LG_TLS uintptr_t stack_lo, stack_hi;
  * One entry per (first record, its return address) slot, direct-mapped;
  * the thread's block is allocated by its first complete walk (tracer
  * memory) and freed when the thread exits.  Walks of more than TBC_KEPT
- * frames are not cached.  An entry keeps, for each frame record the walk
- * loaded, its address and the two words it held (link, return address)
- * side by side, so that a look-up checks a record with one 16-byte load
- * and compare; the list is padded to a multiple of 4 records by repeating
- * the last (checking a record twice changes nothing):
+ * frames are not cached.  An entry keeps, for each frame record of a
+ * kept frame, its address and the two words the walk read there (link,
+ * return address) side by side, so that a look-up checks a record with
+ * one 16-byte load and compare; past the limit, where the walk reads only
+ * the link (a word beside it may be anything, when a frame without frame
+ * pointer lies there), the link alone.  Both lists are padded to a
+ * multiple of 4 records by repeating their last (checking a record twice
+ * changes nothing):
  *
  *   rec[i]  ---> stack: [ link | ra ]   must still equal   want[i]
+ *   xrec[j] ---> stack: [ link ]        must still equal   xlink[j]
  */
 #define TBC_SLOTS 16
 #define TBC_KEPT  LG_WALK_KEPT
-#define TBC_RECS  (LG_WALK_KEPT + LG_TOTAL_EXTRA) /* records a cached walk loads */
-_Static_assert(TBC_RECS % 4 == 0, "the look-up checks 4 records a round");
+_Static_assert(TBC_KEPT % 4 == 0 && LG_TOTAL_EXTRA % 4 == 0, "the look-up checks 4 a round");
 
 typedef uintptr_t tbc_pair __attribute__((vector_size(2 * sizeof(uintptr_t))));
 
 struct tbc_entry {
-    uintptr_t rec[TBC_RECS]; /* frame records, rec[0] the key; empty: 0 */
-    tbc_pair want[TBC_RECS]; /* {link, return address} each held */
-    uint16_t slot[TBC_KEPT]; /* proof-cache slot of each kept return address */
-    uint64_t proven_stores;  /* proof cache's stores when the walk began */
-    unsigned gen;            /* generation of objects */
-    uint32_t tb;             /* the interned traceback */
-    uint8_t limit, kept, nrec; /* nrec: records to check, a multiple of 4 */
+    uintptr_t rec[TBC_KEPT];          /* records of kept frames, rec[0] the key; empty: 0 */
+    tbc_pair want[TBC_KEPT];          /* {link, return address} each held */
+    uintptr_t xrec[LG_TOTAL_EXTRA];   /* records past the limit */
+    uintptr_t xlink[LG_TOTAL_EXTRA];  /* the link each held */
+    uint16_t slot[TBC_KEPT];          /* proof-cache slot of each kept return address */
+    uint64_t proven_stores;           /* proof cache's stores when the walk began */
+    unsigned gen;                     /* generation of objects */
+    uint32_t tb;                      /* the interned traceback */
+    uint8_t limit, kept, nrec, nxrec; /* records to check: multiples of 4 */
 };
 
 struct tbc {
@@ -570,9 +575,7 @@ static inline tbc_pair record_at(uintptr_t rec)
  * address still in the proof cache (surely so when nothing was stored into
  * it since the walk began).  The loads are independent: each address was
  * inside this thread's stack and above rec[0] when recorded, rec[0] is in
- * the current chain, and the stack above it is mapped.  Past the limit the
- * walk reads only links; their return addresses are compared too, which
- * can only turn a hit into a miss. */
+ * the current chain, and the stack above it is mapped. */
 LG_HOOK_TEXT static inline bool tbc_valid(struct tbc_entry *e, unsigned gen)
 {
     tbc_pair diff = {0, 0};
@@ -580,7 +583,13 @@ LG_HOOK_TEXT static inline bool tbc_valid(struct tbc_entry *e, unsigned gen)
         diff |= (record_at(e->rec[i]) ^ e->want[i]) | (record_at(e->rec[i + 1]) ^ e->want[i + 1]) |
                 (record_at(e->rec[i + 2]) ^ e->want[i + 2]) |
                 (record_at(e->rec[i + 3]) ^ e->want[i + 3]);
-    if (diff[0] | diff[1])
+    uintptr_t xdiff = 0;
+    for (int i = 0; i < e->nxrec; i += 4)
+        xdiff |= (*(const uintptr_t *)e->xrec[i] ^ e->xlink[i]) |
+                 (*(const uintptr_t *)e->xrec[i + 1] ^ e->xlink[i + 1]) |
+                 (*(const uintptr_t *)e->xrec[i + 2] ^ e->xlink[i + 2]) |
+                 (*(const uintptr_t *)e->xrec[i + 3] ^ e->xlink[i + 3]);
+    if (diff[0] | diff[1] | xdiff)
         return false;
     uint64_t stores = atomic_load_explicit(&proven_stores, memory_order_acquire);
     if (LG_LIKELY(stores == e->proven_stores))
@@ -622,7 +631,8 @@ uint64_t lg__backtrace_cache_hits(void)
 
 void lg__backtrace_cache_put(const lg__walk_t *rec, uint32_t tb)
 {
-    if (!rec->ok || tb == LG_TB_NONE || rec->loads == 0 || rec->loads > TBC_RECS)
+    if (!rec->ok || tb == LG_TB_NONE || rec->kept == 0 || rec->kept > TBC_KEPT ||
+        rec->loads - rec->kept > LG_TOTAL_EXTRA)
         return;
     if (LG_UNLIKELY(!tbc)) {
         pthread_once(&tbc_once, tbc_key_create);
@@ -636,15 +646,17 @@ void lg__backtrace_cache_put(const lg__walk_t *rec, uint32_t tb)
         tbc = c;
     }
     struct tbc_entry *e = tbc_entry_of(tbc, rec->fp[0], rec->ra[0]);
-    int n = rec->loads, padded = (n + 3) & ~3;
+    int n = rec->kept, padded = (n + 3) & ~3;
     for (int i = 0; i < padded; i++) {
         int k = i < n ? i : n - 1;
-        /* Past the kept frames the walk read only the link; the return
-         * address beside it is read now, from the same record of this
-         * thread's stack (the caller's frames are as the walk found them). */
-        uintptr_t ra = k < rec->kept ? rec->ra[k] : ((const uintptr_t *)rec->fp[k])[1];
         e->rec[i] = rec->fp[k];
-        e->want[i] = (tbc_pair){rec->fp[k + 1], ra};
+        e->want[i] = (tbc_pair){rec->fp[k + 1], rec->ra[k]};
+    }
+    int x = rec->loads - n, xpadded = (x + 3) & ~3;
+    for (int i = 0; i < xpadded; i++) {
+        int k = n + (i < x ? i : x - 1);
+        e->xrec[i] = rec->fp[k];
+        e->xlink[i] = rec->fp[k + 1];
     }
     memcpy(e->slot, rec->slot, (size_t)rec->kept * sizeof rec->slot[0]);
     e->gen = rec->gen;
@@ -653,6 +665,7 @@ void lg__backtrace_cache_put(const lg__walk_t *rec, uint32_t tb)
     e->limit = rec->limit;
     e->kept = rec->kept;
     e->nrec = (uint8_t)padded;
+    e->nxrec = (uint8_t)xpadded;
 }
 
 /* ---- capture ------------------------------------------------------------ */

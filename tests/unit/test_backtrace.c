@@ -269,9 +269,9 @@ __attribute__((noinline)) static void check_cache_exact(uintptr_t a, uintptr_t b
 }
 
 /* Past the limit, only the links are read (to count total_nframe): the
- * chain's length there tells tracebacks apart, its return addresses not.
- * The cache compares those return addresses too (a record is checked as
- * one 16-byte word): a changed one is a miss, never another traceback. */
+ * chain's length there tells tracebacks apart, its return addresses not
+ * (a frame without frame pointer may leave anything there): the cache
+ * answers whatever they hold. */
 __attribute__((noinline)) static void check_cache_total(uintptr_t a, uintptr_t b)
 {
     _Alignas(16) uintptr_t chain[8] = {0};
@@ -281,12 +281,8 @@ __attribute__((noinline)) static void check_cache_total(uintptr_t a, uintptr_t b
     uint64_t hits = lg__backtrace_cache_hits();
     c[3] = b;
     void *p2 = via_chain(8, c);
-    ASSERT_EQ(lg__backtrace_cache_hits(), hits); /* walked again */
+    ASSERT_EQ(lg__backtrace_cache_hits(), hits + 1); /* the same walk */
     ASSERT_EQ(tb_of(p2), tb_of(p1));
-    void *again = via_chain(8, c);
-    ASSERT_EQ(lg__backtrace_cache_hits(), hits + 1); /* that walk is cached */
-    ASSERT_EQ(tb_of(again), tb_of(p1));
-    T(free)(again);
     ASSERT_EQ(lg__tb_get(tb_of(p1))->total_nframe, 5);
     c[4] = (uintptr_t)&c[6], c[6] = 0;
     void *p3 = via_chain(8, c);
