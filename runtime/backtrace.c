@@ -135,7 +135,8 @@ struct tbc_entry {
 
 struct tbc {
     struct tbc_entry e[TBC_SLOTS];
-    uint64_t hits; /* for tests */
+    uintptr_t lo, span; /* this thread's stack: stack_lo, stack_hi - 16 - stack_lo */
+    uint64_t hits;      /* for tests */
 };
 
 static LG_TLS struct tbc *tbc; /* this thread's, or NULL */
@@ -167,9 +168,13 @@ static inline _Atomic uint64_t *proven_slot(uintptr_t ra)
     return &proven[((uint64_t)ra * 0x9E3779B97F4A7C15u) >> 54];
 }
 
+/* Changing how tracebacks are captured (a test's hook, the unwind mode)
+ * bumps the generation too: the traceback cache forgets what walks of the
+ * other way gave, so that its look-up need not check the way. */
 void lg__set_backtrace_hook(lg__backtrace_fn fn)
 {
     bt.hook = fn;
+    lg__modules_changed();
 }
 void lg__set_prove_hook(void (*fn)(uintptr_t ra))
 {
@@ -179,6 +184,7 @@ void lg__set_unwind_mode(int mode)
 {
     atomic_store(&bt.mode, mode);
     atomic_store(&bt.unw_lead, 0); /* learned again, by a second walk */
+    lg__modules_changed();
 }
 void lg__modules_changed(void)
 {
@@ -605,15 +611,16 @@ LG_HOOK_TEXT static inline bool tbc_valid(struct tbc_entry *e, unsigned gen)
 
 LG_HOOK_TEXT uint32_t lg__backtrace_cached(int max, uintptr_t from)
 {
+    /* Entries come from fp walks of at most TBC_KEPT frames, by the way of
+     * capture in force (see lg__set_unwind_mode): the generation and the
+     * limit they hold tell the rest. */
     struct tbc *c = tbc;
-    if (!c || bt.hook || max > TBC_KEPT ||
-        atomic_load_explicit(&bt.mode, memory_order_relaxed) == LG_UNWIND_LIBUNWIND)
+    if (!c)
         return LG_TB_NONE;
     /* The walk starts at its own record and passes over the tracer's up to
      * the first that is not; `from` lies on that chain, among them or at
      * that record, so starting there finds the same. */
-    uintptr_t lo = stack_lo, span = stack_hi - 16 - lo;
-    uintptr_t fp = first_record(from ? from : (uintptr_t)__builtin_frame_address(0), lo, span);
+    uintptr_t fp = first_record(from ? from : (uintptr_t)__builtin_frame_address(0), c->lo, c->span);
     if (!fp)
         return LG_TB_NONE;
     struct tbc_entry *e = tbc_entry_of(c, fp, ((const uintptr_t *)fp)[1]);
@@ -643,6 +650,8 @@ void lg__backtrace_cache_put(const lg__walk_t *rec, uint32_t tb)
             lg__mem_free(c, sizeof *c);
             return;
         }
+        c->lo = stack_lo;
+        c->span = stack_hi - 16 - stack_lo;
         tbc = c;
     }
     struct tbc_entry *e = tbc_entry_of(tbc, rec->fp[0], rec->ra[0]);

@@ -53,17 +53,14 @@ static struct {
     .arena = {.counted = true},
 };
 
-/* Pending live totals of one thread (see the top of the file).  Written
- * by their thread only (relaxed atomics), read by any. */
-#define PEND_SLOTS 32
-struct pend_slot {
-    _Atomic uint64_t key; /* epoch << 32 | id; 0: empty */
-    _Atomic int64_t size, count;
-};
+/* Pending live totals of one thread (see the top of the file): its slots
+ * (lg_internal.h), written by the thread only (relaxed atomics), read by
+ * any. */
+#define PEND_SLOTS LG_LIVE_SLOTS
 struct pend {
     struct pend *next, *prev;  /* live.threads, protected by live.lock */
     _Atomic uint64_t seq;      /* odd while a sum moves into the counters */
-    struct pend_slot s[PEND_SLOTS];
+    lg__live_slot_t s[PEND_SLOTS];
 };
 
 static struct {
@@ -72,10 +69,14 @@ static struct {
     pthread_key_t key;       /* flushes a thread's when it exits */
     bool key_ok;             /* key was created (set once) */
     pthread_once_t once;
-    _Alignas(64) _Atomic uint32_t epoch; /* bumped by lg__intern_clear; never 0 */
-} live = {.lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT, .epoch = 1};
+} live = {.lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
 
-static LG_TLS struct pend *pend; /* this thread's, or NULL */
+/* Bumped by lg__intern_clear; never 0.  Read by every account: a line of
+ * its own. */
+_Alignas(64) _Atomic uint32_t lg__live_epoch = 1;
+
+static LG_TLS struct pend *pend;  /* this thread's, or NULL */
+LG_TLS lg__live_slot_t *lg__live_slots; /* pend->s, or NULL */
 static LG_TLS bool pend_gone;    /* this thread's was flushed at its exit */
 
 /* Per-thread cache: hash -> id, checked against the interned frames. */
@@ -209,11 +210,11 @@ static inline int64_t ld(_Atomic int64_t *v)
 /* Sets slot s of this thread's p to `key` holding `size` and `count`,
  * moving what it held for a traceback of this epoch into the counters.
  * Readers see p->seq odd meanwhile. */
-static void slot_take(struct pend *p, struct pend_slot *s, uint64_t key, int64_t size, int64_t count)
+static void slot_take(struct pend *p, lg__live_slot_t *s, uint64_t key, int64_t size, int64_t count)
 {
     uint64_t old = atomic_load_explicit(&s->key, memory_order_relaxed);
     int64_t osize = ld(&s->size), ocount = ld(&s->count);
-    bool move = old >> 32 == atomic_load_explicit(&live.epoch, memory_order_relaxed) &&
+    bool move = old >> 32 == atomic_load_explicit(&lg__live_epoch, memory_order_relaxed) &&
                 (osize || ocount);
     uint64_t seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
     if (move) {
@@ -243,6 +244,7 @@ static void pend_exit(void *arg)
         p->next->prev = p->prev;
     lg__unlock(&live.lock, LG_LOCK_LIVE);
     pend = NULL;
+    lg__live_slots = NULL;
     pend_gone = true; /* what it frees from now on goes to the counters */
     lg__mem_free(p, sizeof *p);
 }
@@ -270,10 +272,11 @@ static LG_NOINLINE struct pend *pend_new(void)
         p->next->prev = p;
     live.threads = p;
     lg__unlock(&live.lock, LG_LOCK_LIVE);
+    lg__live_slots = p->s;
     return pend = p;
 }
 
-static LG_NOINLINE void account_slow(uint32_t id, uint64_t key, int64_t size, int64_t count)
+void lg__tb_account_slow(uint32_t id, uint64_t key, int64_t size, int64_t count)
 {
     struct pend *p = pend ? pend : pend_new();
     if (!p) {
@@ -283,25 +286,12 @@ static LG_NOINLINE void account_slow(uint32_t id, uint64_t key, int64_t size, in
     slot_take(p, &p->s[id % PEND_SLOTS], key, size, count);
 }
 
-void lg__tb_account(uint32_t id, int64_t size, int64_t count)
-{
-    struct pend *p = pend;
-    uint64_t key = (uint64_t)atomic_load_explicit(&live.epoch, memory_order_relaxed) << 32 | id;
-    struct pend_slot *s = p ? &p->s[id % PEND_SLOTS] : NULL;
-    if (LG_UNLIKELY(!s || atomic_load_explicit(&s->key, memory_order_relaxed) != key)) {
-        account_slow(id, key, size, count);
-        return;
-    }
-    atomic_store_explicit(&s->size, ld(&s->size) + size, memory_order_relaxed);
-    atomic_store_explicit(&s->count, ld(&s->count) + count, memory_order_relaxed);
-}
-
 void lg__tb_live(uint32_t id, uint64_t *size, uint64_t *count)
 {
     const lg__tb_t *tb = lg__tb_get(id);
     int64_t sz = 0, n = 0;
     lg__lock(&live.lock, LG_LOCK_LIVE);
-    uint64_t key = (uint64_t)atomic_load_explicit(&live.epoch, memory_order_relaxed) << 32 | id;
+    uint64_t key = (uint64_t)atomic_load_explicit(&lg__live_epoch, memory_order_relaxed) << 32 | id;
     for (int tries = 0; tb; tries++) {
         /* A sum that moved between a thread's slot and the counters while
          * they were read would count twice or not at all: read again.
@@ -319,7 +309,7 @@ void lg__tb_live(uint32_t id, uint64_t *size, uint64_t *count)
         sz = (int64_t)__atomic_load_n(&tb->live_size, __ATOMIC_RELAXED);
         n = (int64_t)__atomic_load_n(&tb->live_count, __ATOMIC_RELAXED);
         for (struct pend *p = live.threads; p; p = p->next) {
-            struct pend_slot *s = &p->s[id % PEND_SLOTS];
+            lg__live_slot_t *s = &p->s[id % PEND_SLOTS];
             if (atomic_load_explicit(&s->key, memory_order_acquire) == key)
                 sz += ld(&s->size), n += ld(&s->count);
         }
@@ -339,8 +329,8 @@ void lg__tb_live(uint32_t id, uint64_t *size, uint64_t *count)
 
 void lg__intern_clear(void)
 {
-    uint32_t e = atomic_load(&live.epoch) + 1;
-    atomic_store(&live.epoch, e ? e : 1); /* every pending sum is void */
+    uint32_t e = atomic_load(&lg__live_epoch) + 1;
+    atomic_store(&lg__live_epoch, e ? e : 1); /* every pending sum is void */
     uint32_t n = lg__intern_count();
     for (uint32_t id = 0; id < n; id++) {
         lg__tb_t *tb = (lg__tb_t *)lg__tb_get(id);

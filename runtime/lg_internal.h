@@ -34,6 +34,7 @@
 #define LG_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define LG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LG_NOINLINE    __attribute__((noinline))
+#define LG_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LG_TLS         __thread __attribute__((tls_model("initial-exec")))
 /* Functions between a public entry point of the tracer and the traceback
  * capture live in their own section, so that capture can drop the tracer's
@@ -413,9 +414,36 @@ typedef struct lg__tb {
 uint32_t lg__intern(const uintptr_t *frames, int n, uint32_t total);
 /* Id -> traceback; ids come from lg__intern. Lock-free. */
 const lg__tb_t *lg__tb_get(uint32_t id);
-/* Adds to the live totals of traceback `id` (this thread's pending sums:
- * no locked instruction while the thread's slot for id is its own). */
-void lg__tb_account(uint32_t id, int64_t size, int64_t count);
+/* A thread's pending live totals (intern.c): slot id % LG_LIVE_SLOTS of
+ * lg__live_slots holds what the thread added for traceback id since the
+ * slot became id's, key = lg__live_epoch << 32 | id.  Written by the
+ * thread only. */
+#define LG_LIVE_SLOTS 32
+typedef struct lg__live_slot {
+    _Atomic uint64_t key; /* 0: empty */
+    _Atomic int64_t size, count;
+} lg__live_slot_t;
+extern LG_TLS lg__live_slot_t *lg__live_slots; /* this thread's, or NULL */
+extern _Atomic uint32_t lg__live_epoch;
+void lg__tb_account_slow(uint32_t id, uint64_t key, int64_t size, int64_t count);
+
+/* Adds to the live totals of traceback `id`: to this thread's slot when
+ * it holds id (no locked instruction, inline in the hooks), else by
+ * lg__tb_account_slow, which takes the slot. */
+static inline void lg__tb_account(uint32_t id, int64_t size, int64_t count)
+{
+    lg__live_slot_t *s = lg__live_slots;
+    uint64_t key = (uint64_t)atomic_load_explicit(&lg__live_epoch, memory_order_relaxed) << 32 | id;
+    if (LG_UNLIKELY(!s || atomic_load_explicit(&(s += id % LG_LIVE_SLOTS)->key,
+                                               memory_order_relaxed) != key)) {
+        lg__tb_account_slow(id, key, size, count);
+        return;
+    }
+    atomic_store_explicit(&s->size, atomic_load_explicit(&s->size, memory_order_relaxed) + size,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->count, atomic_load_explicit(&s->count, memory_order_relaxed) + count,
+                          memory_order_relaxed);
+}
 /* The live totals of traceback `id` now, every thread's pending sums
  * included: exact while no other thread allocates or frees meanwhile. */
 void lg__tb_live(uint32_t id, uint64_t *size, uint64_t *count);

@@ -55,7 +55,7 @@ static bool other_thread(void)
 }
 
 /* Adds a trace with interned traceback `tb`; counts it lost on failure. */
-static void add_tb(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
+static LG_ALWAYS_INLINE void add_tb(uint32_t domain, uintptr_t ptr, size_t size, uint32_t tb)
 {
     size_t old_size;
     uint32_t old_tb;
@@ -92,26 +92,17 @@ static void add_frames(uint32_t domain, uintptr_t ptr, size_t size, const uintpt
         add_tb(domain, ptr, size, lg__intern(frames, n, total));
 }
 
-/* Adds a trace with the caller's traceback: native frames, then the
- * frames of an interpreter when one registered (interp.c).  Without one,
- * the native traceback is all, and the thread's traceback cache may know
- * it (backtrace.c). */
-LG_HOOK_TEXT static void add(uint32_t domain, uintptr_t ptr, size_t size, uintptr_t hook_frame)
+/* Adds a trace with the caller's traceback, captured: native frames, then
+ * the frames of an interpreter when one registered (interp.c). */
+LG_HOOK_TEXT static LG_NOINLINE void add_captured(uint32_t domain, uintptr_t ptr, size_t size,
+                                                 int limit)
 {
-    int limit = atomic_load_explicit(&st.nframes, memory_order_relaxed);
-    if (other_thread())
-        return;
     if (!lg__interp_capturing()) {
-        uint32_t tb = lg__backtrace_cached(limit, hook_frame);
-        if (tb != LG_TB_NONE) {
-            add_tb(domain, ptr, size, tb);
-            return;
-        }
         lg__walk_t walk;
         uintptr_t frames[LG_FRAMES_MAX];
         uint32_t total = 0;
         int n = lg__backtrace_walk(frames, limit, &total, &walk);
-        tb = lg__intern(frames, n, total);
+        uint32_t tb = lg__intern(frames, n, total);
         lg__backtrace_cache_put(&walk, tb);
         add_tb(domain, ptr, size, tb);
         return;
@@ -121,6 +112,22 @@ LG_HOOK_TEXT static void add(uint32_t domain, uintptr_t ptr, size_t size, uintpt
     int n = lg__backtrace(frames, limit, &total);
     n = lg__interp_append(frames, n, limit, &total);
     add_tb(domain, ptr, size, lg__intern(frames, n, total));
+}
+
+/* Adds a trace with the caller's traceback.  Without an interpreter's
+ * frames, the native traceback is all, and the thread's traceback cache
+ * may know it (backtrace.c): the hot path, inline in its callers. */
+LG_HOOK_TEXT static LG_ALWAYS_INLINE void add(uint32_t domain, uintptr_t ptr, size_t size,
+                                              uintptr_t hook_frame)
+{
+    int limit = atomic_load_explicit(&st.nframes, memory_order_relaxed);
+    if (other_thread())
+        return;
+    uint32_t tb = lg__interp_capturing() ? LG_TB_NONE : lg__backtrace_cached(limit, hook_frame);
+    if (tb != LG_TB_NONE)
+        add_tb(domain, ptr, size, tb);
+    else
+        add_captured(domain, ptr, size, limit);
 }
 
 LG_HOOK_TEXT void lg__trace_alloc(uint32_t domain, void *ptr, size_t size, uintptr_t hook_frame)

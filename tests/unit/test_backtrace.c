@@ -340,6 +340,35 @@ LGT_TEST(the_traceback_cache_forgets_when_objects_change)
     lg__set_unwind_mode(LG_UNWIND_AUTO);
 }
 
+/* A change of the way of capture (the unwind mode, a test's hook) is a
+ * change of generation: the cache does not answer with what fp walks gave
+ * before it. */
+LGT_TEST(the_traceback_cache_forgets_when_the_capture_changes)
+{
+    lg__set_unwind_mode(LG_UNWIND_FP);
+    ASSERT_EQ(lg_start(4), 0);
+    void *p[4];
+    p[0] = deep(2, 8);
+    p[1] = deep(2, 8);
+    uint64_t hits = lg__backtrace_cache_hits();
+    ASSERT_EQ(tb_of(p[1]), tb_of(p[0]));
+    lg__set_unwind_mode(LG_UNWIND_LIBUNWIND);
+    p[2] = deep(2, 8);
+    ASSERT_EQ(lg__backtrace_cache_hits(), hits);
+    lg__set_unwind_mode(LG_UNWIND_FP);
+    lg__set_backtrace_hook(fixed_backtrace);
+    p[3] = deep(2, 8);
+    ASSERT_EQ(lg__backtrace_cache_hits(), hits);
+    uintptr_t f[4];
+    ASSERT_EQ(traceback_of(p[3], f, 4), 3);
+    ASSERT_EQ(f[0], 0x1111);
+    lg__set_backtrace_hook(NULL);
+    for (int i = 0; i < 4; i++)
+        T(free)(p[i]);
+    lg_stop();
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
+}
+
 /* Threads allocating at once from different depths of the same recursion
  * each get the traceback of their own stack, cached or not. */
 #include <pthread.h>
