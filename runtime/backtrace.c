@@ -5,7 +5,8 @@
  * lg__env_unwind):
  *   fp         walk the frame-pointer chain, bounds-checked; stops at the
  *              first frame it cannot prove (truncates, never guesses)
- *   libunwind  unw_backtrace(): DWARF CFI, works without frame pointers
+ *   libunwind  unw_backtrace(): DWARF CFI, works without frame pointers;
+ *              its tracebacks are cached per thread (unwind_cache.c)
  *   auto       (default) fp, falling back to libunwind for the whole
  *              traceback when the chain breaks before its end
  *
@@ -609,6 +610,19 @@ LG_HOOK_TEXT static inline bool tbc_valid(struct tbc_entry *e, unsigned gen)
     return true;
 }
 
+/* libunwind mode: unwind_cache.c's cache, keyed by the same first record.
+ * Its entries, like the fp walk's, carry the generation, which a change of
+ * the way of capture bumps. */
+LG_HOOK_TEXT static LG_NOINLINE uint32_t unw_cached(int max, uintptr_t from)
+{
+    if (atomic_load_explicit(&bt.mode, memory_order_relaxed) != LG_UNWIND_LIBUNWIND || !stack_hi)
+        return LG_TB_NONE;
+    uintptr_t lo = stack_lo, span = stack_hi - 16 - lo;
+    uintptr_t fp = first_record(from ? from : (uintptr_t)__builtin_frame_address(0), lo, span);
+    return fp ? lg__unwc_cached(fp, max, atomic_load_explicit(&bt.gen, memory_order_relaxed))
+              : LG_TB_NONE;
+}
+
 LG_HOOK_TEXT uint32_t lg__backtrace_cached(int max, uintptr_t from)
 {
     /* Entries come from fp walks of at most TBC_KEPT frames, by the way of
@@ -616,7 +630,7 @@ LG_HOOK_TEXT uint32_t lg__backtrace_cached(int max, uintptr_t from)
      * limit they hold tell the rest. */
     struct tbc *c = tbc;
     if (!c)
-        return LG_TB_NONE;
+        return unw_cached(max, from);
     /* The walk starts at its own record and passes over the tracer's up to
      * the first that is not; `from` lies on that chain, among them or at
      * that record, so starting there finds the same. */
@@ -626,7 +640,7 @@ LG_HOOK_TEXT uint32_t lg__backtrace_cached(int max, uintptr_t from)
     struct tbc_entry *e = tbc_entry_of(c, fp, ((const uintptr_t *)fp)[1]);
     unsigned gen = atomic_load_explicit(&bt.gen, memory_order_relaxed);
     if (e->rec[0] != fp || e->gen != gen || e->limit != max || !tbc_valid(e, gen))
-        return LG_TB_NONE;
+        return unw_cached(max, from);
     c->hits++;
     return e->tb;
 }
@@ -638,7 +652,11 @@ uint64_t lg__backtrace_cache_hits(void)
 
 void lg__backtrace_cache_put(const lg__walk_t *rec, uint32_t tb)
 {
-    if (!rec->ok || tb == LG_TB_NONE || rec->kept == 0 || rec->kept > TBC_KEPT ||
+    if (!rec->ok) {
+        lg__unwc_put(tb); /* a libunwind walk it learned, if any */
+        return;
+    }
+    if (tb == LG_TB_NONE || rec->kept == 0 || rec->kept > TBC_KEPT ||
         rec->loads - rec->kept > LG_TOTAL_EXTRA)
         return;
     if (LG_UNLIKELY(!tbc)) {
@@ -679,6 +697,18 @@ void lg__backtrace_cache_put(const lg__walk_t *rec, uint32_t tb)
 
 /* ---- capture ------------------------------------------------------------ */
 
+/* libunwind mode: lets unwind_cache.c learn the walk that gave user[0..n),
+ * the frames past the tracer's, from the first record above the tracer. */
+LG_HOOK_TEXT static LG_NOINLINE void unw_learn(int max, unsigned gen, const uintptr_t *user, int n)
+{
+    if (LG_UNLIKELY(!stack_hi))
+        stack_bounds_init();
+    uintptr_t lo = stack_lo, span = stack_hi - 16 - lo, fp = 0;
+    if (stack_hi)
+        fp = first_record((uintptr_t)__builtin_frame_address(0), lo, span);
+    lg__unwc_learn(fp, max, gen, user, n, stack_hi);
+}
+
 LG_HOOK_TEXT int lg__backtrace_walk(uintptr_t *frames, int max, uint32_t *total, lg__walk_t *walk)
 {
     lg__walk_t *w = walk && max <= TBC_KEPT ? walk : NULL;
@@ -701,6 +731,7 @@ LG_HOOK_TEXT int lg__backtrace_walk(uintptr_t *frames, int max, uint32_t *total,
      * them would cost ~90 instructions each).  When the tracer's frames were
      * more this time and filled the room, the walk is done again. */
     uintptr_t raw[LG_FRAMES_MAX + 2 * EXTRA + 1];
+    unsigned gen0 = atomic_load_explicit(&bt.gen, memory_order_relaxed);
     int lead = atomic_load_explicit(&bt.unw_lead, memory_order_relaxed);
     int want = max + lead + 1, n, start;
     for (;;) {
@@ -716,6 +747,8 @@ LG_HOOK_TEXT int lg__backtrace_walk(uintptr_t *frames, int max, uint32_t *total,
     }
     if (start != atomic_load_explicit(&bt.unw_lead, memory_order_relaxed))
         atomic_store_explicit(&bt.unw_lead, start, memory_order_relaxed);
+    if (w && mode == LG_UNWIND_LIBUNWIND)
+        unw_learn(max, gen0, raw + start, n - start);
     int got = n - start;
     *total = (uint32_t)(got <= 0 ? 0 : got > max + 1 ? max + 1 : got);
     if (got > max)

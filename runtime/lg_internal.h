@@ -380,6 +380,19 @@ int lg__backtrace_walk(uintptr_t *frames, int max, uint32_t *total, lg__walk_t *
 uint32_t lg__backtrace_cached(int max, uintptr_t from);
 void lg__backtrace_cache_put(const lg__walk_t *walk, uint32_t tb);
 uint64_t lg__backtrace_cache_hits(void); /* this thread's, for tests */
+/* libunwind mode's traceback cache (unwind_cache.c), used by backtrace.c:
+ * _cached gives the interned traceback libunwind would give now, at most
+ * max frames, for the caller whose first frame's record is `rec` (the
+ * tracer's outermost frame record), or LG_TB_NONE; _learn follows a
+ * libunwind walk whose frames past the tracer's were user[0..n) (rec 0:
+ * none) and _put remembers it with its interned traceback.  gen: the
+ * generation of loaded objects the walk began with. */
+uint32_t lg__unwc_cached(uintptr_t rec, int max, unsigned gen);
+void lg__unwc_learn(uintptr_t rec, int max, unsigned gen, const uintptr_t *user, int n,
+                    uintptr_t stack_hi);
+void lg__unwc_put(uint32_t tb);
+uint64_t lg__unwc_hits(void);        /* this thread's, for tests */
+void lg__set_unwind_cache(bool on); /* tests: off, this thread walks every time */
 /* Called when objects were loaded or unloaded (dlopen/dlclose hooks). */
 void lg__modules_changed(void);
 

@@ -316,27 +316,90 @@ LGT_TEST(the_traceback_cache_never_returns_what_the_walk_would_not)
     lg__set_unwind_mode(LG_UNWIND_AUTO);
 }
 
-/* Objects loaded or unloaded since a walk: the cache does not answer.
- * (At most 4 frames, so that the walk completes whatever lies above.) */
+/* libunwind mode's cache (unwind_cache.c): the same for code whose CFA is
+ * computed from RBP (built with frame pointers, as this file is), whose
+ * saved RBP tells where the next return address lies.  leaf() is called
+ * with RBP at hand-made records (saved RBP, return address) whose return
+ * addresses are real ones, so libunwind follows them; a record's return
+ * address of 0 ends its walk.  Chains that keep every return address slot
+ * the cache read but differ in a saved RBP get their own traceback. */
+__attribute__((noinline)) static void check_saved_rbp(uintptr_t a, uintptr_t b)
+{
+    _Alignas(16) uintptr_t chain[16] = {0};
+    uintptr_t *c = chain; /* the asm reads it through a pointer */
+    c[0] = (uintptr_t)&c[2], c[1] = a, c[2] = (uintptr_t)&c[4], c[3] = a;
+    c[4] = (uintptr_t)&c[6], c[5] = a, c[6] = (uintptr_t)&c[14], c[7] = 0;
+    /* another path from c[8]: its first return address is b */
+    c[8] = (uintptr_t)&c[10], c[9] = b, c[10] = (uintptr_t)&c[12], c[11] = a;
+    c[12] = (uintptr_t)&c[14], c[13] = 0;
+    void *p1 = via_chain(8, c);
+    uint64_t hits = lg__unwc_hits();
+    void *p2 = via_chain(8, c);
+    ASSERT_EQ(lg__unwc_hits(), hits + 1); /* the same stack: a hit */
+    ASSERT_NE(tb_of(p1), LG_TB_NONE);
+    ASSERT_EQ(tb_of(p2), tb_of(p1));
+    const lg__tb_t *t = lg__tb_get(tb_of(p1));
+    ASSERT_EQ(t->nframes, 4); /* leaf, via_chain, a, a */
+    ASSERT_EQ(t->total_nframe, 5);
+    ASSERT_EQ(t->frames[3], a);
+
+    c[0] = (uintptr_t)&c[8]; /* the first saved RBP only: every RA slot read is unchanged */
+    void *p3 = via_chain(8, c);
+    t = lg__tb_get(tb_of(p3));
+    ASSERT_EQ(t->nframes, 4);
+    ASSERT_EQ(t->frames[2], a);
+    ASSERT_EQ(t->frames[3], b);
+
+    c[0] = (uintptr_t)&c[2]; /* as at first */
+    void *p4 = via_chain(8, c);
+    ASSERT_EQ(tb_of(p4), tb_of(p1));
+    c[3] = b; /* a return address */
+    void *p5 = via_chain(8, c);
+    ASSERT_EQ(lg__tb_get(tb_of(p5))->frames[3], b);
+    void *ps[] = {p1, p2, p3, p4, p5};
+    for (int i = 0; i < 5; i++)
+        T(free)(ps[i]);
+}
+
+LGT_TEST(libunwinds_cache_never_answers_for_a_changed_saved_rbp)
+{
+    lg__set_unwind_mode(LG_UNWIND_LIBUNWIND);
+    ASSERT_EQ(lg_start(4), 0);
+    void *q = deep(0, 8); /* leaf, deep, this test, ... */
+    const lg__tb_t *t = lg__tb_get(tb_of(q));
+    ASSERT_EQ(t->nframes, 4);
+    uintptr_t a = t->frames[1], b = t->frames[2];
+    T(free)(q);
+    check_saved_rbp(a, b);
+    lg_stop();
+    lg__set_unwind_mode(LG_UNWIND_AUTO);
+}
+
+/* Objects loaded or unloaded since a walk: the cache does not answer, in
+ * either mode.  (At most 4 frames, so that the walk completes whatever
+ * lies above.) */
 LGT_TEST(the_traceback_cache_forgets_when_objects_change)
 {
-    lg__set_unwind_mode(LG_UNWIND_FP);
-    ASSERT_EQ(lg_start(4), 0);
-    void *p[3];
-    uint64_t hits[3];
-    for (int i = 0; i < 3; i++) {
-        if (i == 2)
-            lg__modules_changed();
-        p[i] = deep(2, 8);
-        hits[i] = lg__backtrace_cache_hits();
+    int modes[] = {LG_UNWIND_FP, LG_UNWIND_LIBUNWIND};
+    for (int m = 0; m < 2; m++) {
+        lg__set_unwind_mode(modes[m]);
+        ASSERT_EQ(lg_start(4), 0);
+        void *p[3];
+        uint64_t hits[3];
+        for (int i = 0; i < 3; i++) {
+            if (i == 2)
+                lg__modules_changed();
+            p[i] = deep(2, 8);
+            hits[i] = m ? lg__unwc_hits() : lg__backtrace_cache_hits();
+        }
+        ASSERT_EQ(hits[1], hits[0] + 1); /* the same stack again: a hit */
+        ASSERT_EQ(hits[2], hits[1]);     /* objects changed: walked again */
+        ASSERT_EQ(tb_of(p[1]), tb_of(p[0]));
+        ASSERT_EQ(tb_of(p[2]), tb_of(p[0]));
+        for (int i = 0; i < 3; i++)
+            T(free)(p[i]);
+        lg_stop();
     }
-    ASSERT_EQ(hits[1], hits[0] + 1); /* the same stack again: a hit */
-    ASSERT_EQ(hits[2], hits[1]);     /* objects changed: walked again */
-    ASSERT_EQ(tb_of(p[1]), tb_of(p[0]));
-    ASSERT_EQ(tb_of(p[2]), tb_of(p[0]));
-    for (int i = 0; i < 3; i++)
-        T(free)(p[i]);
-    lg_stop();
     lg__set_unwind_mode(LG_UNWIND_AUTO);
 }
 
