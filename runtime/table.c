@@ -285,33 +285,60 @@ static void prefetch_home(struct domain *d, uintptr_t ptr)
     __builtin_prefetch((const void *)(at + 128), 1);
 }
 
-/* Frees often walk the heap in address order at a steady step: a list or
- * an array torn down in the order it was built (or the reverse), a queue
- * freed oldest first.  Each of those blocks was traced long ago, and with
- * a large heap its trace's line is in memory, not in cache (~150 ns on the
- * machine of bench/PROFILING.md).  So a removal guesses the thread's next
- * two from the step between its last two and prefetches their lines: when
- * the guess is right they have arrived by the time those frees come; when
- * wrong, it cost ~40 instructions and lines fetched for nothing.  Steps of
- * 0 (a block freed and allocated again at once) and past STEP_MAX guess
- * nothing. */
+/* Frees often walk the heap in address order: a list or an array torn
+ * down in the order it was built (or the reverse), a queue freed oldest
+ * first.  Each of those blocks was traced long ago, and with a large heap
+ * its trace's line is in memory, not in cache (~150 ns on the machine of
+ * bench/PROFILING.md).  So while a thread's removals walk (each within
+ * STEP_MAX of the one before), each guesses the thread's next two and
+ * prefetches their lines: when the guess is right they have arrived by the
+ * time those frees come; when wrong, it cost ~40 instructions and lines
+ * fetched for nothing.  The guess is the step from this block to the next,
+ * learned from the last block whose size had the same remainder modulo 16
+ * (an allocator lays out blocks of one size class alike: with glibc the
+ * step is the size rounded up with the chunk header, so blocks of mixed
+ * sizes walked in address order are guessed right), or, before anything
+ * was learned for it, the step just taken.  A block freed and allocated
+ * again at once (step 0) is not a walk and guesses nothing. */
 #define STEP_MAX ((uintptr_t)1 << 16)
 
 /* The address is kept as its key: the reachability scan reads every
  * thread's static TLS, and a plain copy of it would make the block given
  * that address again look reachable. */
 static LG_TLS struct {
-    uintptr_t key;
+    uintptr_t key;          /* LG_KEY of the last removed address */
+    size_t size;            /* its size */
     uint32_t domain;
+    uint16_t known;         /* bit r: step_over[r] was learned */
+    int16_t step_over[16];  /* by size % 16: the step to the next removal minus the size */
 } last_removed;
 
-static void prefetch_next(struct domain *d, uint32_t domain, uintptr_t ptr)
+static inline bool near_step(uintptr_t step)
 {
-    uintptr_t step = ptr - LG_KEY_ADDR(last_removed.key); /* modulo 2^N: backward too */
-    bool same = last_removed.domain == domain;
+    return step != 0 && step + STEP_MAX <= 2 * STEP_MAX; /* modulo 2^N: backward too */
+}
+
+static void prefetch_next(struct domain *d, uint32_t domain, uintptr_t ptr, size_t size)
+{
+    uintptr_t step = ptr - LG_KEY_ADDR(last_removed.key);
+    bool walk = last_removed.domain == domain && near_step(step);
+    if (walk) {
+        unsigned r = last_removed.size & 15;
+        uintptr_t over = step - last_removed.size;
+        if (over + 0x8000 <= 0xffff) {
+            last_removed.step_over[r] = (int16_t)(intptr_t)over;
+            last_removed.known |= (uint16_t)(1u << r);
+        }
+    }
     last_removed.key = LG_KEY(ptr);
+    last_removed.size = size;
     last_removed.domain = domain;
-    if (!same || step == 0 || step + STEP_MAX > 2 * STEP_MAX)
+    if (!walk)
+        return;
+    unsigned r = size & 15;
+    if (last_removed.known >> r & 1)
+        step = size + (uintptr_t)(intptr_t)last_removed.step_over[r];
+    if (!near_step(step))
         return;
     prefetch_home(d, ptr + step);
     prefetch_home(d, ptr + 2 * step);
@@ -351,7 +378,7 @@ int lg__table_remove(uint32_t domain, uintptr_t ptr, size_t *size, uint32_t *tb)
 out:
     lg__spin_unlock(&s->lock, LG_LOCK_SHARD);
     if (rc == 0)
-        prefetch_next(d, domain, ptr);
+        prefetch_next(d, domain, ptr, *size);
     return rc;
 }
 
