@@ -84,6 +84,44 @@ LGT_TEST(big_sizes_domains_and_iteration)
     ASSERT_EQ(lg__table_count(), 0);
 }
 
+/* Keys of one 16-byte granule share a hash, so they share a home slot:
+ * runs of 16 colliding keys, interleaved with others, added and removed in
+ * a shuffled order, checked against a model after every round (Robin Hood
+ * order and the backward shift at their limits, around the table's end). */
+LGT_TEST(colliding_keys_in_any_order)
+{
+    enum { GROUPS = 700, N = GROUPS * 16 };
+    static bool live[N];
+    unsigned seed = 7;
+    for (int round = 0; round < 6; round++) {
+        for (size_t n = 0; n < N; n++) {
+            size_t k = (size_t)rand_r(&seed) % N;
+            uintptr_t ptr = 0x40000 + (k / 16) * 4096 + k % 16;
+            size_t size;
+            uint32_t tb;
+            if (!live[k]) {
+                ASSERT_EQ(lg__table_add(77, ptr, k + 1, (uint32_t)k), 0);
+                live[k] = true;
+            } else {
+                ASSERT_EQ(lg__table_remove(77, ptr, &size, &tb), 0);
+                ASSERT_EQ(size, k + 1);
+                live[k] = false;
+            }
+        }
+        for (size_t k = 0; k < N; k++) {
+            size_t size;
+            uint32_t tb;
+            uintptr_t ptr = 0x40000 + (k / 16) * 4096 + k % 16;
+            int rc = lg__table_get(77, ptr, &size, &tb);
+            ASSERT_EQ(rc, live[k] ? 0 : LG_ENOTFOUND);
+            if (live[k])
+                ASSERT_EQ(tb, k);
+        }
+    }
+    lg__table_clear();
+    memset(live, 0, sizeof live);
+}
+
 /* The table's memory per live entry stays within the tracer's budget of
  * 32 bytes per traced block at every size, not only just before a growth. */
 LGT_TEST(memory_per_entry_stays_under_32_bytes)
